@@ -1,0 +1,61 @@
+/**
+ * The method contract. A long-tailed method changes one or more of: the sampler, the loss, the
+ * classifier head, the stages, the prediction. Each is a hook with a plain default, so a method
+ * file only says what it changes.
+ */
+import type * as tf from '@tensorflow/tfjs';
+import type { z } from 'zod';
+import type { LossContext } from '../losses/types.js';
+
+export type Family = 'baseline' | 'CR' | 'IA' | 'MI';
+export type Tag = 'Baseline' | 'Sampling' | 'CSL' | 'LA' | 'TL' | 'Aug' | 'RL' | 'CD' | 'DT' | 'Ensemble';
+export type SamplerName = 'instance' | 'class-balanced' | 'square-root' | 'progressive' | 'reversed';
+export type HeadName = 'linear' | 'cosine';
+
+/** What the model produces for a batch. */
+export interface ModelOutput {
+  logits: tf.Tensor2D;
+  features: tf.Tensor2D;
+}
+
+export interface MethodSetup {
+  classCounts: number[];
+  numClasses: number;
+  /** Validated params (defaults filled in). */
+  params: Record<string, unknown>;
+  /** Total training epochs of the run. */
+  epochs: number;
+}
+
+/** A method configured for one run. */
+export interface MethodInstance {
+  /** Classifier head the method needs (default linear). */
+  head?: HeadName;
+  /** Head options, e.g. the cosine head's scale. */
+  headOptions?: Record<string, unknown>;
+  /** Training sampler (default instance). */
+  sampler?: SamplerName;
+  /** Training loss. Runs inside the gradient tape. */
+  loss(output: ModelOutput, labels: tf.Tensor1D, ctx: LossContext): tf.Scalar;
+  /** Logits used for accuracy (default: the raw logits). Runs inside tf.tidy. */
+  predict?(output: ModelOutput): tf.Tensor2D;
+  /**
+   * Post-hoc tuning on the validation split (never the test split), e.g. UNO-IC's β.
+   * Receives val logits and labels; returns the chosen values, which go into the run record.
+   */
+  calibrate?(valLogits: tf.Tensor2D, valLabels: Int32Array): Record<string, unknown>;
+}
+
+export interface Method {
+  /** Registry key used in recipes, e.g. "balanced-softmax". */
+  name: string;
+  family: Family;
+  tag: Tag;
+  /** One line for `lt-bench methods`. */
+  summary: string;
+  /** Paper and official code this file follows. */
+  citation: { paper: string; code: string };
+  /** Strict schema of `method.params`, with the shipped defaults. */
+  params: z.ZodObject<z.ZodRawShape>;
+  create(setup: MethodSetup): MethodInstance;
+}

@@ -1,0 +1,90 @@
+/**
+ * The run record (`results/<run-id>/run.json`): the single source of truth for tables.
+ * Every field is written by the trainer; `lt-bench table` reads only these.
+ */
+import type { Group } from '../data/types.js';
+
+export interface GroupAccuracy {
+  head: number | null;
+  middle: number | null;
+  tail: number | null;
+}
+
+/** Metrics of one checkpoint on one split. Accuracies are percentages (0–100). */
+export interface EvalMetrics {
+  top1: number;
+  perClass: number[];
+  groups: GroupAccuracy;
+  /** Number of evaluated images. */
+  count: number;
+}
+
+export interface RunRecord {
+  schemaVersion: 1;
+  runId: string;
+  status: 'running' | 'finished' | 'failed' | 'interrupted';
+  recipeHash: string;
+  recipePath: string | null;
+  /** The recipe name, e.g. "fashion-lt/balanced-softmax". */
+  name: string;
+  method: { name: string; family: string; tag: string; params: Record<string, unknown> };
+  backbone: string;
+  dataset: {
+    name: string;
+    profile: string;
+    imbalanceRatio: number;
+    balanced: boolean;
+    splitSeed: number;
+    classCounts: number[];
+    groups: Group[];
+    groupSizes: { head: number; middle: number; tail: number };
+    thresholds: { head: number; tail: number };
+    splitChecksum: string;
+    sizes: { train: number; val: number; test: number };
+    files: Array<{ path: string; sha256: string }>;
+  };
+  seeds: { train: number; split: number };
+  epochs: number;
+  /** Epoch (1-based) whose val accuracy was best. */
+  bestEpoch: number | null;
+  metrics: {
+    /** Test metrics of the last-epoch checkpoint (what tables report by default). */
+    last: EvalMetrics | null;
+    /** Test metrics of the best-on-val checkpoint. */
+    best: EvalMetrics | null;
+    /** Val metrics of the last epoch. */
+    valLast: EvalMetrics | null;
+  };
+  /** Paired balanced runs for UA/RA, with UA and RA computed at the time of the run. */
+  reference: {
+    vanillaBalancedRunId: string | null;
+    methodBalancedRunId: string | null;
+    ua: number | null;
+    ra: number | null;
+  } | null;
+  environment: {
+    backend: string;
+    device: string;
+    node: string;
+    tfjs: string;
+    ltBench: string;
+    gitCommit: string | null;
+    platform: string;
+    cpus: number;
+  };
+  parameterCount: number;
+  timing: { wallSeconds: number; trainImagesPerSec: number; startedAt: string; finishedAt: string | null };
+}
+
+/** One line of `epochs.jsonl`. */
+export interface EpochLine {
+  epoch: number;
+  lr: number;
+  trainLoss: number;
+  trainAcc: number;
+  valTop1: number;
+  valGroups: GroupAccuracy;
+  seconds: number;
+  imagesPerSec: number;
+  numTensors: number;
+}
