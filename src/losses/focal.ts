@@ -26,8 +26,10 @@ export function focalPerSample(logits: tf.Tensor2D, oneHot: tf.Tensor2D, gamma: 
   const logPy = tf.sum(tf.mul(tf.logSoftmax(logits), oneHot), 1);
   if (gamma === 0) return tf.neg(logPy) as tf.Tensor1D;
   const py = tf.exp(detach ? stopGradient(logPy) : logPy);
-  // (1 − p)^γ; for γ ≥ 1 the gradient is finite even at p = 1.
-  const modulator = tf.pow(tf.sub(1, py), gamma);
+  // (1 − p)^γ. For γ < 1 its derivative is infinite at p = 1 (which float32 reaches once the
+  // label's logit leads by ~17), so the base is floored; for γ ≥ 1 it is finite as it stands.
+  const base = tf.sub(1, py);
+  const modulator = tf.pow(gamma < 1 ? tf.maximum(base, 1e-12) : base, gamma);
   return tf.neg(tf.mul(modulator, logPy)) as tf.Tensor1D;
 }
 

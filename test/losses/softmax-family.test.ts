@@ -102,6 +102,13 @@ describe('focal', () => {
     assertClose(gradLoss('focal', { gamma }), expected, 1e-5);
   });
 
+  it('gradients stay finite when p_y rounds to 1, for γ < 1 and γ ≥ 1', () => {
+    for (const gamma of [0.5, 1, 2]) {
+      const g = gradLoss('focal', { gamma }, [[40, 0, 0]], [0]);
+      assert.ok(g[0].every((v) => Number.isFinite(v) && Math.abs(v) < 1e-6), `γ = ${gamma}: ${g[0]}`);
+    }
+  });
+
   it('detach: true stops the gradient at the factor (survey code)', () => {
     const gamma = 2;
     const expected = Z.map((z, i) => {
