@@ -129,7 +129,7 @@ async function trainOne(recipe: Recipe, opts: RunOptions): Promise<RunResult> {
     recipeHash: recipeHash(recipe),
     recipePath: opts.recipePath ?? existing?.recipePath ?? null,
     name: recipe.name ?? runId,
-    method: { name: methodDef.name, family: methodDef.family, tag: methodDef.tag, params: recipe.method.params },
+    method: { name: methodDef.name, family: methodDef.family, tag: methodDef.tag, params: recipe.method.params, ...(method.resolvedParams ? { resolved: method.resolvedParams } : {}) },
     backbone: recipe.backbone.name,
     dataset: {
       name: source.name,
@@ -216,7 +216,7 @@ async function trainOne(recipe: Recipe, opts: RunOptions): Promise<RunResult> {
     }
     record.bestEpoch = result.bestEpoch;
     record.metrics = { last: last.test, best, valLast: result.valLast };
-    if (last.calibration) (record.method as Record<string, unknown>).calibration = { last: last.calibration, best: bestCalibration ?? null };
+    if (last.calibration) record.method.calibration = { last: last.calibration, best: bestCalibration ?? null };
     record.status = 'finished';
     record.timing = {
       wallSeconds: (performance.now() - wallStart) / 1000,

@@ -27,7 +27,16 @@ export interface RunRecord {
   recipePath: string | null;
   /** The recipe name, e.g. "fashion-lt/balanced-softmax". */
   name: string;
-  method: { name: string; family: string; tag: string; params: Record<string, unknown> };
+  method: {
+    name: string;
+    family: string;
+    tag: string;
+    params: Record<string, unknown>;
+    /** Values derived from the class counts (margins, class weights, ESQL's λ, …). */
+    resolved?: Record<string, unknown>;
+    /** Post-hoc choices made on the val split (e.g. UNO-IC's β), for the last and best checkpoints. */
+    calibration?: { last: Record<string, unknown>; best: Record<string, unknown> | null };
+  };
   backbone: string;
   dataset: {
     name: string;
