@@ -189,9 +189,10 @@ export async function decodeGeometric(
   rng: Rng,
 ): Promise<{ rgb: Buffer; flipped: boolean }> {
   const img = sharp(input, { failOn: 'error' });
-  const meta = await img.metadata();
-  const W = meta.width;
-  const H = meta.height;
+  // The size from the header bytes (microseconds) instead of metadata() (a libvips call, ~6% of the pipeline).
+  const size = headerSize(input) ?? (await img.metadata());
+  const W = size.width;
+  const H = size.height;
   if (!W || !H) throw new Error('image has no size');
   let pipeline: Sharp;
   let flipped = false;
@@ -210,6 +211,43 @@ export async function decodeGeometric(
   return { rgb, flipped };
 }
 
+/**
+ * Width and height from a JPEG's SOF marker or a PNG's IHDR, without decoding; null for other
+ * formats or unusual files (the caller then asks libvips). JPEG EXIF orientation is ignored, as
+ * torchvision's PIL loader ignores it.
+ */
+export function headerSize(buf: Uint8Array): { width: number; height: number } | null {
+  if (buf.length > 24 && buf[0] === 0x89 && buf[1] === 0x50 && buf[2] === 0x4e && buf[3] === 0x47) {
+    const w = ((buf[16] << 24) | (buf[17] << 16) | (buf[18] << 8) | buf[19]) >>> 0;
+    const h = ((buf[20] << 24) | (buf[21] << 16) | (buf[22] << 8) | buf[23]) >>> 0;
+    return w > 0 && h > 0 ? { width: w, height: h } : null;
+  }
+  if (buf.length < 4 || buf[0] !== 0xff || buf[1] !== 0xd8) return null;
+  let i = 2;
+  while (i + 9 < buf.length) {
+    if (buf[i] !== 0xff) return null;
+    const marker = buf[i + 1];
+    if (marker === 0xff) {
+      i++;
+      continue;
+    }
+    if (marker === 0xd8 || marker === 0x01 || (marker >= 0xd0 && marker <= 0xd7)) {
+      i += 2;
+      continue;
+    }
+    const len = (buf[i + 2] << 8) | buf[i + 3];
+    // SOF0..SOF15 except DHT (c4), JPG (c8), DAC (cc)
+    if (marker >= 0xc0 && marker <= 0xcf && marker !== 0xc4 && marker !== 0xc8 && marker !== 0xcc) {
+      const h = (buf[i + 5] << 8) | buf[i + 6];
+      const w = (buf[i + 7] << 8) | buf[i + 8];
+      return w > 0 && h > 0 ? { width: w, height: h } : null;
+    }
+    if (marker === 0xda || len < 2) return null;
+    i += 2 + len;
+  }
+  return null;
+}
+
 /** Full per-image transform: geometric, colour jitter (train), normalisation into `out` at `offset`. */
 export async function transformImage(
   input: Buffer,
@@ -221,18 +259,44 @@ export async function transformImage(
 ): Promise<void> {
   const rng = new Rng(seed);
   const { rgb } = await decodeGeometric(input, mode, t, rng);
-  const px = new Float32Array(rgb.length);
-  for (let i = 0; i < rgb.length; i++) px[i] = rgb[i];
-  if (mode === 'train') {
-    const j = t.jitter;
-    if (j.brightness > 0 || j.contrast > 0 || j.saturation > 0) applyJitter(px, sampleJitter(j, rng));
+  const j = t.jitter;
+  const plan = mode === 'train' && (j.brightness > 0 || j.contrast > 0 || j.saturation > 0) ? sampleJitter(j, rng) : null;
+  jitterNormalizeInto(rgb, plan, t.mean, t.std, out, offset);
+}
+
+/** Per-thread scratch image, reused: jitter runs synchronously, so images never share it at once. */
+let scratch = new Float32Array(0);
+
+/**
+ * Colour jitter (`applyJitter`, on a reused float scratch image filled by a native copy) and
+ * normalisation straight into `out`. Measured: a single fused per-pixel pass with the ops in a
+ * runtime order was slower (about 2.4 ms vs 1.7 ms at 224²) than these tight single-op loops.
+ */
+export function jitterNormalizeInto(
+  rgb: Uint8Array,
+  plan: JitterPlan | null,
+  mean: number[],
+  std: number[],
+  out: Float32Array,
+  offset: number,
+): void {
+  const s0 = 1 / (255 * std[0]);
+  const s1 = 1 / (255 * std[1]);
+  const s2 = 1 / (255 * std[2]);
+  const m0 = mean[0] / std[0];
+  const m1 = mean[1] / std[1];
+  const m2 = mean[2] / std[2];
+  let src: ArrayLike<number> = rgb;
+  if (plan) {
+    if (scratch.length !== rgb.length) scratch = new Float32Array(rgb.length);
+    scratch.set(rgb);
+    applyJitter(scratch, plan);
+    src = scratch;
   }
-  const scale = t.std.map((s) => 1 / (255 * s));
-  const shift = t.mean.map((m, c) => m / t.std[c]);
-  for (let i = 0; i < px.length; i += 3) {
-    out[offset + i] = px[i] * scale[0] - shift[0];
-    out[offset + i + 1] = px[i + 1] * scale[1] - shift[1];
-    out[offset + i + 2] = px[i + 2] * scale[2] - shift[2];
+  for (let i = 0, o = offset; i < rgb.length; i += 3, o += 3) {
+    out[o] = src[i] * s0 - m0;
+    out[o + 1] = src[i + 1] * s1 - m1;
+    out[o + 2] = src[i + 2] * s2 - m2;
   }
 }
 

@@ -4,6 +4,8 @@ import { Rng } from '../../src/rng.js';
 import {
   applyJitter,
   centerCropBox,
+  headerSize,
+  jitterNormalizeInto,
   pyRound,
   randomResizedCropBox,
   resizeShorterSide,
@@ -67,4 +69,33 @@ test('test transform of a solid image gives the normalised colour; train output 
   await transformImage(grad, 'train', t, 43, c, 0);
   assert.deepEqual(a, b);
   assert.notDeepEqual(a, c);
+});
+
+test('fused jitter + normalisation equals applyJitter then normalise', () => {
+  const rng = new Rng(9);
+  const rgb = Uint8Array.from({ length: 7 * 5 * 3 }, () => rng.int(256));
+  const mean = [0.485, 0.456, 0.406];
+  const std = [0.229, 0.224, 0.225];
+  for (let trial = 0; trial < 20; trial++) {
+    const plan = sampleJitter({ brightness: 0.4, contrast: 0.4, saturation: 0.4 }, rng);
+    const ref = Float32Array.from(rgb);
+    applyJitter(ref, plan);
+    const out = new Float32Array(rgb.length + 3);
+    jitterNormalizeInto(rgb, plan, mean, std, out, 3);
+    for (let i = 0; i < rgb.length; i++) {
+      const want = (ref[i] / 255 - mean[i % 3]) / std[i % 3];
+      assert.ok(Math.abs(out[i + 3] - want) < 1e-4, `trial ${trial} value ${i}: ${out[i + 3]} vs ${want}`);
+    }
+  }
+});
+
+test('image size from the JPEG / PNG header equals libvips metadata', async () => {
+  for (const [w, h] of [[500, 375], [17, 301]]) {
+    const img = sharp({ create: { width: w, height: h, channels: 3, background: '#336699' } });
+    for (const buf of [await img.clone().jpeg().toBuffer(), await img.clone().jpeg({ progressive: true }).toBuffer(), await img.clone().png().toBuffer()]) {
+      assert.deepEqual(headerSize(buf), { width: w, height: h });
+    }
+  }
+  assert.equal(headerSize(Buffer.from('not an image')), null);
+  assert.equal(headerSize(Buffer.from([0xff, 0xd8, 0xff])), null);
 });
