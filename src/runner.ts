@@ -10,12 +10,14 @@ import path from 'node:path';
 import { selectBackend } from './backend.js';
 import { InMemoryBatches } from './data/batches.js';
 import { loadSource } from './data/load-source.js';
+import { createSampler, resolveSamplerName } from './data/samplers.js';
+import { Rng } from './rng.js';
 import { groupSizes, makeLongTailSplit } from './data/longtail.js';
 import type { LongTailSplit, SourceData } from './data/types.js';
 import { evaluate, labelsOf, predictLogits } from './eval/evaluate.js';
 import { upperAndRelative } from './eval/metrics.js';
 import { getMethod } from './methods/registry.js';
-import type { MethodInstance } from './methods/types.js';
+import type { MethodInstance, SamplerName } from './methods/types.js';
 import { LtModel } from './models/model.js';
 import { recipeHash, sha256 } from './recipe/hash.js';
 import type { Recipe } from './recipe/schema.js';
@@ -94,6 +96,14 @@ function metricsOf(model: LtModel, method: MethodInstance, recipe: Recipe, sourc
   }
   const test = evaluate(model, method, batches.test, split.indices.test, recipe.eval.batchSize, source.numClasses, split.groups);
   return { test, calibration };
+}
+
+/** The epoch order of the training indices under the named sampler (seeded by the training seed). */
+function epochOrderFor(name: SamplerName, split: LongTailSplit, source: SourceData, seed: number, epochs: number) {
+  const train = split.indices.train;
+  const labels = Int32Array.from(train, (i) => source.train.labels[i]);
+  const sampler = createSampler(name, { labels, numClasses: source.numClasses, rng: new Rng(seed).fork('sampler') });
+  return (epoch: number) => Int32Array.from(sampler.epochIndices(epoch, epochs), (p) => train[p]);
 }
 
 async function trainOne(recipe: Recipe, opts: RunOptions): Promise<RunResult> {
@@ -178,6 +188,8 @@ async function trainOne(recipe: Recipe, opts: RunOptions): Promise<RunResult> {
     trimEpochLines(dir, resumedFrom.epoch);
   }
   const t = recipe.train;
+  const samplerName = resolveSamplerName(t.sampler ?? method.sampler ?? 'instance');
+  record.sampler = samplerName;
   reporter.runStart?.({ runId, name: record.name, epochs: t.epochs, stepsPerEpoch: stepsPerEpoch(split.indices.train.length, t.batchSize), resumedFrom });
   try {
     const result = await train(
@@ -191,6 +203,7 @@ async function trainOne(recipe: Recipe, opts: RunOptions): Promise<RunResult> {
         checkpointDir: dir,
         reporter,
         signal: opts.signal,
+        epochOrder: epochOrderFor(samplerName, split, source, t.seed, t.epochs),
         onEpoch: (line) => appendEpochLine(dir, line),
       },
       {

@@ -87,6 +87,10 @@ export const trainSchema = z
     epochs: positiveInt.describe('the epoch budget; the schedule is derived from it'),
     batchSize: positiveInt.default(128),
     seed: nonNegativeInt.default(0).describe('training seed: initialisation, shuffling, augmentation, stochastic losses'),
+    sampler: z
+      .enum(['instance', 'class-balanced', 'square-root', 'progressive', 'reversed', 'IB', 'CB', 'SR', 'PB', 'RS'])
+      .optional()
+      .describe("training sampler (default: the method's, else instance); aliases IB, CB, SR, PB, RS"),
     optimizer: optimizerSchema.default({}),
     schedule: scheduleSchema.default({}),
   })
