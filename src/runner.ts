@@ -75,6 +75,24 @@ export function runIdFor(recipe: Recipe, split: LongTailSplit): string {
   return `${slug(recipe.method.name)}-${ds}-${h}`;
 }
 
+/**
+ * Where a recipe's run lives and what is there. With --force earlier runs live at `<id>-rN`;
+ * the newest finished one counts.
+ */
+export function locateRun(recipe: Recipe, split: LongTailSplit, opts: Pick<RunOptions, 'output'> = {}): { runId: string; dir: string; existing: RunRecord | null } {
+  const runId = runIdFor(recipe, split);
+  const dir = path.join(path.resolve(opts.output ?? recipe.output), runId);
+  return { runId, dir, existing: readRecord(dir) };
+}
+
+/** What `run` would do with a recipe: reuse a finished record, resume an unfinished one, or train anew. */
+export function planRun(recipe: Recipe, opts: Pick<RunOptions, 'output' | 'dataRoot'> = {}): { runId: string; dir: string; action: 'reuse' | 'resume' | 'train'; record: RunRecord | null } {
+  const split = splitFor(recipe, loadSource(recipe, opts.dataRoot));
+  const { runId, dir, existing } = locateRun(recipe, split, opts);
+  const action = existing?.status === 'finished' ? 'reuse' : existing && checkpointExists(path.join(dir, 'last')) ? 'resume' : 'train';
+  return { runId, dir, action, record: existing };
+}
+
 /** The recipes of the paired balanced runs UA needs: plain softmax and the same method, on the balanced twin. */
 export function referenceRecipes(recipe: Recipe): { vanilla: Recipe; method: Recipe } {
   const base: Recipe = { ...recipe, reference: 'none', dataset: { ...recipe.dataset, balanced: true } };
@@ -111,13 +129,10 @@ async function trainOne(recipe: Recipe, opts: RunOptions): Promise<RunResult> {
   const backend = await selectBackend(opts.backend);
   const source = loadSource(recipe, opts.dataRoot);
   const split = splitFor(recipe, source);
-  const baseId = runIdFor(recipe, split);
-  const outDir = path.resolve(opts.output ?? recipe.output);
-
-  let runId = baseId;
-  let dir = path.join(outDir, runId);
-  let existing = readRecord(dir);
+  let { runId, dir, existing } = locateRun(recipe, split, opts);
   if (opts.force) {
+    const baseId = runId;
+    const outDir = path.dirname(dir);
     for (let k = 2; existing; k++) {
       runId = `${baseId}-r${k}`;
       dir = path.join(outDir, runId);

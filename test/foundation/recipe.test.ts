@@ -122,3 +122,10 @@ test('the JSON Schema is generated from the same source and is strict', () => {
   assert.deepEqual(def.properties.dataset.properties.profile.enum, ['exponential', 'none']);
   assert.equal(def.properties.train.additionalProperties, false);
 });
+
+test('recipes/recipe.schema.json is the generated schema (regenerate with npm run schema)', async () => {
+  const { readFileSync } = await import('node:fs');
+  const { packageRoot } = await import('../../src/version.js');
+  const shipped = JSON.parse(readFileSync(path.join(packageRoot, 'recipes', 'recipe.schema.json'), 'utf8'));
+  assert.deepEqual(shipped, recipeJsonSchema());
+});
