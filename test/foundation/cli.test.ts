@@ -84,3 +84,31 @@ test('an unknown backend is a usage error (exit 2)', () => {
   assert.equal(r.code, 2);
   assert.match(r.stderr, /expected one of torch, tensorflow-gpu, tensorflow, wasm, cpu/);
 });
+
+test('Ctrl-C saves last and exits 130; the same command then resumes and finishes', async () => {
+  const { spawn } = await import('node:child_process');
+  const dir = tempDir();
+  const file = writeYaml(dir, 'r.yaml', {
+    dataset: { name: 'synthetic', imbalanceRatio: 4, valPerClass: 2, synthetic: { numClasses: 3, perClass: 40, testPerClass: 4, size: 6 } },
+    backbone: { name: 'resnet8' },
+    method: { name: 'softmax' },
+    train: { epochs: 40, batchSize: 4 },
+    eval: { thresholds: { head: 5, tail: 3 } },
+  });
+  const args = [bin, 'run', file, '--output', dir, '--backend', testBackend];
+  const child = spawn(process.execPath, args, { env: { ...process.env, CI: 'true' } });
+  let stderr = '';
+  const code: number | null = await new Promise((resolve) => {
+    child.stderr.on('data', (d) => {
+      stderr += d;
+      if (/epoch 1:/.test(stderr) && !child.killed) child.kill('SIGINT');
+    });
+    child.on('exit', (c) => resolve(c));
+  });
+  assert.equal(code, 130, stderr);
+  assert.match(stderr, /'last' saved/);
+  const resumed = cli(['run', file, '--output', dir, '--backend', testBackend, '--set', 'train.epochs=40']);
+  assert.equal(resumed.code, 0, resumed.stderr);
+  assert.match(resumed.stderr, /resuming at epoch/);
+  assert.match(resumed.stdout, /40 epochs/);
+});
