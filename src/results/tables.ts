@@ -427,14 +427,14 @@ export function referenceAccuracy(record: RunRecord, index: RecordIndex, checkpo
 // Tables 5 and 6
 
 /** Rows of a section: from records, expected cells and (paper mode) every paper row. */
-function sectionRows(g: SectionGroup, paperRows: boolean): RowSpec[] {
+function sectionRows(g: SectionGroup, paperRows: Record<string, unknown> | null): RowSpec[] {
   const specs = new Map<string, RowSpec>();
   const add = (s: RowSpec) => {
     if (!specs.has(s.id)) specs.set(s.id, s);
   };
   for (const r of g.records) add(specOfRecord(r));
   for (const e of g.expected) add(specOfExpected(e));
-  if (paperRows) for (const row of SURVEY_ROWS) if (row.paper) add(rowSpec(row.methods[0], row.params ?? {}));
+  if (paperRows) for (const row of SURVEY_ROWS) if (row.paper && paperRows[row.paper]) add(rowSpec(row.methods[0], row.params ?? {}));
   return [...specs.values()];
 }
 
@@ -474,7 +474,8 @@ function buildPerBudgetTable(
     const notes: string[] = [];
     const missing: MissingCell[] = [];
     const columns: Column[] = budgets.flatMap((e) => metrics.map((m) => ({ group: `${e} epochs`, label: m })));
-    const rows = groupRows(sectionRows({ ...g, expected: expectedHere }, paperOn), (spec) => {
+    const paperRows = paperOn ? (table === 5 ? options.paper!.table5 : options.paper!.table6) : null;
+    const rows = groupRows(sectionRows({ ...g, expected: expectedHere }, paperRows), (spec) => {
       const cells: Cell[] = [];
       for (const epochs of budgets) {
         const where = `${spec.label} @ ${epochs} epochs`;
