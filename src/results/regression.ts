@@ -17,7 +17,8 @@
  *
  * `direction: higher` fails only when a metric drops by more than its tolerance (a rise beyond it
  * is reported as "improved", a hint to refresh the baseline); `both` fails on any deviation.
- * Several seeds of a run are averaged. A run or metric that cannot be measured fails.
+ * Several seeds of a run are averaged; balanced reference runs are never the run under test.
+ * A run or metric that cannot be measured fails.
  */
 import { readFile } from 'node:fs/promises';
 import YAML from 'yaml';
@@ -154,7 +155,8 @@ export function checkRecords(records: RunRecord[], baseline: Baseline): CheckRes
     const at = /^(.*)@(\d+)$/.exec(key);
     const name = at ? at[1] : key;
     const epochs = run.epochs ?? (at ? Number(at[2]) : undefined);
-    let matching = records.filter((r) => r.name === name && (epochs === undefined || r.epochs === epochs));
+    // Balanced twins may share the recipe name; they are references, not the runs under test.
+    let matching = records.filter((r) => r.name === name && !r.dataset.balanced && (epochs === undefined || r.epochs === epochs));
     const budgets = [...new Set(matching.map((r) => r.epochs))].sort((a, b) => a - b);
     let ambiguity: string | undefined;
     if (budgets.length > 1) {
