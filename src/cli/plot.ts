@@ -5,7 +5,7 @@
 import { join } from 'node:path';
 import type { Command } from 'commander';
 import type { RunRecord } from '../results/types.js';
-import { buildTable5, sectionLabel } from '../results/tables.js';
+import { buildTable5, epochsText, sectionLabel } from '../results/tables.js';
 import { loadPaperTables, type PaperTables } from '../results/paper.js';
 import { loadEpochs, runDir, type Checkpoint } from '../results/store.js';
 import { accuracyVsRelativeAccuracy, perClassAccuracyPlot, perClassSeries, trainingCurvesPlot, writeFigure, type CurveSeries } from '../results/plots.js';
@@ -45,7 +45,7 @@ export async function writeAllFigures(records: RunRecord[], outDir: string, opti
   const lt = records.filter((r) => !r.dataset.balanced);
   const groups = new Map<string, RunRecord[]>();
   for (const r of lt) {
-    const key = `${r.dataset.name} ${r.backbone} ${r.epochs}ep`;
+    const key = `${r.dataset.name} · ${r.backbone} · ${epochsText(r.epochs)}`;
     groups.set(key, [...(groups.get(key) ?? []), r]);
   }
   for (const [key, rs] of groups) {

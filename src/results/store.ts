@@ -75,7 +75,7 @@ export async function loadRecords(resultsDir: string, options: LoadOptions = {})
       out.problems.push(`${file}: runId "${record.runId}" differs from its directory name "${entry}" (using the record's runId)`);
     }
     if (record.status !== 'finished' && !options.includeUnfinished) {
-      out.skipped.push(`${record.runId} (${record.name}, ${record.epochs} epochs): status ${record.status}`);
+      out.skipped.push(`${record.runId} (${record.name}, ${record.epochs} epoch${record.epochs === 1 ? '' : 's'}): status ${record.status}`);
       continue;
     }
     out.records.push(record);

@@ -276,6 +276,11 @@ function onePerSeed(records: RunRecord[], notes: string[], where: string): RunRe
   return [...bySeed.values()].sort((a, b) => a.seeds.train - b.seeds.train);
 }
 
+/** "1 epoch", "90 epochs". */
+export function epochsText(n: number): string {
+  return `${n} epoch${n === 1 ? '' : 's'}`;
+}
+
 export function meanStd(values: number[]): Stat | null {
   if (values.length === 0) return null;
   const n = values.length;
@@ -473,13 +478,13 @@ function buildPerBudgetTable(
     const budgets = epochsOf(g.records, expectedHere, paperOn ? [90, 200] : []);
     const notes: string[] = [];
     const missing: MissingCell[] = [];
-    const columns: Column[] = budgets.flatMap((e) => metrics.map((m) => ({ group: `${e} epochs`, label: m })));
+    const columns: Column[] = budgets.flatMap((e) => metrics.map((m) => ({ group: `${epochsText(e)}`, label: m })));
     const paperRows = paperOn ? (table === 5 ? options.paper!.table5 : options.paper!.table6) : null;
     const rows = groupRows(sectionRows({ ...g, expected: expectedHere }, paperRows), (spec) => {
       const cells: Cell[] = [];
       for (const epochs of budgets) {
-        const where = `${spec.label} @ ${epochs} epochs`;
-        const whereCols = `${epochs} epochs: ${metrics.join(', ')}`;
+        const where = `${spec.label} @ ${epochsText(epochs)}`;
+        const whereCols = `${epochsText(epochs)}: ${metrics.join(', ')}`;
         const exp = expectedHere.filter((e) => e.epochs === epochs && specOfExpected(e).id === spec.id);
         const cellRecords = onePerSeed(
           g.records.filter((r) => r.epochs === epochs && specOfRecord(r).id === spec.id && metricsOf(r, checkpoint)),
@@ -560,7 +565,7 @@ export function buildTable5(records: RunRecord[], options: TableOptions = {}): R
     if (problems.length > 0) {
       ctx.missing.push({
         row: spec.label,
-        where: `${epochs} epochs: ${ua.length > 0 ? 'some seeds of ' : ''}UA, RA`,
+        where: `${epochsText(epochs)}: ${ua.length > 0 ? 'some seeds of ' : ''}UA, RA`,
         reason: problems.join('; '),
         recipes: recipesOf(expected),
       });
@@ -652,7 +657,7 @@ export function buildTable7(records: RunRecord[], options: TableOptions = {}): R
       const rows: Row[] = losses.map((loss) => {
         const paperKey = TABLE7_LOSSES.find((l) => l.method === loss)?.paper;
         const byClassifier = classifiers.map((c) => {
-          const where = `${loss} / ${CLASSIFIER_LABELS[c]} @ ${epochs} epochs`;
+          const where = `${loss} / ${CLASSIFIER_LABELS[c]} @ ${epochsText(epochs)}`;
           const exp = expected.filter((x) => x.e.epochs === epochs && x.at.stage1Loss === loss && x.at.classifier === c).map((x) => x.e);
           const rs = onePerSeed(
             located.filter((x) => x.r.epochs === epochs && x.at.stage1Loss === loss && x.at.classifier === c && metricsOf(x.r, checkpoint)).map((x) => x.r),
@@ -686,7 +691,7 @@ export function buildTable7(records: RunRecord[], options: TableOptions = {}): R
       });
       out.push({
         table: 7,
-        title: `Table 7: stage-1 loss × classifier, accuracy (%) on all / head / middle / tail classes — ${sectionLabel(g.section)}, ${epochs} epochs, ${checkpoint === 'last' ? 'last-epoch' : 'best-on-val'} checkpoint`,
+        title: `Table 7: stage-1 loss × classifier, accuracy (%) on all / head / middle / tail classes — ${sectionLabel(g.section)}, ${epochsText(epochs)}, ${checkpoint === 'last' ? 'last-epoch' : 'best-on-val'} checkpoint`,
         section: g.section,
         checkpoint,
         paper: paperOn,

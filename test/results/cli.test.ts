@@ -57,7 +57,7 @@ test('lt-bench table/check/plot over a results directory', async () => {
 
     const figs = join(dir, 'figs');
     const plot = await run(['plot', '--results', dir, '--out', figs, '--no-png']);
-    assert.deepEqual((await readdir(figs)).sort(), ['curves-fashion-lt-resnet8-4ep.svg', 'fig4-fashion-lt-resnet8-exponential-20.svg', 'per-class-fashion-lt-resnet8-4ep.svg']);
+    assert.deepEqual((await readdir(figs)).sort(), ['curves-fashion-lt-resnet8-4-epochs.svg', 'fig4-fashion-lt-resnet8-exponential-20.svg', 'per-class-fashion-lt-resnet8-4-epochs.svg']);
     assert.equal(plot.out.trim().split('\n').length, 3);
   } finally {
     await rm(dir, { recursive: true, force: true });
