@@ -6,7 +6,6 @@
  */
 import { stringify } from 'csv-stringify/sync';
 import type { Cell, CellFlag, ResultTable } from './tables.js';
-import { sectionLabel } from './tables.js';
 
 export type TableFormat = 'md' | 'csv' | 'tex' | 'json';
 
@@ -294,9 +293,4 @@ export function toLatex(t: ResultTable): string {
   if (unknown.length > 0) out.push(`% ${unknownLine(unknown)}`);
   for (const n of t.notes) out.push(`% note: ${n}`);
   return `${out.join('\n')}\n`;
-}
-
-/** A one-line description of a table's section, for CLI headings. */
-export function describe(t: ResultTable): string {
-  return `Table ${t.table} · ${sectionLabel(t.section)}`;
 }
