@@ -40,10 +40,14 @@ export const DISTINGUISHING_PARAMS: Record<string, string[]> = {
   'decouple-lws': ['stage1Sampler', 'stage1Loss'],
   'decouple-tau-norm': ['stage1Sampler', 'stage1Loss'],
   'decouple-ncm': ['stage1Sampler', 'stage1Loss'],
+  'logit-adjustment': ['mode'],
+  'ldam-drw': ['variant', 'drw'],
+  'focal': ['detach'],
+  'class-balanced': ['lossType'],
 };
 
 /** Distinguishing param values that are the default and so do not split a row. */
-export const DEFAULT_PARAM_VALUES: Record<string, unknown> = { stage1Loss: 'softmax' };
+export const DEFAULT_PARAM_VALUES: Record<string, unknown> = { stage1Loss: 'softmax', mode: 'loss', variant: 'ldam-drw', drw: true, detach: false, lossType: 'softmax' };
 
 /** Short names the survey uses for the stage-1 samplers. */
 export const SAMPLER_ABBREVIATIONS: Record<string, string> = {
