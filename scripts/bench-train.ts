@@ -3,7 +3,7 @@
  * 32×32×3, softmax cross-entropy, SGD momentum 0.9 + weight decay 5e-4) on tfjs backends and on
  * PyTorch (Debian python3-torch, `/usr/bin/python3`), side by side.
  *
- *   node dist/scripts/bench-train.js [--backends wasm:1,wasm:2,torch] [--threads 2] [--batch 128]
+ *   node dist/scripts/bench-train.js [--backends torch:2,wasm:2,wasm:1,cpu] [--threads 2] [--batch 128]
  *                                    [--rounds 4] [--steps 3] [--warmup 2] [--no-pytorch]
  *
  * Every engine runs in its own child process (the wasm thread count is fixed per process, and
@@ -22,6 +22,7 @@ import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import * as tf from '@tensorflow/tfjs';
 import { Rng } from '../src/rng.js';
+import { batchNormTrain } from '../src/backends/batch-norm-train.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const repoRoot = path.resolve(here, '..', '..');
@@ -83,10 +84,11 @@ const PAD1: [[number, number], [number, number], [number, number], [number, numb
 
 /** Forward pass in training mode; batch statistics are pushed to `stats` (kept) for the running update. */
 function forward(net: ResNet, x: tf.Tensor4D, stats: Array<[BnParams, tf.Tensor, tf.Tensor]>): tf.Tensor2D {
+  // one kernel each way on torch; tf.moments + tf.batchNorm elsewhere
   const bn = (h: tf.Tensor4D, p: BnParams): tf.Tensor4D => {
-    const { mean, variance } = tf.moments(h, [0, 1, 2]);
+    const { y, mean, variance } = batchNormTrain(h, p.gamma as tf.Tensor1D, p.beta as tf.Tensor1D, 1e-5);
     stats.push([p, tf.keep(mean), tf.keep(variance)]);
-    return tf.batchNorm(h, mean, variance, p.beta, p.gamma, 1e-5) as tf.Tensor4D;
+    return y;
   };
   let h = tf.relu(bn(tf.conv2d(x, net.stem as tf.Tensor4D, 1, PAD1), net.stemBn));
   for (const b of net.blocks) {
@@ -228,7 +230,7 @@ async function runParent(): Promise<void> {
   const rounds = Number(argValue('rounds', '4'));
   const steps = Number(argValue('steps', '3'));
   const warmup = Number(argValue('warmup', '2'));
-  const specs = (argValue('backends', `wasm:1,wasm:${threads}`) ?? '').split(',').filter(Boolean);
+  const specs = (argValue('backends', `torch:${threads},wasm:${threads}`) ?? '').split(',').filter(Boolean);
   const withPytorch = !process.argv.includes('--no-pytorch');
   // Same intra-op thread count everywhere (libgomp / MKL read these too).
   const env = { ...process.env, OMP_NUM_THREADS: String(threads), MKL_NUM_THREADS: String(threads) };
