@@ -476,6 +476,27 @@ void op_conv2d_bwd_filter(Args& a, Out& o) {
   o.add(std::get<1>(r).permute({2, 3, 1, 0}).contiguous());
 }
 
+// dx and dW of one convolution in a single call (shares ATen's reorders of dy), as PyTorch's
+// autograd does: x NHWC, dy NHWC, filter HWIO -> [dx NHWC, dW HWIO]
+void op_conv2d_bwd_both(Args& a, Out& o) {
+  const at::Tensor& x = a.t();
+  const at::Tensor& dy = a.t();
+  const at::Tensor& w = a.t();
+  const ConvGeom g = readGeom(a);
+  at::Tensor xc = toNCHW(x);
+  std::vector<int64_t> pad{g.pt, g.pl};
+  if (!g.symmetric()) {
+    xc = at::constant_pad_nd(xc, {g.pl, g.pr, g.pt, g.pb}, 0);
+    pad = {0, 0};
+  }
+  auto r = at::convolution_backward(toNCHW(dy), xc, filterOIHW(w), c10::nullopt, {g.sh, g.sw}, pad, {g.dh, g.dw},
+                                    false, {0, 0}, g.groups, {true, true, false});
+  at::Tensor dx = std::get<0>(r);
+  if (!g.symmetric()) dx = dx.narrow(2, g.pt, x.size(1)).narrow(3, g.pl, x.size(2));
+  o.add(toNHWC(dx));
+  o.add(std::get<1>(r).permute({2, 3, 1, 0}).contiguous());
+}
+
 // ---- pooling (NHWC; pads resolved by tfjs) -----------------------------------------------------
 struct PoolGeom {
   int64_t kh, kw, sh, sw, pt, pb, pl, pr;
@@ -631,6 +652,7 @@ const std::vector<OpEntry>& ops() {
       {"any", op_any}, {"argmax", op_argmax}, {"argmin", op_argmin}, {"softmax", op_softmax},
       {"log_softmax", op_log_softmax}, {"cumsum", op_cumsum}, {"matmul", op_matmul},
       {"conv2d", op_conv2d}, {"conv2d_bwd_input", op_conv2d_bwd_input}, {"conv2d_bwd_filter", op_conv2d_bwd_filter},
+      {"conv2d_bwd_both", op_conv2d_bwd_both},
       {"max_pool", op_max_pool}, {"max_pool_grad", op_max_pool_grad}, {"avg_pool", op_avg_pool},
       {"avg_pool_grad", op_avg_pool_grad}, {"batch_norm", op_batch_norm}, {"bn_train", op_bn_train},
       {"bn_train_grad", op_bn_train_grad}, {"einsum", op_einsum},

@@ -242,6 +242,22 @@ def('Conv2DBackpropFilter', (b, i, a) => {
   return b.run1('conv2d_bwd_filter', [b.id(i.x), b.id(i.dy), fs[0], fs[1], fs[2], fs[3], ...geomArgs(g, 1)]);
 });
 
+// dx and dW together (used by the Conv2D gradient override in gradients.ts)
+export function convBackpropBoth(b: TorchBackend, dy: Info, x: Info, filter: Info, a: Record<string, unknown>): Info[] {
+  const info = conv2dInfo(x.shape, filter.shape, { ...a, dilations: 1 });
+  const g = convGeometry(info);
+  if (info.dataFormat !== 'channelsLast') throw new Unsupported();
+  const fs = filter.shape;
+  if (fs[0] === 1 && fs[1] === 1 && (g.sh > 1 || g.sw > 1)) {
+    // keep strided 1x1 convolutions on the separate kernels (see conv2d_bwd_filter)
+    const dx = b.run1('conv2d_bwd_input', [b.id(dy), b.id(filter), ...x.shape, ...geomArgs(g, 1)]);
+    const dw = b.run1('conv2d_bwd_filter', [b.id(x), b.id(dy), fs[0], fs[1], fs[2], fs[3], ...geomArgs(g, 1)]);
+    return [dx, dw];
+  }
+  return b.run('conv2d_bwd_both', [b.id(x), b.id(dy), b.id(filter), ...geomArgs(g, 1)]);
+}
+def('LtConv2DBackprop', (b, i, a) => convBackpropBoth(b, i.dy, i.x, i.filter, a));
+
 // Depthwise = grouped convolution with groups = in channels; its filter [fh, fw, C, m] is, as a row-
 // major buffer, the grouped HWIO filter [fh, fw, 1, C*m] (output channel c*m + k in both).
 function depthwiseFilterId(b: TorchBackend, f: Info): number {
