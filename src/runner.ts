@@ -25,6 +25,8 @@ import { checkpointExists, loadCheckpoint, restoreVariables } from './train/chec
 import type { Reporter } from './train/reporter.js';
 import { stepsPerEpoch, train } from './train/trainer.js';
 import { gitCommit, ltBenchVersion, tfjsVersion } from './version.js';
+import { isStagedRecipe, runStaged } from './stages/run-staged.js';
+import type { TrainInputs } from './train/trainer.js';
 
 export interface RunOptions {
   /** Where the dataset files are (overrides the recipe's dataset.root). */
@@ -48,6 +50,15 @@ export interface RunResult {
   reused: boolean;
   /** The paired balanced runs, when the recipe asked for them. */
   references?: { vanilla: RunResult; method: RunResult };
+  /** Two-stage runs: the (reused or trained) stage-1 run this run's stage 2 started from. */
+  stage1?: RunResult;
+}
+
+/** What src/stages/ injects into a stage-1 run with a non-instance sampler; absent for plain recipes. */
+export interface RunHooks {
+  epochOrder?(split: LongTailSplit, source: SourceData): TrainInputs['epochOrder'];
+  /** Adds fields to a new record before it is first written. */
+  decorate?(record: RunRecord): void;
 }
 
 export function slug(s: string): string {
@@ -76,8 +87,9 @@ export function runIdFor(recipe: Recipe, split: LongTailSplit): string {
 /** The recipes of the paired balanced runs UA needs: plain softmax and the same method, on the balanced twin. */
 export function referenceRecipes(recipe: Recipe): { vanilla: Recipe; method: Recipe } {
   const base: Recipe = { ...recipe, reference: 'none', dataset: { ...recipe.dataset, balanced: true } };
+  const { stage1: _s1, stage2: _s2, ...singleStage } = base; // plain softmax is single-stage
   return {
-    vanilla: { ...base, name: `${recipe.name}@balanced-softmax`, method: { name: 'softmax', params: {} } },
+    vanilla: { ...singleStage, name: `${recipe.name}@balanced-softmax`, method: { name: 'softmax', params: {} } },
     method: { ...base, name: `${recipe.name}@balanced` },
   };
 }
@@ -96,7 +108,7 @@ function metricsOf(model: LtModel, method: MethodInstance, recipe: Recipe, sourc
   return { test, calibration };
 }
 
-async function trainOne(recipe: Recipe, opts: RunOptions): Promise<RunResult> {
+export async function trainOne(recipe: Recipe, opts: RunOptions, hooks?: RunHooks): Promise<RunResult> {
   const reporter = opts.reporter ?? {};
   const backend = await selectBackend(opts.backend);
   const source = loadSource(recipe, opts.dataRoot);
@@ -121,7 +133,7 @@ async function trainOne(recipe: Recipe, opts: RunOptions): Promise<RunResult> {
   mkdirSync(dir, { recursive: true });
   const startedAt = existing?.timing.startedAt ?? new Date().toISOString();
   const wallStart = performance.now() - 1000 * (existing?.timing.wallSeconds ?? 0);
-  const model = new LtModel({ backbone: recipe.backbone.name, head: method.head ?? 'linear', inChannels: source.train.channels, numClasses: source.numClasses, seed: recipe.train.seed });
+  const model = new LtModel({ backbone: recipe.backbone.name, head: method.head ?? 'linear', headOptions: method.headOptions, inChannels: source.train.channels, numClasses: source.numClasses, seed: recipe.train.seed });
   const record: RunRecord = {
     schemaVersion: 1,
     runId,
@@ -163,6 +175,7 @@ async function trainOne(recipe: Recipe, opts: RunOptions): Promise<RunResult> {
     parameterCount: model.parameterCount(),
     timing: { wallSeconds: 0, trainImagesPerSec: 0, startedAt, finishedAt: null },
   };
+  hooks?.decorate?.(record);
   writeResolvedRecipe(dir, recipe, `run ${runId}: resolved recipe (all defaults filled in); hash ${record.recipeHash}`);
   writeRecord(dir, record);
 
@@ -188,6 +201,7 @@ async function trainOne(recipe: Recipe, opts: RunOptions): Promise<RunResult> {
         val: { batches: batches.val, indices: split.indices.val },
         numClasses: source.numClasses,
         groups: split.groups,
+        epochOrder: hooks?.epochOrder?.(split, source),
         checkpointDir: dir,
         reporter,
         signal: opts.signal,
@@ -240,13 +254,15 @@ async function trainOne(recipe: Recipe, opts: RunOptions): Promise<RunResult> {
 
 /** Runs (or reuses, or resumes) a recipe, and its balanced reference runs when it asks for them. */
 export async function runRecipe(recipe: Recipe, opts: RunOptions = {}): Promise<RunResult> {
-  const main = await trainOne(recipe, opts);
+  // Two-stage recipes (stage1/stage2 keys, decouple-* methods) go to src/stages/.
+  const runOne = (r: Recipe, o: RunOptions) => (isStagedRecipe(r) ? runStaged(r, o, trainOne) : trainOne(r, o));
+  const main = await runOne(recipe, opts);
   if (recipe.reference !== 'auto' || recipe.dataset.balanced || recipe.dataset.profile === 'none') return main;
 
   const refs = referenceRecipes(recipe);
   const refOpts: RunOptions = { ...opts, force: false, recipePath: null };
   const vanilla = await trainOne(refs.vanilla, refOpts);
-  const methodRef = recipe.method.name === 'softmax' && JSON.stringify(recipe.method.params) === '{}' ? vanilla : await trainOne(refs.method, refOpts);
+  const methodRef = recipe.method.name === 'softmax' && JSON.stringify(recipe.method.params) === '{}' && !isStagedRecipe(recipe) ? vanilla : await runOne(refs.method, refOpts);
   const at = main.record.metrics.last!.top1;
   const { ua, ra } = upperAndRelative(at, vanilla.record.metrics.last!.top1, methodRef.record.metrics.last!.top1);
   main.record.reference = { vanillaBalancedRunId: vanilla.record.runId, methodBalancedRunId: methodRef.record.runId, ua, ra };

@@ -99,6 +99,51 @@ export const evalSchema = z
   })
   .strict();
 
+
+// ---- Two-stage (decoupled) training: `stage1` / `stage2`, run by src/stages/ ------------------
+/** Stage-1 / stage-2 samplers; the survey's short names IB, CB, SR, PB are accepted as aliases. */
+export const SAMPLER_ALIASES: Readonly<Record<string, string>> = { IB: 'instance', CB: 'class-balanced', SR: 'square-root', PB: 'progressive' };
+export const samplerSchema = z.preprocess(
+  (v) => (typeof v === 'string' && v in SAMPLER_ALIASES ? SAMPLER_ALIASES[v] : v),
+  z.enum(['instance', 'class-balanced', 'square-root', 'progressive', 'reversed']),
+);
+
+const epochLengthSchema = z
+  .enum(['dataset', 'sampler'])
+  .default('dataset')
+  .describe("'dataset': an epoch is as many samples as the LT train set (the official code stops at N/batch steps); 'sampler': the sampler's own length (class-balanced: max n_k × C)");
+
+export const stage1Schema = z
+  .object({
+    sampler: samplerSchema.default('instance').describe('representation-learning sampler: instance (IB), class-balanced (CB), square-root (SR), progressive (PB)'),
+    epochLength: epochLengthSchema,
+  })
+  .strict();
+
+export const STAGE2_STRATEGIES = ['joint', 'crt', 'lws', 'tau-norm', 'ncm'] as const;
+
+export const stage2Schema = z
+  .object({
+    strategy: z
+      .enum(STAGE2_STRATEGIES)
+      .optional()
+      .describe('classifier learning on the frozen stage-1 backbone (a decouple-* method sets it): joint = none, crt, lws, tau-norm, ncm'),
+    epochs: positiveInt.optional().describe('stage-2 epochs (default: crt 10, lws 5; tau-norm and ncm do not train)'),
+    sampler: samplerSchema.default('class-balanced').describe('stage-2 sampler (crt, lws): the class-aware sampler, 4 per class'),
+    epochLength: epochLengthSchema,
+    batchSize: positiveInt.optional().describe('default: train.batchSize'),
+    optimizer: optimizerSchema.optional().describe('default: train.optimizer'),
+    schedule: scheduleSchema.default({}).describe('stage-2 schedule (default cosine, as the official cls_crt/cls_lws configs)'),
+    from: z.enum(['last', 'best']).default('last').describe("stage-1 checkpoint stage 2 starts from (tables report 'last'; the official code used best-on-val)"),
+    backboneMode: z
+      .enum(['train', 'eval'])
+      .default('train')
+      .describe("'train': frozen weights, batch norm on batch statistics with its running statistics updated (the official model.train()); 'eval': batch norm frozen too"),
+    tauGrid: z.array(z.number().min(0)).min(1).optional().describe('tau-norm: candidate τ, chosen on the val split (default 0, 0.1, …, 2)'),
+  })
+  .strict();
+// ---- end two-stage -----------------------------------------------------------------------------
+
 export const recipeSchema = z
   .object({
     name: z.string().optional().describe('display name; defaults to the recipe path under recipes/'),
@@ -108,6 +153,8 @@ export const recipeSchema = z
     method: methodSchema,
     train: trainSchema,
     eval: evalSchema.default({}),
+    stage1: stage1Schema.optional().describe('two-stage runs: how stage 1 (representation learning, `method` + `train`) samples'),
+    stage2: stage2Schema.optional().describe('two-stage runs: classifier learning on the frozen stage-1 backbone'),
     reference: z
       .enum(['auto', 'none'])
       .default('none')

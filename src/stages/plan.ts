@@ -1,0 +1,127 @@
+/**
+ * Planning a two-stage run: a recipe with `stage1`/`stage2` keys or a `decouple-*` method becomes
+ *  - the **stage-1 recipe**, a single-stage run of its own (the plain recipe of the stage-1 method
+ *    when its sampler is instance, so the Table 7 "joint" run and every stage 2 share it), and
+ *  - the resolved **stage-2 spec** (null for `joint`), and
+ *  - the **canonical recipe** of the whole run, whose hash names the stage-2 run: a preset and its
+ *    spelled-out form (`method: softmax` + `stage2.strategy: crt`) are the same run.
+ */
+import { RecipeError } from '../errors.js';
+import { getMethod } from '../methods/registry.js';
+import type { SamplerName } from '../methods/types.js';
+import { recipeHash } from '../recipe/hash.js';
+import type { Recipe } from '../recipe/schema.js';
+import type { Stage2Strategy } from '../results/types.js';
+import { DEFAULT_STAGE2_EPOCHS, DEFAULT_TAU_GRID, presetStrategy } from './presets.js';
+
+type OptimizerSpec = Recipe['train']['optimizer'];
+type ScheduleSpec = Recipe['train']['schedule'];
+
+export interface Stage2Spec {
+  strategy: Stage2Strategy;
+  /** 0 for tau-norm and ncm. */
+  epochs: number;
+  sampler: SamplerName;
+  epochLength: 'dataset' | 'sampler';
+  batchSize: number;
+  optimizer: OptimizerSpec;
+  schedule: ScheduleSpec;
+  from: 'last' | 'best';
+  backboneMode: 'train' | 'eval';
+  tauGrid: number[];
+}
+
+export interface StagePlan {
+  stage1: Recipe;
+  stage1Sampler: SamplerName;
+  stage1EpochLength: 'dataset' | 'sampler';
+  /** Null: `joint`, the stage-1 run is the whole run. */
+  stage2: Stage2Spec | null;
+  /** The whole two-stage run, defaults resolved (written as its recipe.resolved.yaml). */
+  canonical: Recipe;
+  /** Hash of `canonical`. */
+  hash: string;
+}
+
+/** True for recipes src/stages/ runs: `stage1` or `stage2` keys, or a decouple-* method. */
+export function isStagedRecipe(recipe: Recipe): boolean {
+  return recipe.stage1 !== undefined || recipe.stage2 !== undefined || presetStrategy(recipe.method.name) !== null;
+}
+
+function stripStages(recipe: Recipe): Omit<Recipe, 'stage1' | 'stage2'> {
+  const { stage1: _s1, stage2: _s2, ...rest } = recipe;
+  return rest;
+}
+
+export function planStages(recipe: Recipe): StagePlan {
+  const preset = presetStrategy(recipe.method.name);
+  let method = recipe.method;
+  let sampler: SamplerName = recipe.stage1?.sampler ?? 'instance';
+  if (preset) {
+    const presetSampler = (recipe.method.params.sampler as SamplerName | undefined) ?? 'instance';
+    if (recipe.stage1 && sampler !== 'instance' && sampler !== presetSampler) {
+      throw new RecipeError(`stage1.sampler: '${sampler}' contradicts method.params.sampler '${presetSampler}' of ${recipe.method.name}; give it once`, undefined, 'stage1.sampler');
+    }
+    if (presetSampler !== 'instance') sampler = presetSampler;
+    // Kang et al. learn the representation with plain softmax CE.
+    method = { name: 'softmax', params: getMethod('softmax').params.parse({}) };
+  }
+  const strategy = recipe.stage2?.strategy ?? preset ?? 'joint';
+  if (preset && recipe.stage2?.strategy && recipe.stage2.strategy !== preset) {
+    throw new RecipeError(`stage2.strategy: '${recipe.stage2.strategy}' contradicts method ${recipe.method.name} (strategy '${preset}'); drop one`, undefined, 'stage2.strategy');
+  }
+  if (recipe.stage2 && !recipe.stage2.strategy && !preset) {
+    throw new RecipeError(`stage2.strategy: required (joint, crt, lws, tau-norm, ncm), or use a decouple-* method`, undefined, 'stage2.strategy');
+  }
+  const epochLength = recipe.stage1?.epochLength ?? 'dataset';
+
+  const plain = stripStages(recipe);
+  const stage1: Recipe = {
+    ...plain,
+    method,
+    reference: 'none',
+    name: strategy === 'joint' ? recipe.name : `${recipe.name}@stage1`,
+    // An instance-sampled stage 1 is exactly the plain recipe (same hash, same run).
+    ...(sampler === 'instance' ? {} : { stage1: { sampler, epochLength } }),
+  };
+
+  let stage2: Stage2Spec | null = null;
+  if (strategy !== 'joint') {
+    const s = recipe.stage2;
+    const trains = strategy === 'crt' || strategy === 'lws';
+    if (!trains && s?.epochs !== undefined) {
+      throw new RecipeError(`stage2.epochs: ${strategy} does not train (drop the key)`, undefined, 'stage2.epochs');
+    }
+    if (strategy !== 'tau-norm' && s?.tauGrid !== undefined) {
+      throw new RecipeError(`stage2.tauGrid: only for strategy tau-norm`, undefined, 'stage2.tauGrid');
+    }
+    stage2 = {
+      strategy,
+      epochs: s?.epochs ?? DEFAULT_STAGE2_EPOCHS[strategy],
+      sampler: s?.sampler ?? 'class-balanced',
+      epochLength: s?.epochLength ?? 'dataset',
+      batchSize: s?.batchSize ?? recipe.train.batchSize,
+      optimizer: s?.optimizer ?? recipe.train.optimizer,
+      schedule: s?.schedule ?? { name: 'cosine', warmupEpochs: 0, milestones: [0.6, 0.8], gamma: 0.1, minLr: 0 },
+      from: s?.from ?? 'last',
+      backboneMode: s?.backboneMode ?? 'train',
+      tauGrid: [...(s?.tauGrid ?? DEFAULT_TAU_GRID)].sort((a, b) => a - b),
+    };
+  }
+
+  // The canonical recipe keeps only what changes the result of each strategy.
+  const canonicalStage2 = stage2
+    ? stage2.strategy === 'tau-norm'
+      ? { strategy: stage2.strategy, from: stage2.from, tauGrid: stage2.tauGrid }
+      : stage2.strategy === 'ncm'
+        ? { strategy: stage2.strategy, from: stage2.from }
+        : { ...stage2, tauGrid: undefined }
+    : undefined;
+  const canonical = {
+    ...plain,
+    method,
+    stage1: { sampler, epochLength },
+    ...(canonicalStage2 ? { stage2: canonicalStage2 } : {}),
+  } as Recipe;
+  return { stage1, stage1Sampler: sampler, stage1EpochLength: epochLength, stage2, canonical, hash: recipeHash(canonical) };
+}
