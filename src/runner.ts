@@ -10,12 +10,14 @@ import path from 'node:path';
 import { selectBackend } from './backend.js';
 import { InMemoryBatches } from './data/batches.js';
 import { loadSource } from './data/load-source.js';
+import { createSampler, resolveSamplerName } from './data/samplers.js';
+import { Rng } from './rng.js';
 import { groupSizes, makeLongTailSplit } from './data/longtail.js';
 import type { LongTailSplit, SourceData } from './data/types.js';
 import { evaluate, labelsOf, predictLogits } from './eval/evaluate.js';
 import { upperAndRelative } from './eval/metrics.js';
 import { getMethod } from './methods/registry.js';
-import type { MethodInstance } from './methods/types.js';
+import type { MethodInstance, SamplerName } from './methods/types.js';
 import { LtModel } from './models/model.js';
 import { recipeHash, sha256 } from './recipe/hash.js';
 import type { Recipe } from './recipe/schema.js';
@@ -26,7 +28,6 @@ import type { Reporter } from './train/reporter.js';
 import { stepsPerEpoch, train } from './train/trainer.js';
 import { gitCommit, ltBenchVersion, tfjsVersion } from './version.js';
 import { isStagedRecipe, runStaged } from './stages/run-staged.js';
-import type { TrainInputs } from './train/trainer.js';
 
 export interface RunOptions {
   /** Where the dataset files are (overrides the recipe's dataset.root). */
@@ -50,15 +51,8 @@ export interface RunResult {
   reused: boolean;
   /** The paired balanced runs, when the recipe asked for them. */
   references?: { vanilla: RunResult; method: RunResult };
-  /** Two-stage runs: the (reused or trained) stage-1 run this run's stage 2 started from. */
+  /** Two-stage runs (src/stages/): the reused or trained stage-1 run stage 2 started from. */
   stage1?: RunResult;
-}
-
-/** What src/stages/ injects into a stage-1 run with a non-instance sampler; absent for plain recipes. */
-export interface RunHooks {
-  epochOrder?(split: LongTailSplit, source: SourceData): TrainInputs['epochOrder'];
-  /** Adds fields to a new record before it is first written. */
-  decorate?(record: RunRecord): void;
 }
 
 export function slug(s: string): string {
@@ -84,10 +78,28 @@ export function runIdFor(recipe: Recipe, split: LongTailSplit): string {
   return `${slug(recipe.method.name)}-${ds}-${h}`;
 }
 
+/**
+ * Where a recipe's run lives and what is there. With --force earlier runs live at `<id>-rN`;
+ * the newest finished one counts.
+ */
+export function locateRun(recipe: Recipe, split: LongTailSplit, opts: Pick<RunOptions, 'output'> = {}): { runId: string; dir: string; existing: RunRecord | null } {
+  const runId = runIdFor(recipe, split);
+  const dir = path.join(path.resolve(opts.output ?? recipe.output), runId);
+  return { runId, dir, existing: readRecord(dir) };
+}
+
+/** What `run` would do with a recipe: reuse a finished record, resume an unfinished one, or train anew. */
+export function planRun(recipe: Recipe, opts: Pick<RunOptions, 'output' | 'dataRoot'> = {}): { runId: string; dir: string; action: 'reuse' | 'resume' | 'train'; record: RunRecord | null } {
+  const split = splitFor(recipe, loadSource(recipe, opts.dataRoot));
+  const { runId, dir, existing } = locateRun(recipe, split, opts);
+  const action = existing?.status === 'finished' ? 'reuse' : existing && checkpointExists(path.join(dir, 'last')) ? 'resume' : 'train';
+  return { runId, dir, action, record: existing };
+}
+
 /** The recipes of the paired balanced runs UA needs: plain softmax and the same method, on the balanced twin. */
 export function referenceRecipes(recipe: Recipe): { vanilla: Recipe; method: Recipe } {
   const base: Recipe = { ...recipe, reference: 'none', dataset: { ...recipe.dataset, balanced: true } };
-  const { stage1: _s1, stage2: _s2, ...singleStage } = base; // plain softmax is single-stage
+  const { stage2: _stage2, ...singleStage } = base; // plain softmax is single-stage
   return {
     vanilla: { ...singleStage, name: `${recipe.name}@balanced-softmax`, method: { name: 'softmax', params: {} } },
     method: { ...base, name: `${recipe.name}@balanced` },
@@ -108,18 +120,23 @@ function metricsOf(model: LtModel, method: MethodInstance, recipe: Recipe, sourc
   return { test, calibration };
 }
 
-export async function trainOne(recipe: Recipe, opts: RunOptions, hooks?: RunHooks): Promise<RunResult> {
+/** The epoch order of the training indices under the named sampler (seeded by the training seed). */
+function epochOrderFor(name: SamplerName, split: LongTailSplit, source: SourceData, seed: number, epochs: number) {
+  const train = split.indices.train;
+  const labels = Int32Array.from(train, (i) => source.train.labels[i]);
+  const sampler = createSampler(name, { labels, numClasses: source.numClasses, rng: new Rng(seed).fork('sampler') });
+  return (epoch: number) => Int32Array.from(sampler.epochIndices(epoch, epochs), (p) => train[p]);
+}
+
+async function trainOne(recipe: Recipe, opts: RunOptions): Promise<RunResult> {
   const reporter = opts.reporter ?? {};
   const backend = await selectBackend(opts.backend);
   const source = loadSource(recipe, opts.dataRoot);
   const split = splitFor(recipe, source);
-  const baseId = runIdFor(recipe, split);
-  const outDir = path.resolve(opts.output ?? recipe.output);
-
-  let runId = baseId;
-  let dir = path.join(outDir, runId);
-  let existing = readRecord(dir);
+  let { runId, dir, existing } = locateRun(recipe, split, opts);
   if (opts.force) {
+    const baseId = runId;
+    const outDir = path.dirname(dir);
     for (let k = 2; existing; k++) {
       runId = `${baseId}-r${k}`;
       dir = path.join(outDir, runId);
@@ -175,7 +192,6 @@ export async function trainOne(recipe: Recipe, opts: RunOptions, hooks?: RunHook
     parameterCount: model.parameterCount(),
     timing: { wallSeconds: 0, trainImagesPerSec: 0, startedAt, finishedAt: null },
   };
-  hooks?.decorate?.(record);
   writeResolvedRecipe(dir, recipe, `run ${runId}: resolved recipe (all defaults filled in); hash ${record.recipeHash}`);
   writeRecord(dir, record);
 
@@ -191,6 +207,8 @@ export async function trainOne(recipe: Recipe, opts: RunOptions, hooks?: RunHook
     trimEpochLines(dir, resumedFrom.epoch);
   }
   const t = recipe.train;
+  const samplerName = resolveSamplerName(t.sampler ?? method.sampler ?? 'instance');
+  record.sampler = samplerName;
   reporter.runStart?.({ runId, name: record.name, epochs: t.epochs, stepsPerEpoch: stepsPerEpoch(split.indices.train.length, t.batchSize), resumedFrom });
   try {
     const result = await train(
@@ -201,10 +219,10 @@ export async function trainOne(recipe: Recipe, opts: RunOptions, hooks?: RunHook
         val: { batches: batches.val, indices: split.indices.val },
         numClasses: source.numClasses,
         groups: split.groups,
-        epochOrder: hooks?.epochOrder?.(split, source),
         checkpointDir: dir,
         reporter,
         signal: opts.signal,
+        epochOrder: epochOrderFor(samplerName, split, source, t.seed, t.epochs),
         onEpoch: (line) => appendEpochLine(dir, line),
       },
       {
@@ -254,8 +272,8 @@ export async function trainOne(recipe: Recipe, opts: RunOptions, hooks?: RunHook
 
 /** Runs (or reuses, or resumes) a recipe, and its balanced reference runs when it asks for them. */
 export async function runRecipe(recipe: Recipe, opts: RunOptions = {}): Promise<RunResult> {
-  // Two-stage recipes (stage1/stage2 keys, decouple-* methods) go to src/stages/.
-  const runOne = (r: Recipe, o: RunOptions) => (isStagedRecipe(r) ? runStaged(r, o, trainOne) : trainOne(r, o));
+  // Two-stage recipes (a stage2 key or a decouple-* method) are run by src/stages/.
+  const runOne = (r: Recipe, o: RunOptions) => (isStagedRecipe(r) ? runStaged(r, o) : trainOne(r, o));
   const main = await runOne(recipe, opts);
   if (recipe.reference !== 'auto' || recipe.dataset.balanced || recipe.dataset.profile === 'none') return main;
 

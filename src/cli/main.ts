@@ -7,6 +7,8 @@ import { registerMethods } from './methods.js';
 import { registerRun } from './run.js';
 import { registerSchema } from './schema.js';
 import { registerValidate } from './validate.js';
+import { registerSweep } from './sweep.js';
+import { registerRuns } from './runs.js';
 
 export function buildProgram(): Command {
   const program = new Command('lt-bench')
@@ -19,6 +21,8 @@ export function buildProgram(): Command {
   registerMethods(program);
   registerDoctor(program);
   registerSchema(program);
+  registerSweep(program);
+  registerRuns(program);
   return program;
 }
 

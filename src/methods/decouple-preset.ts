@@ -11,13 +11,13 @@
  */
 import { z } from 'zod';
 import { softmaxLoss } from '../losses/softmax.js';
-import { samplerSchema } from '../recipe/schema.js';
+import { canonicalSamplerSchema } from '../recipe/schema.js';
 import type { Method } from './types.js';
 import { logitsLoss, parseParams } from './setup.js';
 
 export const decoupleParams = z
   .object({
-    sampler: samplerSchema.default('instance').describe('stage-1 sampler: instance (IB), class-balanced (CB), square-root (SR), progressive (PB)'),
+    sampler: canonicalSamplerSchema.default('instance').describe('stage-1 sampler: instance (IB), class-balanced (CB), square-root (SR), progressive (PB)'),
   })
   .strict();
 

@@ -87,6 +87,10 @@ export const trainSchema = z
     epochs: positiveInt.describe('the epoch budget; the schedule is derived from it'),
     batchSize: positiveInt.default(128),
     seed: nonNegativeInt.default(0).describe('training seed: initialisation, shuffling, augmentation, stochastic losses'),
+    sampler: z
+      .enum(['instance', 'class-balanced', 'square-root', 'progressive', 'reversed', 'IB', 'CB', 'SR', 'PB', 'RS'])
+      .optional()
+      .describe("training sampler (default: the method's, else instance); aliases IB, CB, SR, PB, RS"),
     optimizer: optimizerSchema.default({}),
     schedule: scheduleSchema.default({}),
   })
@@ -99,26 +103,15 @@ export const evalSchema = z
   })
   .strict();
 
-
-// ---- Two-stage (decoupled) training: `stage1` / `stage2`, run by src/stages/ ------------------
-/** Stage-1 / stage-2 samplers; the survey's short names IB, CB, SR, PB are accepted as aliases. */
-export const SAMPLER_ALIASES: Readonly<Record<string, string>> = { IB: 'instance', CB: 'class-balanced', SR: 'square-root', PB: 'progressive' };
-export const samplerSchema = z.preprocess(
-  (v) => (typeof v === 'string' && v in SAMPLER_ALIASES ? SAMPLER_ALIASES[v] : v),
+// ---- Two-stage (decoupled) training: `stage2`, run by src/stages/ ------------------------------
+// Stage 1 is the recipe's own `method` + `train` (train.sampler: IB / CB / SR / PB) — a run of its
+// own, reused by every stage-2 variant.
+const SAMPLER_ALIASES: Readonly<Record<string, string>> = { IB: 'instance', CB: 'class-balanced', SR: 'square-root', PB: 'progressive', RS: 'reversed' };
+/** A sampler name with the survey's aliases resolved, so equal settings hash equally. */
+export const canonicalSamplerSchema = z.preprocess(
+  (v) => (typeof v === 'string' && v.toUpperCase() in SAMPLER_ALIASES ? SAMPLER_ALIASES[v.toUpperCase()] : v),
   z.enum(['instance', 'class-balanced', 'square-root', 'progressive', 'reversed']),
 );
-
-const epochLengthSchema = z
-  .enum(['dataset', 'sampler'])
-  .default('dataset')
-  .describe("'dataset': an epoch is as many samples as the LT train set (the official code stops at N/batch steps); 'sampler': the sampler's own length (class-balanced: max n_k × C)");
-
-export const stage1Schema = z
-  .object({
-    sampler: samplerSchema.default('instance').describe('representation-learning sampler: instance (IB), class-balanced (CB), square-root (SR), progressive (PB)'),
-    epochLength: epochLengthSchema,
-  })
-  .strict();
 
 export const STAGE2_STRATEGIES = ['joint', 'crt', 'lws', 'tau-norm', 'ncm'] as const;
 
@@ -129,8 +122,11 @@ export const stage2Schema = z
       .optional()
       .describe('classifier learning on the frozen stage-1 backbone (a decouple-* method sets it): joint = none, crt, lws, tau-norm, ncm'),
     epochs: positiveInt.optional().describe('stage-2 epochs (default: crt 10, lws 5; tau-norm and ncm do not train)'),
-    sampler: samplerSchema.default('class-balanced').describe('stage-2 sampler (crt, lws): the class-aware sampler, 4 per class'),
-    epochLength: epochLengthSchema,
+    sampler: canonicalSamplerSchema.default('class-balanced').describe('stage-2 sampler (crt, lws): the class-aware sampler, 4 per class'),
+    epochLength: z
+      .enum(['dataset', 'sampler'])
+      .default('dataset')
+      .describe("'dataset': a stage-2 epoch has as many samples as the LT train set (the official trainers stop at N/batch steps); 'sampler': the sampler's own length (class-balanced: max n_k × C)"),
     batchSize: positiveInt.optional().describe('default: train.batchSize'),
     optimizer: optimizerSchema.optional().describe('default: train.optimizer'),
     schedule: scheduleSchema.default({}).describe('stage-2 schedule (default cosine, as the official cls_crt/cls_lws configs)'),
@@ -153,7 +149,6 @@ export const recipeSchema = z
     method: methodSchema,
     train: trainSchema,
     eval: evalSchema.default({}),
-    stage1: stage1Schema.optional().describe('two-stage runs: how stage 1 (representation learning, `method` + `train`) samples'),
     stage2: stage2Schema.optional().describe('two-stage runs: classifier learning on the frozen stage-1 backbone'),
     reference: z
       .enum(['auto', 'none'])

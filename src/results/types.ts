@@ -38,6 +38,8 @@ export interface RunRecord {
     calibration?: { last: Record<string, unknown>; best: Record<string, unknown> | null };
   };
   backbone: string;
+  /** Training sampler (instance, class-balanced, square-root, progressive, reversed). */
+  sampler?: string;
   dataset: {
     name: string;
     profile: string;

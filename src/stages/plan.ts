@@ -1,12 +1,14 @@
 /**
- * Planning a two-stage run: a recipe with `stage1`/`stage2` keys or a `decouple-*` method becomes
- *  - the **stage-1 recipe**, a single-stage run of its own (the plain recipe of the stage-1 method
- *    when its sampler is instance, so the Table 7 "joint" run and every stage 2 share it), and
+ * Planning a two-stage run: a recipe with a `stage2` key or a `decouple-*` method becomes
+ *  - the **stage-1 recipe**: the recipe's own `method` + `train` (a preset: softmax, with
+ *    `train.sampler` from `method.params.sampler`) as a single-stage run of its own — the plain
+ *    recipe, so the Table 7 "joint" run and every stage-2 variant share it — and
  *  - the resolved **stage-2 spec** (null for `joint`), and
  *  - the **canonical recipe** of the whole run, whose hash names the stage-2 run: a preset and its
  *    spelled-out form (`method: softmax` + `stage2.strategy: crt`) are the same run.
  */
 import { RecipeError } from '../errors.js';
+import { resolveSamplerName } from '../data/samplers.js';
 import { getMethod } from '../methods/registry.js';
 import type { SamplerName } from '../methods/types.js';
 import { recipeHash } from '../recipe/hash.js';
@@ -34,7 +36,6 @@ export interface Stage2Spec {
 export interface StagePlan {
   stage1: Recipe;
   stage1Sampler: SamplerName;
-  stage1EpochLength: 'dataset' | 'sampler';
   /** Null: `joint`, the stage-1 run is the whole run. */
   stage2: Stage2Spec | null;
   /** The whole two-stage run, defaults resolved (written as its recipe.resolved.yaml). */
@@ -43,24 +44,25 @@ export interface StagePlan {
   hash: string;
 }
 
-/** True for recipes src/stages/ runs: `stage1` or `stage2` keys, or a decouple-* method. */
+/** True for recipes src/stages/ runs: a `stage2` key or a decouple-* method. */
 export function isStagedRecipe(recipe: Recipe): boolean {
-  return recipe.stage1 !== undefined || recipe.stage2 !== undefined || presetStrategy(recipe.method.name) !== null;
+  return recipe.stage2 !== undefined || presetStrategy(recipe.method.name) !== null;
 }
 
-function stripStages(recipe: Recipe): Omit<Recipe, 'stage1' | 'stage2'> {
-  const { stage1: _s1, stage2: _s2, ...rest } = recipe;
+function stripStages(recipe: Recipe): Omit<Recipe, 'stage2'> {
+  const { stage2: _s2, ...rest } = recipe;
   return rest;
 }
 
 export function planStages(recipe: Recipe): StagePlan {
   const preset = presetStrategy(recipe.method.name);
   let method = recipe.method;
-  let sampler: SamplerName = recipe.stage1?.sampler ?? 'instance';
+  const trainSampler: SamplerName = recipe.train.sampler ? resolveSamplerName(recipe.train.sampler) : 'instance';
+  let sampler = trainSampler;
   if (preset) {
     const presetSampler = (recipe.method.params.sampler as SamplerName | undefined) ?? 'instance';
-    if (recipe.stage1 && sampler !== 'instance' && sampler !== presetSampler) {
-      throw new RecipeError(`stage1.sampler: '${sampler}' contradicts method.params.sampler '${presetSampler}' of ${recipe.method.name}; give it once`, undefined, 'stage1.sampler');
+    if (recipe.train.sampler !== undefined && presetSampler !== 'instance' && trainSampler !== presetSampler) {
+      throw new RecipeError(`train.sampler: '${recipe.train.sampler}' contradicts method.params.sampler '${presetSampler}' of ${recipe.method.name}; give it once`, undefined, 'train.sampler');
     }
     if (presetSampler !== 'instance') sampler = presetSampler;
     // Kang et al. learn the representation with plain softmax CE.
@@ -73,16 +75,17 @@ export function planStages(recipe: Recipe): StagePlan {
   if (recipe.stage2 && !recipe.stage2.strategy && !preset) {
     throw new RecipeError(`stage2.strategy: required (joint, crt, lws, tau-norm, ncm), or use a decouple-* method`, undefined, 'stage2.strategy');
   }
-  const epochLength = recipe.stage1?.epochLength ?? 'dataset';
 
   const plain = stripStages(recipe);
+  // Stage 1 samples with train.sampler: its canonical name, or none for instance (the plain recipe).
+  const { sampler: _given, ...trainRest } = recipe.train;
+  const train = sampler === 'instance' && recipe.train.sampler === undefined ? trainRest : { ...trainRest, sampler };
   const stage1: Recipe = {
     ...plain,
     method,
+    train: train as Recipe['train'],
     reference: 'none',
     name: strategy === 'joint' ? recipe.name : `${recipe.name}@stage1`,
-    // An instance-sampled stage 1 is exactly the plain recipe (same hash, same run).
-    ...(sampler === 'instance' ? {} : { stage1: { sampler, epochLength } }),
   };
 
   let stage2: Stage2Spec | null = null;
@@ -120,8 +123,8 @@ export function planStages(recipe: Recipe): StagePlan {
   const canonical = {
     ...plain,
     method,
-    stage1: { sampler, epochLength },
+    train: { ...trainRest, sampler },
     ...(canonicalStage2 ? { stage2: canonicalStage2 } : {}),
   } as Recipe;
-  return { stage1, stage1Sampler: sampler, stage1EpochLength: epochLength, stage2, canonical, hash: recipeHash(canonical) };
+  return { stage1, stage1Sampler: sampler, stage2, canonical, hash: recipeHash(canonical) };
 }

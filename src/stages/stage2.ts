@@ -152,6 +152,8 @@ export async function runStage2(plan: StagePlan, stage1: RunResult, opts: RunOpt
       tag: 'DT',
       params: { stage1Method: plan.stage1.method.name, stage1Params: plan.stage1.method.params, sampler: plan.stage1Sampler },
     },
+    // `sampler` stays stage 1's; stage 2's is `stage2.sampler`.
+    sampler: plan.stage1Sampler,
     bestEpoch: null,
     metrics: { last: null, best: null, valLast: null },
     reference: null,
@@ -247,8 +249,8 @@ async function trainClassifier(model: LtModel, method: MethodInstance, spec: Sta
     resumedFrom = loadCheckpoint<{ epoch: number; step: number }>(path.join(dir, 'last')).meta;
     trimEpochLines(dir, resumedFrom.epoch);
   }
-  const epochOrder = samplerEpochOrder(spec.sampler, split.indices.train, source.train.labels, source.numClasses, spec.epochs, spec.epochLength);
-  const perEpoch = spec.epochLength === 'dataset' || spec.sampler === 'instance' ? split.indices.train.length : epochOrder(0, new Rng(0)).length;
+  const epochOrder = samplerEpochOrder(spec.sampler, split.indices.train, source.train.labels, source.numClasses, spec.epochs, spec.epochLength, new Rng(recipe.train.seed).fork('stage2-sampler'));
+  const perEpoch = epochOrder(0).length;
   reporter.runStart?.({ runId: path.basename(dir), name: `${recipe.name ?? ''} (stage 2: ${spec.strategy})`, epochs: spec.epochs, stepsPerEpoch: stepsPerEpoch(perEpoch, spec.batchSize), resumedFrom });
   const o = spec.optimizer;
   return train(

@@ -153,6 +153,8 @@ export async function train(inputs: TrainInputs, cfg: TrainConfig): Promise<Trai
         state.seen += batch.y.length;
         state.trainImages += batch.y.length;
         reporter.step?.(step, loss);
+        // Let the event loop run (signal handlers such as Ctrl-C, progress output) once a step.
+        await new Promise((resolve) => setImmediate(resolve));
         if (inputs.signal?.interrupted) {
           const now = performance.now();
           state.trainSeconds += (now - t0) / 1000;

@@ -25,7 +25,7 @@ describe('planStages', () => {
     assert.equal(isStagedRecipe(recipe()), false);
     assert.equal(isStagedRecipe(recipe({ method: { name: 'decouple-ncm' } })), true);
     assert.equal(isStagedRecipe(recipe({ stage2: { strategy: 'crt' } })), true);
-    assert.equal(isStagedRecipe(recipe({ stage1: { sampler: 'CB' } })), true);
+    assert.equal(isStagedRecipe(recipe({ train: { epochs: 2, sampler: 'CB' } })), false, 'a sampler alone is single-stage');
   });
 
   it('an instance-sampled stage 1 is the plain recipe of the stage-1 method', () => {
@@ -33,7 +33,7 @@ describe('planStages', () => {
     for (const r of [recipe({ method: { name: 'decouple-crt' } }), recipe({ stage2: { strategy: 'lws' } }), recipe({ method: { name: 'decouple-tau-norm', params: { sampler: 'IB' } } })]) {
       const plan = planStages(r);
       assert.equal(recipeHash(plan.stage1), recipeHash(plain));
-      assert.equal(plan.stage1.stage1, undefined);
+      assert.equal(plan.stage1.train.sampler, undefined);
       assert.equal(plan.stage1.stage2, undefined);
       assert.equal(plan.stage1.reference, 'none');
     }
@@ -41,11 +41,11 @@ describe('planStages', () => {
 
   it('a preset and its spelled-out form are the same run', () => {
     const preset = planStages(recipe({ method: { name: 'decouple-crt', params: { sampler: 'CB' } } }));
-    const spelled = planStages(recipe({ stage1: { sampler: 'class-balanced' }, stage2: { strategy: 'crt', epochs: 10 } }));
+    const spelled = planStages(recipe({ train: { epochs: 2, batchSize: 16, sampler: 'CB' }, stage2: { strategy: 'crt', epochs: 10 } }));
     assert.equal(preset.hash, spelled.hash);
     assert.equal(recipeHash(preset.stage1), recipeHash(spelled.stage1));
     assert.equal(preset.stage1Sampler, 'class-balanced');
-    assert.deepEqual(preset.stage1.stage1, { sampler: 'class-balanced', epochLength: 'dataset' });
+    assert.equal(preset.stage1.train.sampler, 'class-balanced', 'stage 1 samples with train.sampler');
     // ... and differ from the instance-sampled one.
     assert.notEqual(preset.hash, planStages(recipe({ method: { name: 'decouple-crt' } })).hash);
   });
@@ -79,7 +79,7 @@ describe('planStages', () => {
   it('rejects contradictory or meaningless keys', () => {
     assert.throws(() => planStages(recipe({ stage2: { epochs: 3 } })), /stage2.strategy: required/);
     assert.throws(() => planStages(recipe({ method: { name: 'decouple-crt' }, stage2: { strategy: 'lws' } })), /contradicts method decouple-crt/);
-    assert.throws(() => planStages(recipe({ method: { name: 'decouple-crt', params: { sampler: 'CB' } }, stage1: { sampler: 'SR' } })), /contradicts method.params.sampler/);
+    assert.throws(() => planStages(recipe({ method: { name: 'decouple-crt', params: { sampler: 'CB' } }, train: { epochs: 2, sampler: 'SR' } })), /contradicts method.params.sampler/);
     assert.throws(() => planStages(recipe({ method: { name: 'decouple-ncm' }, stage2: { epochs: 3 } })), /ncm does not train/);
     assert.throws(() => planStages(recipe({ stage2: { strategy: 'crt', tauGrid: [1] } })), /only for strategy tau-norm/);
     assert.throws(() => recipe({ stage2: { strategy: 'crt', epoch: 3 } }), /unknown key 'epoch'/);
@@ -88,7 +88,7 @@ describe('planStages', () => {
 
   it('accepts the survey sampler aliases', () => {
     for (const [alias, name] of [['IB', 'instance'], ['CB', 'class-balanced'], ['SR', 'square-root'], ['PB', 'progressive']]) {
-      assert.equal(recipe({ stage1: { sampler: alias } }).stage1!.sampler, name);
+      assert.equal(recipe({ stage2: { strategy: 'crt', sampler: alias } }).stage2!.sampler, name);
       assert.equal(recipe({ method: { name: 'decouple-crt', params: { sampler: alias } } }).method.params.sampler, name);
     }
   });
