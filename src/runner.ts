@@ -27,7 +27,7 @@ import { checkpointExists, loadCheckpoint, restoreVariables } from './train/chec
 import type { Reporter } from './train/reporter.js';
 import { stepsPerEpoch, train } from './train/trainer.js';
 import { gitCommit, ltBenchVersion, tfjsVersion } from './version.js';
-import { isStagedRecipe, runStaged } from './stages/run-staged.js';
+import { isStagedRecipe, planStagedRun, runStaged } from './stages/run-staged.js';
 
 export interface RunOptions {
   /** Where the dataset files are (overrides the recipe's dataset.root). */
@@ -90,6 +90,7 @@ export function locateRun(recipe: Recipe, split: LongTailSplit, opts: Pick<RunOp
 
 /** What `run` would do with a recipe: reuse a finished record, resume an unfinished one, or train anew. */
 export function planRun(recipe: Recipe, opts: Pick<RunOptions, 'output' | 'dataRoot'> = {}): { runId: string; dir: string; action: 'reuse' | 'resume' | 'train'; record: RunRecord | null } {
+  if (isStagedRecipe(recipe)) return planStagedRun(recipe, opts);
   const split = splitFor(recipe, loadSource(recipe, opts.dataRoot));
   const { runId, dir, existing } = locateRun(recipe, split, opts);
   const action = existing?.status === 'finished' ? 'reuse' : existing && checkpointExists(path.join(dir, 'last')) ? 'resume' : 'train';

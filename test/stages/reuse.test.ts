@@ -12,7 +12,7 @@ import path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { validateRecipe } from '../../src/recipe/load.js';
 import { readEpochLines } from '../../src/results/record.js';
-import { runRecipe, type RunResult } from '../../src/runner.js';
+import { planRun, runRecipe, type RunResult } from '../../src/runner.js';
 import { loadCheckpoint } from '../../src/train/checkpoint.js';
 import type { Reporter } from '../../src/train/reporter.js';
 
@@ -129,6 +129,13 @@ describe('two-stage runs reuse stage 1', () => {
     assert.deepEqual(spelled.started, []);
     assert.equal(spelled.result.reused, true);
     assert.equal(spelled.result.record.runId, crt.record.runId);
+  });
+
+  it("planRun (sweep's plan) names the stage-2 run and sees it finished", () => {
+    const p = planRun(recipe({ method: { name: 'decouple-crt' }, stage2: { epochs: 2 } }), { output: out });
+    assert.deepEqual([p.runId, p.action], [crt.record.runId, 'reuse']);
+    assert.equal(planRun(recipe({ method: { name: 'decouple-crt' }, stage2: { epochs: 3 } }), { output: out }).action, 'train');
+    assert.equal(planRun(recipe({ stage2: { strategy: 'joint' } }), { output: out }).runId, crt.stage1!.record.runId);
   });
 
   it('--force retrains stage 2 into a new run id, never stage 1', async () => {
