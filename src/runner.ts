@@ -64,6 +64,7 @@ export function splitFor(recipe: Recipe, source: SourceData): LongTailSplit {
   return makeLongTailSplit(source, {
     profile: ds.profile,
     imbalanceRatio: ds.imbalanceRatio,
+    maxPerClass: ds.maxPerClass,
     splitSeed: ds.splitSeed,
     valPerClass: ds.valPerClass,
     balanced: ds.balanced,

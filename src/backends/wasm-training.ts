@@ -23,6 +23,7 @@ import { createRequire } from 'node:module';
 import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import * as tfwasm from '@tensorflow/tfjs-backend-wasm';
+import { registerThreadedWasmBackend, restoreStockWasmBackend } from './wasm-threaded.js';
 
 type BackendWasm = tfwasm.BackendWasm;
 type TensorInfo = tf.TensorInfo;
@@ -267,6 +268,29 @@ function unsortedSegmentSum(args: { inputs: tf.NamedTensorInfoMap; backend: unkn
 }
 
 // ---------------------------------------------------------------------------------------------
+// Identity without a copy
+// ---------------------------------------------------------------------------------------------
+
+/**
+ * The shipped wasm `Identity` copies the buffer. The engine clones every tensor it saves for
+ * backprop through `Identity` (hundreds per ResNet step), so the copy doubles the memory held by
+ * the tape. tfjs never writes a buffer in place, so sharing the DataId (as the cpu backend does)
+ * is safe.
+ */
+function identityShared(args: { inputs: tf.NamedTensorInfoMap; backend: unknown }): TensorInfo {
+  const backend = args.backend as BackendWasm;
+  const { x } = args.inputs as { x: TensorInfo };
+  if (x.dtype === 'string') return identityCopy(args); // string tensors live on the JS side
+  backend.incRef(x.dataId);
+  return { dataId: x.dataId, shape: x.shape, dtype: x.dtype };
+}
+
+let shippedIdentity: tf.KernelFunc | undefined;
+function identityCopy(args: { inputs: tf.NamedTensorInfoMap; backend: unknown }): TensorInfo {
+  return shippedIdentity!(args as Parameters<tf.KernelFunc>[0]) as TensorInfo;
+}
+
+// ---------------------------------------------------------------------------------------------
 // FusedBatchNorm gradient without Tile (global: used by every backend)
 // ---------------------------------------------------------------------------------------------
 
@@ -361,7 +385,9 @@ export function registerWasmTrainingKernels(): void {
     ['Conv2DBackpropFilter', conv2DBackpropFilter as unknown as tf.KernelFunc],
     ['Conv2DBackpropInput', conv2DBackpropInput as unknown as tf.KernelFunc],
     ['UnsortedSegmentSum', unsortedSegmentSum as unknown as tf.KernelFunc],
+    ['Identity', identityShared as unknown as tf.KernelFunc],
   ];
+  shippedIdentity = tf.getKernel('Identity', 'wasm')?.kernelFunc;
   // Re-registering an existing kernel logs a warning; drop the shipped one first.
   for (const [kernelName, kernelFunc] of kernels) {
     if (tf.getKernel(kernelName, 'wasm') != null) tf.unregisterKernel(kernelName, 'wasm');
@@ -377,15 +403,31 @@ export function wasmBinaryDir(): string {
 }
 
 /**
- * Makes `wasm` the active backend with the training kernels registered. `threads` only has an
- * effect where the threaded build can load (see the fast-path module); it must be set before the
- * backend is first initialised.
+ * Makes `wasm` the active backend with the training kernels registered.
+ *
+ * `threads` > 1 loads the threaded SIMD build (wasm-threaded.ts) with that many threads; if it
+ * cannot start, a warning goes to stderr and the stock single-threaded SIMD build is used. Leave
+ * it out (or 1) for the stock build. The thread count is fixed when `wasm` is first initialised:
+ * a later call with another count keeps the running backend. `wasmThreadsInUse()` says what ran.
  */
 export async function initWasm(threads?: number): Promise<void> {
   registerWasmTrainingKernels();
-  if (threads !== undefined) tfwasm.setThreadsCount(threads);
-  // Explicit binary location, so the backend also loads when this code is bundled.
-  if (tf.findBackend('wasm') == null) tfwasm.setWasmPaths(wasmBinaryDir());
+  const initialised = tf.engine().registry['wasm'] !== undefined;
+  if (!initialised) {
+    // Explicit binary location, so the stock loader also works when this code is bundled.
+    tfwasm.setWasmPaths(wasmBinaryDir());
+    if (threads !== undefined && threads > 1) {
+      registerThreadedWasmBackend(threads);
+      if (await tf.setBackend('wasm')) return;
+      process.stderr.write(`lt-bench: the threaded wasm build did not start; using the single-threaded one\n`);
+      restoreStockWasmBackend();
+    }
+  }
   const ok = await tf.setBackend('wasm');
   if (!ok) throw new Error('the wasm backend failed to initialise');
+}
+
+/** Threads of the running wasm backend's XNNPACK pool (1 for the stock build in Node). */
+export function wasmThreadsInUse(): number {
+  return tfwasm.getThreadsCount();
 }

@@ -9,6 +9,10 @@ import { registerSchema } from './schema.js';
 import { registerValidate } from './validate.js';
 import { registerSweep } from './sweep.js';
 import { registerRuns } from './runs.js';
+import { register as registerTable } from './table.js';
+import { register as registerPlot } from './plot.js';
+import { register as registerCheck } from './check.js';
+import { expectedCellsFromRecipes } from '../results/expected-cells.js';
 
 export function buildProgram(): Command {
   const program = new Command('lt-bench')
@@ -23,6 +27,9 @@ export function buildProgram(): Command {
   registerSchema(program);
   registerSweep(program);
   registerRuns(program);
+  registerTable(program, { expectedCells: () => expectedCellsFromRecipes('recipes') });
+  registerPlot(program);
+  registerCheck(program);
   return program;
 }
 

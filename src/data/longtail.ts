@@ -2,7 +2,7 @@
  * Long-tailed splits of an in-memory source, in the order the issue fixes:
  *  1. a balanced validation set is held out first from the train pool (valPerClass per class),
  *  2. the exponential profile n_i = floor(n_max · r^(−i/(C−1))) is applied to what remains
- *     (n_max = the smallest remaining class size, class 0 the head),
+ *     (n_max = the smallest remaining class size unless the recipe caps it, class 0 the head),
  *  3. the balanced twin spreads the same total equally over the classes.
  * One seeded shuffle per class drives all three: val is its first valPerClass items, the LT
  * train set the next n_c, the balanced twin the next floor(total/C). So the twin contains a
@@ -37,6 +37,8 @@ export function groupSizes(groups: Group[]): { head: number; middle: number; tai
 export interface SplitOptions {
   profile: 'exponential' | 'none';
   imbalanceRatio: number;
+  /** n_max of the exponential profile; default the smallest class size after the hold-out. */
+  maxPerClass?: number | null;
   splitSeed: number;
   valPerClass: number;
   balanced: boolean;
@@ -66,7 +68,11 @@ export function makeLongTailSplit(source: SourceData, opts: SplitOptions): LongT
     throw new DataError(`${source.name}: class ${c} has ${shuffled[c].length} train images, too few to hold out ${opts.valPerClass} for validation`);
   }
 
-  const ltCounts = opts.profile === 'none' ? remaining.slice() : exponentialCounts(minRemaining, C, opts.imbalanceRatio);
+  if (opts.maxPerClass != null && opts.maxPerClass > minRemaining) {
+    throw new DataError(`${source.name}: dataset.maxPerClass ${opts.maxPerClass} exceeds the ${minRemaining} images the smallest class has after the validation hold-out`);
+  }
+  const nMax = opts.maxPerClass ?? minRemaining;
+  const ltCounts = opts.profile === 'none' ? remaining.slice() : exponentialCounts(nMax, C, opts.imbalanceRatio);
   let counts = ltCounts;
   if (opts.balanced) {
     const total = ltCounts.reduce((a, b) => a + b, 0);

@@ -84,6 +84,12 @@ export interface RunRecord {
     cpus: number;
   };
   parameterCount: number;
+  /**
+   * Optional: where this run sits in Table 7 (stage-1 loss × classifier scheme). Written by the
+   * recipes of the Table 7 study; `table` falls back to the method name when it is absent
+   * (a plain loss method is its own "joint" cell).
+   */
+  table7?: Table7Descriptor;
   timing: { wallSeconds: number; trainImagesPerSec: number; startedAt: string; finishedAt: string | null };
   // ---- two-stage runs (src/stages/); absent on single-stage runs ----
   /**
@@ -123,6 +129,12 @@ export interface Table7Cell {
   stage1Loss: string;
   stage1Sampler: string;
   classifier: 'joint' | Stage2Strategy;
+}
+
+/** Table 7 coordinates of a run: the stage-1 loss (a method name, e.g. "focal") and the classifier scheme. */
+export interface Table7Descriptor {
+  stage1Loss: string;
+  classifier: 'joint' | 'ncm' | 'crt' | 'lws' | 'tau-norm';
 }
 
 /** One line of `epochs.jsonl`. */

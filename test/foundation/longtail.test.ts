@@ -78,3 +78,12 @@ test('too few images for the hold-out is a data error', () => {
     (e: any) => e.exitCode === 3 && /too few to hold out 5/.test(e.message),
   );
 });
+
+test('maxPerClass caps n_max of the profile (a small split for quick checks)', () => {
+  const split = makeLongTailSplit(fashion, { profile: 'exponential', imbalanceRatio: 100, maxPerClass: 600, splitSeed: 0, valPerClass: 20, balanced: false, thresholds });
+  assert.deepEqual(split.classCounts, [600, 359, 215, 129, 77, 46, 27, 16, 10, 6]);
+  assert.throws(
+    () => makeLongTailSplit(fashion, { profile: 'exponential', imbalanceRatio: 100, maxPerClass: 6000, splitSeed: 0, valPerClass: 20, balanced: false, thresholds }),
+    /maxPerClass 6000 exceeds the 5980/,
+  );
+});

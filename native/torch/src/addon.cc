@@ -1,0 +1,225 @@
+// N-API glue of the lt-bench libtorch addon: tensor table, data in/out, kernel dispatch.
+#include <napi.h>
+
+#include <ATen/Parallel.h>
+#include <c10/core/InferenceMode.h>
+#include <torch/version.h>
+
+#include <cstring>
+
+#include "table.h"
+
+namespace lt {
+
+State& state() {
+  static State s;
+  return s;
+}
+
+at::ScalarType toScalarType(int code) {
+  switch (code) {
+    case kF32: return at::kFloat;
+    case kI32: return at::kInt;
+    case kBool: return at::kBool;
+    default: throw std::runtime_error("lt_torch: unknown dtype code " + std::to_string(code));
+  }
+}
+
+int fromScalarType(at::ScalarType t) {
+  switch (t) {
+    case at::kFloat: return kF32;
+    case at::kInt: return kI32;
+    case at::kBool: return kBool;
+    default: throw std::runtime_error(std::string("lt_torch: unexpected dtype ") + c10::toString(t));
+  }
+}
+
+int64_t store(at::Tensor t) {
+  State& s = state();
+  int64_t id;
+  if (!s.freeSlots.empty()) {
+    id = s.freeSlots.back();
+    s.freeSlots.pop_back();
+    s.tensors[static_cast<size_t>(id)] = std::move(t);
+  } else {
+    id = static_cast<int64_t>(s.tensors.size());
+    s.tensors.push_back(std::move(t));
+  }
+  s.live++;
+  return id;
+}
+
+at::Tensor& get(int64_t id) {
+  State& s = state();
+  if (id <= 0 || static_cast<size_t>(id) >= s.tensors.size() || !s.tensors[static_cast<size_t>(id)].defined()) {
+    throw std::runtime_error("lt_torch: unknown tensor id " + std::to_string(id));
+  }
+  return s.tensors[static_cast<size_t>(id)];
+}
+
+void release(int64_t id) {
+  State& s = state();
+  if (id <= 0 || static_cast<size_t>(id) >= s.tensors.size() || !s.tensors[static_cast<size_t>(id)].defined()) return;
+  s.tensors[static_cast<size_t>(id)] = at::Tensor();
+  s.freeSlots.push_back(id);
+  s.live--;
+}
+
+void Out::add(at::Tensor t) {
+  // Only the three tfjs dtypes ever leave a kernel (torch returns int64/double in places).
+  switch (t.scalar_type()) {
+    case at::kFloat: case at::kInt: case at::kBool: break;
+    case at::kLong: case at::kShort: case at::kChar: case at::kByte: t = t.to(at::kInt); break;
+    default: t = t.to(at::kFloat); break;
+  }
+  State& s = state();
+  const int64_t rank = t.dim();
+  if (pos_ + 3 + static_cast<size_t>(rank) > s.outLen) throw std::runtime_error("lt_torch: result buffer too small");
+  const int dtype = fromScalarType(t.scalar_type());
+  double* o = s.out;
+  o[pos_++] = 0;  // id, filled below
+  size_t idPos = pos_ - 1;
+  o[pos_++] = dtype;
+  o[pos_++] = static_cast<double>(rank);
+  for (int64_t d = 0; d < rank; d++) o[pos_++] = static_cast<double>(t.size(d));
+  o[idPos] = static_cast<double>(store(std::move(t)));
+  o[0] += 1;
+}
+
+}  // namespace lt
+
+namespace {
+
+using namespace lt;
+
+Napi::Value Init(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  State& s = state();
+  auto args = info[0].As<Napi::Float64Array>();
+  auto out = info[1].As<Napi::Float64Array>();
+  s.args = args.Data();
+  s.argsLen = args.ElementLength();
+  s.out = out.Data();
+  s.outLen = out.ElementLength();
+  // Keep the buffers alive as long as the addon (they are referenced from JS too).
+  static Napi::Reference<Napi::Float64Array> argsRef, outRef;
+  argsRef = Napi::Persistent(args);
+  outRef = Napi::Persistent(out);
+  const int threads = info[2].As<Napi::Number>().Int32Value();
+  const std::string device = info[3].As<Napi::String>().Utf8Value();
+  if (threads > 0) at::set_num_threads(threads);
+  try { at::set_num_interop_threads(1); } catch (...) { /* already set */ }
+  if (device == "cuda" || (device == "auto" && at::hasCUDA())) {
+    if (!at::hasCUDA()) throw Napi::Error::New(env, "lt_torch: CUDA requested but this libtorch has no usable CUDA device");
+    s.device = at::Device(at::kCUDA, 0);
+  } else {
+    s.device = at::Device(at::kCPU);
+  }
+  Napi::Object res = Napi::Object::New(env);
+  res.Set("device", s.device.str());
+  res.Set("threads", at::get_num_threads());
+  res.Set("torchVersion", TORCH_VERSION);
+  res.Set("mkldnn", at::hasMKLDNN());
+  res.Set("cuda", at::hasCUDA());
+  const auto& table = ops();
+  Napi::Array names = Napi::Array::New(env, table.size());
+  for (size_t i = 0; i < table.size(); i++) names.Set(static_cast<uint32_t>(i), table[i].name);
+  res.Set("ops", names);
+  return res;
+}
+
+Napi::Value FromData(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  c10::InferenceMode guard;
+  auto arr = info[0].As<Napi::TypedArray>();
+  auto shapeArr = info[1].As<Napi::Array>();
+  const int dtype = info[2].As<Napi::Number>().Int32Value();
+  std::vector<int64_t> shape(shapeArr.Length());
+  for (uint32_t i = 0; i < shapeArr.Length(); i++) shape[i] = shapeArr.Get(i).As<Napi::Number>().Int64Value();
+  const at::ScalarType st = toScalarType(dtype);
+  at::Tensor t = at::empty(shape, at::TensorOptions().dtype(st));
+  const size_t bytes = static_cast<size_t>(t.numel()) * t.element_size();
+  if (arr.ByteLength() < bytes) throw Napi::Error::New(env, "lt_torch: fromData: typed array smaller than the shape");
+  uint8_t* src = static_cast<uint8_t*>(arr.ArrayBuffer().Data()) + arr.ByteOffset();
+  if (bytes > 0) std::memcpy(t.data_ptr(), src, bytes);
+  if (state().device.type() != at::kCPU) t = t.to(state().device);
+  return Napi::Number::New(env, static_cast<double>(store(std::move(t))));
+}
+
+Napi::Value ToData(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  c10::InferenceMode guard;
+  at::Tensor t = get(info[0].As<Napi::Number>().Int64Value());
+  if (t.device().type() != at::kCPU) t = t.to(at::kCPU);
+  t = t.contiguous();
+  const size_t n = static_cast<size_t>(t.numel());
+  switch (t.scalar_type()) {
+    case at::kFloat: {
+      auto a = Napi::Float32Array::New(env, n);
+      if (n) std::memcpy(a.Data(), t.data_ptr(), n * 4);
+      return a;
+    }
+    case at::kInt: {
+      auto a = Napi::Int32Array::New(env, n);
+      if (n) std::memcpy(a.Data(), t.data_ptr(), n * 4);
+      return a;
+    }
+    case at::kBool: {
+      auto a = Napi::Uint8Array::New(env, n);
+      if (n) std::memcpy(a.Data(), t.data_ptr(), n);
+      return a;
+    }
+    default:
+      throw Napi::Error::New(env, "lt_torch: toData: unexpected dtype");
+  }
+}
+
+Napi::Value Free(const Napi::CallbackInfo& info) {
+  release(info[0].As<Napi::Number>().Int64Value());
+  return info.Env().Undefined();
+}
+
+Napi::Value Run(const Napi::CallbackInfo& info) {
+  const uint32_t opcode = info[0].As<Napi::Number>().Uint32Value();
+  const size_t nargs = info[1].As<Napi::Number>().Uint32Value();
+  const auto& table = ops();
+  if (opcode >= table.size()) throw Napi::Error::New(info.Env(), "lt_torch: bad opcode");
+  try {
+    c10::InferenceMode guard;
+    Args a(nargs);
+    Out o;
+    table[opcode].fn(a, o);
+  } catch (const c10::Error& e) {
+    throw Napi::Error::New(info.Env(), std::string("lt_torch ") + table[opcode].name + ": " + e.what_without_backtrace());
+  } catch (const std::exception& e) {
+    throw Napi::Error::New(info.Env(), std::string("lt_torch ") + table[opcode].name + ": " + e.what());
+  }
+  return info.Env().Undefined();
+}
+
+Napi::Value Live(const Napi::CallbackInfo& info) {
+  return Napi::Number::New(info.Env(), static_cast<double>(state().live));
+}
+
+Napi::Value Reset(const Napi::CallbackInfo& info) {
+  State& s = state();
+  s.tensors.assign(1, at::Tensor());
+  s.freeSlots.clear();
+  s.live = 0;
+  return info.Env().Undefined();
+}
+
+Napi::Object InitModule(Napi::Env env, Napi::Object exports) {
+  exports.Set("init", Napi::Function::New(env, Init));
+  exports.Set("fromData", Napi::Function::New(env, FromData));
+  exports.Set("toData", Napi::Function::New(env, ToData));
+  exports.Set("free", Napi::Function::New(env, Free));
+  exports.Set("run", Napi::Function::New(env, Run));
+  exports.Set("live", Napi::Function::New(env, Live));
+  exports.Set("reset", Napi::Function::New(env, Reset));
+  return exports;
+}
+
+}  // namespace
+
+NODE_API_MODULE(lt_torch, InitModule)

@@ -1,0 +1,109 @@
+"""PyTorch side of scripts/bench-train.ts: a CIFAR ResNet-32 training step (SGD momentum).
+
+Protocol (one JSON line per reply on stdout):
+  started with: python3 bench-train.py --threads T --batch B [--model resnet32]
+  prints {"ready": true, "torch": "<version>", "threads": T} once the model is built,
+  then for every stdin line "run N" performs N training steps and prints
+  {"times": [ms, ...], "peakRssMB": x}; "quit" exits.
+The network mirrors the tfjs one in bench-train.ts: 3x3 convs without bias (padding 1), batch norm,
+ReLU, option-A shortcuts (stride-2 subsampling + zero channel padding), global average pool,
+linear head, cross-entropy, SGD(momentum=0.9, weight_decay=5e-4).
+"""
+import argparse
+import json
+import resource
+import sys
+import time
+
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+
+class Shortcut(nn.Module):
+    def __init__(self, planes):
+        super().__init__()
+        self.pad = planes // 4
+
+    def forward(self, x):
+        return F.pad(x[:, :, ::2, ::2], (0, 0, 0, 0, self.pad, self.pad))
+
+
+class BasicBlock(nn.Module):
+    def __init__(self, cin, planes, stride):
+        super().__init__()
+        self.conv1 = nn.Conv2d(cin, planes, 3, stride, 1, bias=False)
+        self.bn1 = nn.BatchNorm2d(planes)
+        self.conv2 = nn.Conv2d(planes, planes, 3, 1, 1, bias=False)
+        self.bn2 = nn.BatchNorm2d(planes)
+        self.shortcut = Shortcut(planes) if stride != 1 or cin != planes else nn.Identity()
+
+    def forward(self, x):
+        out = F.relu(self.bn1(self.conv1(x)))
+        out = self.bn2(self.conv2(out))
+        return F.relu(out + self.shortcut(x))
+
+
+class ResNetCifar(nn.Module):
+    def __init__(self, n=5, num_classes=10):
+        super().__init__()
+        self.conv1 = nn.Conv2d(3, 16, 3, 1, 1, bias=False)
+        self.bn1 = nn.BatchNorm2d(16)
+        layers = []
+        cin = 16
+        for planes, stride in ((16, 1), (32, 2), (64, 2)):
+            for i in range(n):
+                layers.append(BasicBlock(cin, planes, stride if i == 0 else 1))
+                cin = planes
+        self.layers = nn.Sequential(*layers)
+        self.fc = nn.Linear(64, num_classes)
+
+    def forward(self, x):
+        out = F.relu(self.bn1(self.conv1(x)))
+        out = self.layers(out)
+        out = F.adaptive_avg_pool2d(out, 1).flatten(1)
+        return self.fc(out)
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--threads", type=int, required=True)
+    ap.add_argument("--batch", type=int, default=128)
+    ap.add_argument("--model", default="resnet32")
+    args = ap.parse_args()
+    if args.model != "resnet32":
+        raise SystemExit(f"unknown model {args.model}")
+    torch.set_num_threads(args.threads)
+    torch.manual_seed(0)
+    model = ResNetCifar(n=5)
+    model.train()
+    opt = torch.optim.SGD(model.parameters(), lr=0.1, momentum=0.9, weight_decay=5e-4)
+    x = torch.randn(args.batch, 3, 32, 32)
+    y = torch.randint(0, 10, (args.batch,))
+
+    def step():
+        opt.zero_grad(set_to_none=True)
+        loss = F.cross_entropy(model(x), y)
+        loss.backward()
+        opt.step()
+        return loss.item()
+
+    print(json.dumps({"ready": True, "torch": torch.__version__, "threads": torch.get_num_threads()}), flush=True)
+    for line in sys.stdin:
+        cmd = line.split()
+        if not cmd:
+            continue
+        if cmd[0] == "quit":
+            break
+        if cmd[0] == "run":
+            times = []
+            for _ in range(int(cmd[1])):
+                t0 = time.perf_counter()
+                step()
+                times.append((time.perf_counter() - t0) * 1000.0)
+            rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
+            print(json.dumps({"times": times, "peakRssMB": rss}), flush=True)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,291 @@
+/**
+ * Training-throughput benchmark (not a test): one CIFAR ResNet-32 training step (batch 128,
+ * 32×32×3, softmax cross-entropy, SGD momentum 0.9 + weight decay 5e-4) on tfjs backends and on
+ * PyTorch (Debian python3-torch, `/usr/bin/python3`), side by side.
+ *
+ *   node dist/scripts/bench-train.js [--backends torch:2,wasm:2,wasm:1,cpu] [--threads 2] [--batch 128]
+ *                                    [--rounds 4] [--steps 3] [--warmup 2] [--no-pytorch]
+ *
+ * Every engine runs in its own child process (the wasm thread count is fixed per process, and
+ * peak RSS is per process). After `--warmup` steps each, the parent alternates rounds of
+ * `--steps` steps over the engines, so load changes on this shared machine hit all of them alike,
+ * and reports medians over all timed steps. Prints one JSON document on stdout:
+ *   { load: {before, after}, entries: [{backend, model, batch, threads, imagesPerSec,
+ *     msPerStepMedian, peakRssMB}], ratios: {"<backend>/pytorch": x} }
+ * Progress goes to stderr.
+ */
+import { spawn, type ChildProcessByStdio } from 'node:child_process';
+import type { Readable, Writable } from 'node:stream';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { createInterface } from 'node:readline';
+import { fileURLToPath } from 'node:url';
+import * as tf from '@tensorflow/tfjs';
+import { Rng } from '../src/rng.js';
+import { batchNormTrain } from '../src/backends/batch-norm-train.js';
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+const repoRoot = path.resolve(here, '..', '..');
+
+function argValue(name: string, fallback?: string): string | undefined {
+  const i = process.argv.indexOf(`--${name}`);
+  return i >= 0 ? process.argv[i + 1] : fallback;
+}
+
+// ---------------------------------------------------------------------------------------------
+// The tfjs ResNet-32 (raw ops; mirrors scripts/bench-train.py)
+// ---------------------------------------------------------------------------------------------
+
+interface BnParams { gamma: tf.Variable; beta: tf.Variable; runMean: tf.Variable; runVar: tf.Variable }
+interface Block { conv1: tf.Variable; bn1: BnParams; conv2: tf.Variable; bn2: BnParams; stride: number; padChannels: number }
+interface ResNet { stem: tf.Variable; stemBn: BnParams; blocks: Block[]; fcW: tf.Variable; fcB: tf.Variable }
+
+function kaiming(rng: Rng, shape: [number, number, number, number]): tf.Variable {
+  const fanIn = shape[0] * shape[1] * shape[2];
+  const std = Math.sqrt(2 / fanIn);
+  const n = shape.reduce((a, b) => a * b, 1);
+  const v = new Float32Array(n);
+  for (let i = 0; i < n; i++) v[i] = rng.normal() * std;
+  return tf.variable(tf.tensor4d(v, shape));
+}
+
+function bnParams(c: number): BnParams {
+  return {
+    gamma: tf.variable(tf.ones([c])), beta: tf.variable(tf.zeros([c])),
+    runMean: tf.variable(tf.zeros([c]), false), runVar: tf.variable(tf.ones([c]), false),
+  };
+}
+
+export function buildResNetCifar(n: number, numClasses: number, seed: number): ResNet {
+  const rng = new Rng(seed);
+  const blocks: Block[] = [];
+  let cin = 16;
+  for (const [planes, stride] of [[16, 1], [32, 2], [64, 2]] as const) {
+    for (let i = 0; i < n; i++) {
+      const s = i === 0 ? stride : 1;
+      blocks.push({
+        conv1: kaiming(rng, [3, 3, cin, planes]), bn1: bnParams(planes),
+        conv2: kaiming(rng, [3, 3, planes, planes]), bn2: bnParams(planes),
+        stride: s, padChannels: s !== 1 || cin !== planes ? (planes - cin) / 2 : 0,
+      });
+      cin = planes;
+    }
+  }
+  const fc = new Float32Array(64 * numClasses);
+  const bound = 1 / Math.sqrt(64);
+  for (let i = 0; i < fc.length; i++) fc[i] = (2 * rng.next() - 1) * bound;
+  return {
+    stem: kaiming(rng, [3, 3, 3, 16]), stemBn: bnParams(16), blocks,
+    fcW: tf.variable(tf.tensor2d(fc, [64, numClasses])), fcB: tf.variable(tf.zeros([numClasses])),
+  };
+}
+
+const PAD1: [[number, number], [number, number], [number, number], [number, number]] = [[0, 0], [1, 1], [1, 1], [0, 0]];
+
+/** Forward pass in training mode; batch statistics are pushed to `stats` (kept) for the running update. */
+function forward(net: ResNet, x: tf.Tensor4D, stats: Array<[BnParams, tf.Tensor, tf.Tensor]>): tf.Tensor2D {
+  // one kernel each way on torch; tf.moments + tf.batchNorm elsewhere
+  const bn = (h: tf.Tensor4D, p: BnParams): tf.Tensor4D => {
+    const { y, mean, variance } = batchNormTrain(h, p.gamma as tf.Tensor1D, p.beta as tf.Tensor1D, 1e-5);
+    stats.push([p, tf.keep(mean), tf.keep(variance)]);
+    return y;
+  };
+  let h = tf.relu(bn(tf.conv2d(x, net.stem as tf.Tensor4D, 1, PAD1), net.stemBn));
+  for (const b of net.blocks) {
+    let out = tf.relu(bn(tf.conv2d(h, b.conv1 as tf.Tensor4D, b.stride, PAD1), b.bn1));
+    out = bn(tf.conv2d(out, b.conv2 as tf.Tensor4D, 1, PAD1), b.bn2);
+    let short: tf.Tensor4D = h;
+    if (b.stride !== 1 || b.padChannels > 0) {
+      // option A: stride-2 subsampling (a 1×1 average pool: differentiable, unlike stridedSlice)
+      // and zero channels on both sides
+      short = tf.avgPool(h, 1, b.stride, 'valid') as tf.Tensor4D;
+      short = tf.pad(short, [[0, 0], [0, 0], [0, 0], [b.padChannels, b.padChannels]]) as tf.Tensor4D;
+    }
+    h = tf.relu(tf.add(out, short)) as tf.Tensor4D;
+  }
+  const pooled = tf.reshape(tf.mean(h, [1, 2]), [h.shape[0], h.shape[3]]) as tf.Tensor2D;
+  return tf.add(tf.matMul(pooled, net.fcW as tf.Tensor2D), net.fcB) as tf.Tensor2D;
+}
+
+function trainStep(net: ResNet, opt: tf.MomentumOptimizer, x: tf.Tensor4D, yOneHot: tf.Tensor2D, weightDecay: number): number {
+  const stats: Array<[BnParams, tf.Tensor, tf.Tensor]> = [];
+  const loss = tf.tidy(() => {
+    const { value, grads } = tf.variableGrads(() => tf.losses.softmaxCrossEntropy(yOneHot, forward(net, x, stats)) as tf.Scalar);
+    const vars = tf.engine().registeredVariables;
+    const decayed: Record<string, tf.Tensor> = {};
+    for (const [name, g] of Object.entries(grads)) decayed[name] = tf.add(g, tf.mul(vars[name], weightDecay));
+    opt.applyGradients(decayed as unknown as Parameters<typeof opt.applyGradients>[0]);
+    for (const [p, mean, variance] of stats) {
+      p.runMean.assign(tf.add(tf.mul(p.runMean, 0.9), tf.mul(mean, 0.1)));
+      p.runVar.assign(tf.add(tf.mul(p.runVar, 0.9), tf.mul(variance, 0.1)));
+    }
+    return value;
+  });
+  for (const [, m, v] of stats) { m.dispose(); v.dispose(); }
+  const out = loss.dataSync()[0]; // synchronises, so the step is fully timed
+  loss.dispose();
+  return out;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Worker: one tfjs engine, driven over stdin/stdout
+// ---------------------------------------------------------------------------------------------
+
+async function selectBackend(spec: string): Promise<string> {
+  const [name, threadsText] = spec.split(':');
+  const threads = threadsText === undefined ? undefined : Number(threadsText);
+  if (name === 'wasm') {
+    const { initWasm, wasmThreadsInUse } = await import('../src/backends/wasm-training.js');
+    await initWasm(threads);
+    return `wasm (${wasmThreadsInUse()} thread${wasmThreadsInUse() === 1 ? '' : 's'})`;
+  }
+  if (name === 'torch') {
+    const torchIndex = '../src/backends/torch/index.js';
+    const torch = await import(torchIndex) as { loadTorchBackend: (o?: { threads?: number }) => Promise<void>; torchBackendStatus: () => { device?: string } };
+    await torch.loadTorchBackend({ threads });
+    return `torch (${torch.torchBackendStatus().device ?? '?'})`;
+  }
+  if (!(await tf.setBackend(name))) throw new Error(`backend ${name} failed to initialise`);
+  return name;
+}
+
+async function runWorker(spec: string, batch: number): Promise<void> {
+  const desc = await selectBackend(spec);
+  const net = buildResNetCifar(5, 10, 1);
+  const opt = tf.train.momentum(0.1, 0.9);
+  const rng = new Rng(2);
+  const xs = new Float32Array(batch * 32 * 32 * 3);
+  for (let i = 0; i < xs.length; i++) xs[i] = rng.normal();
+  const labels = Int32Array.from({ length: batch }, () => rng.int(10));
+  const x = tf.tensor4d(xs, [batch, 32, 32, 3]);
+  const y = tf.tidy(() => tf.oneHot(tf.tensor1d(labels, 'int32'), 10).toFloat()) as tf.Tensor2D;
+  if (process.argv.includes('--profile')) {
+    // One warm-up step, then the per-kernel wall time of one step (stderr), and exit.
+    trainStep(net, opt, x, y, 5e-4);
+    const info = await tf.profile(() => { trainStep(net, opt, x, y, 5e-4); });
+    const byKernel = new Map<string, { ms: number; calls: number }>();
+    for (const k of info.kernels) {
+      const e = byKernel.get(k.name) ?? { ms: 0, calls: 0 };
+      e.ms += Number(await k.kernelTimeMs);
+      e.calls += 1;
+      byKernel.set(k.name, e);
+    }
+    const rows = [...byKernel.entries()].sort((a, b) => b[1].ms - a[1].ms);
+    const total = rows.reduce((a, [, e]) => a + e.ms, 0);
+    process.stderr.write(`${desc}: ${total.toFixed(0)} ms in kernels; peak ${info.peakBytes / 2 ** 20} MiB\n`);
+    for (const [name, e] of rows.slice(0, 25)) process.stderr.write(`${name.padEnd(24)} ${e.ms.toFixed(1).padStart(8)} ms ${String(e.calls).padStart(5)} calls\n`);
+    process.exit(0);
+  }
+  process.stdout.write(JSON.stringify({ ready: true, backend: desc }) + '\n');
+  const lines = createInterface({ input: process.stdin });
+  for await (const line of lines) {
+    const [cmd, arg] = line.trim().split(/\s+/);
+    if (cmd === 'quit') break;
+    if (cmd !== 'run') continue;
+    const times: number[] = [];
+    let loss = NaN;
+    for (let i = 0; i < Number(arg); i++) {
+      const t0 = performance.now();
+      loss = trainStep(net, opt, x, y, 5e-4);
+      times.push(performance.now() - t0);
+    }
+    const peakRssMB = process.resourceUsage().maxRSS / 1024;
+    process.stdout.write(JSON.stringify({ times, peakRssMB, loss, numTensors: tf.memory().numTensors }) + '\n');
+  }
+  process.exit(0);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Parent: alternate engines, report medians
+// ---------------------------------------------------------------------------------------------
+
+interface Engine { label: string; threads: number; child: ChildProcessByStdio<Writable, Readable, null>; replies: AsyncIterator<string>; times: number[]; peakRssMB: number }
+
+function startEngine(label: string, threads: number, cmd: string, args: string[], env: NodeJS.ProcessEnv): Engine {
+  const child = spawn(cmd, args, { env, stdio: ['pipe', 'pipe', 'inherit'] });
+  const replies = createInterface({ input: child.stdout })[Symbol.asyncIterator]();
+  return { label, threads, child, replies, times: [], peakRssMB: 0 };
+}
+
+async function request(e: Engine, line: string | null): Promise<Record<string, unknown>> {
+  if (line !== null) e.child.stdin.write(line + '\n');
+  for (;;) {
+    const r = await e.replies.next();
+    if (r.done) throw new Error(`${e.label}: worker exited`);
+    const text = r.value.trim();
+    if (text.startsWith('{')) return JSON.parse(text) as Record<string, unknown>;
+    process.stderr.write(`[${e.label}] ${text}\n`);
+  }
+}
+
+function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = s.length >> 1;
+  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
+}
+
+async function runParent(): Promise<void> {
+  const threads = Number(argValue('threads', '2'));
+  const batch = Number(argValue('batch', '128'));
+  const rounds = Number(argValue('rounds', '4'));
+  const steps = Number(argValue('steps', '3'));
+  const warmup = Number(argValue('warmup', '2'));
+  const specs = (argValue('backends', `torch:${threads},wasm:${threads}`) ?? '').split(',').filter(Boolean);
+  const withPytorch = !process.argv.includes('--no-pytorch');
+  // Same intra-op thread count everywhere (libgomp / MKL read these too).
+  const env = { ...process.env, OMP_NUM_THREADS: String(threads), MKL_NUM_THREADS: String(threads) };
+  const loadBefore = os.loadavg();
+  const engines: Engine[] = [];
+  if (withPytorch) {
+    engines.push(startEngine('pytorch', threads, '/usr/bin/python3',
+      [path.join(repoRoot, 'scripts', 'bench-train.py'), '--threads', String(threads), '--batch', String(batch)], env));
+  }
+  for (const spec of specs) {
+    const t = spec.includes(':') ? Number(spec.split(':')[1]) : threads;
+    engines.push(startEngine(spec.split(':')[0], t, process.execPath, [fileURLToPath(import.meta.url), '--worker', spec, '--batch', String(batch)], env));
+  }
+  for (const e of engines) {
+    const ready = await request(e, null);
+    process.stderr.write(`${e.label}: ready ${JSON.stringify(ready)}\n`);
+    if (ready.backend !== undefined) e.label = String(ready.backend).split(' ')[0];
+    await request(e, `run ${warmup}`);
+  }
+  for (let r = 0; r < rounds; r++) {
+    for (const e of engines) {
+      const reply = await request(e, `run ${steps}`);
+      e.times.push(...(reply.times as number[]));
+      e.peakRssMB = Math.max(e.peakRssMB, reply.peakRssMB as number);
+      process.stderr.write(`round ${r + 1}/${rounds} ${e.label}/${e.threads}t: ${(reply.times as number[]).map((t) => t.toFixed(0)).join(' ')} ms\n`);
+    }
+  }
+  for (const e of engines) { e.child.stdin.write('quit\n'); }
+  const entries = engines.map((e) => {
+    const ms = median(e.times);
+    return {
+      backend: e.label, model: 'resnet32', batch, threads: e.threads,
+      imagesPerSec: Number((batch * 1000 / ms).toFixed(2)), msPerStepMedian: Number(ms.toFixed(1)),
+      peakRssMB: Number(e.peakRssMB.toFixed(0)), timedSteps: e.times.length,
+    };
+  });
+  const ratios: Record<string, number> = {};
+  const ref = entries.find((e) => e.backend === 'pytorch');
+  if (ref) {
+    for (const e of entries) {
+      if (e !== ref) ratios[`${e.backend}:${e.threads}t/pytorch`] = Number((e.imagesPerSec / ref.imagesPerSec).toFixed(3));
+    }
+  }
+  const doc = {
+    machine: { cpus: os.cpus().length, model: os.cpus()[0]?.model, node: process.version },
+    load: { before: loadBefore.map((v) => Number(v.toFixed(2))), after: os.loadavg().map((v) => Number(v.toFixed(2))) },
+    settings: { threads, batch, warmup, rounds, stepsPerRound: steps },
+    entries, ratios,
+  };
+  process.stdout.write(JSON.stringify(doc, null, 2) + '\n');
+}
+
+const workerSpec = argValue('worker');
+if (workerSpec !== undefined) {
+  await runWorker(workerSpec, Number(argValue('batch', '128')));
+} else {
+  await runParent();
+}

@@ -1,0 +1,191 @@
+/**
+ * `TorchBackend`: a tfjs KernelBackend whose tensors live in libtorch (through the addon).
+ *
+ * Every DataId owns one native tensor id. Kernel outputs always get fresh DataIds (design (b) of
+ * the backend notes, §1.3): a reshape, transpose, slice or Identity is a libtorch view of its
+ * input, so kernels never incRef and libtorch's own refcounting keeps shared storage alive.
+ * Native memory is freed deterministically in `disposeData`.
+ */
+import * as tf from '@tensorflow/tfjs';
+import { CODE_DTYPE, DTYPE_CODE, type NativeDType, type TorchAddon } from './native.js';
+
+interface Rec { id: number; refCount: number; shape: number[]; dtype: tf.DataType }
+
+const ARG_CAPACITY = 1 << 14;
+const OUT_CAPACITY = 1 << 12;
+
+export class TorchBackend extends tf.KernelBackend {
+  readonly addon: TorchAddon;
+  readonly device: string;
+  readonly threads: number;
+  readonly torchVersion: string;
+  private readonly data: tf.DataStorage<Rec>;
+  private readonly args = new Float64Array(ARG_CAPACITY);
+  private readonly out = new Float64Array(OUT_CAPACITY);
+  private readonly opcodes = new Map<string, number>();
+  private temps: number[] = [];
+
+  constructor(addon: TorchAddon, threads: number, device: string) {
+    super();
+    this.addon = addon;
+    const info = addon.init(this.args, this.out, threads, device);
+    this.device = info.device;
+    this.threads = info.threads;
+    this.torchVersion = info.torchVersion;
+    info.ops.forEach((name, i) => this.opcodes.set(name, i));
+    this.data = new tf.DataStorage<Rec>(this, tf.engine());
+  }
+
+  // ---- data ---------------------------------------------------------------------------------
+
+  private upload(values: tf.backend_util.BackendValues | null, shape: number[], dtype: tf.DataType): number {
+    if (dtype === 'string' || dtype === 'complex64') {
+      throw new Error(`the torch backend does not support ${dtype} tensors`);
+    }
+    const size = tf.util.sizeFromShape(shape);
+    let typed: Float32Array | Int32Array | Uint8Array;
+    if (values == null) {
+      typed = dtype === 'float32' ? new Float32Array(size) : dtype === 'int32' ? new Int32Array(size) : new Uint8Array(size);
+    } else if (dtype === 'float32') {
+      typed = values instanceof Float32Array ? values : Float32Array.from(values as ArrayLike<number>);
+    } else if (dtype === 'int32') {
+      typed = values instanceof Int32Array ? values : Int32Array.from(values as ArrayLike<number>);
+    } else {
+      typed = values instanceof Uint8Array ? values : Uint8Array.from(values as ArrayLike<number>, (v) => (v ? 1 : 0));
+    }
+    return this.addon.fromData(typed, shape, DTYPE_CODE[dtype as NativeDType]);
+  }
+
+  override write(values: tf.backend_util.BackendValues | null, shape: number[], dtype: tf.DataType): tf.DataId {
+    const dataId = {};
+    this.data.set(dataId, { id: this.upload(values, shape, dtype), refCount: 1, shape, dtype });
+    return dataId;
+  }
+
+  override move(dataId: tf.DataId, values: tf.backend_util.BackendValues, shape: number[], dtype: tf.DataType, refCount: number): void {
+    this.data.set(dataId, { id: this.upload(values, shape, dtype), refCount, shape, dtype });
+  }
+
+  override readSync(dataId: tf.DataId): tf.backend_util.BackendValues {
+    const rec = this.data.get(dataId);
+    return this.addon.toData(rec.id);
+  }
+
+  override async read(dataId: tf.DataId): Promise<tf.backend_util.BackendValues> {
+    return this.readSync(dataId);
+  }
+
+  override disposeData(dataId: tf.DataId, force = false): boolean {
+    if (!this.data.has(dataId)) return true;
+    const rec = this.data.get(dataId);
+    rec.refCount--;
+    if (!force && rec.refCount > 0) return false;
+    this.addon.free(rec.id);
+    this.data.delete(dataId);
+    return true;
+  }
+
+  override refCount(dataId: tf.DataId): number {
+    return this.data.has(dataId) ? this.data.get(dataId).refCount : 0;
+  }
+
+  override incRef(dataId: tf.DataId): void {
+    if (this.data.has(dataId)) this.data.get(dataId).refCount++;
+  }
+
+  override numDataIds(): number {
+    return this.data.numDataIds();
+  }
+
+  /** `nativeTensors`: live tensors in the addon's table (passes through to tf.memory()). */
+  override memory(): { unreliable: boolean; nativeTensors: number } {
+    return { unreliable: false, nativeTensors: this.addon.live() };
+  }
+
+  override async time(f: () => void): Promise<tf.BackendTimingInfo> {
+    const t0 = tf.util.now();
+    f();
+    return { kernelMs: tf.util.now() - t0 };
+  }
+
+  override floatPrecision(): 32 {
+    return 32;
+  }
+
+  override dispose(): void {
+    this.addon.reset();
+  }
+
+  // ---- kernel plumbing ----------------------------------------------------------------------
+
+  /** Native id of an input, viewed with the TensorInfo's shape and dtype (they can differ from the stored ones). */
+  id(info: tf.TensorInfo): number {
+    const rec = this.data.get(info.dataId);
+    let id = rec.id;
+    if (rec.dtype !== info.dtype) {
+      // e.g. a cpu `Cast` that shared its DataId moved here with the old dtype (notes §7.9)
+      id = this.runRaw('cast', [id, DTYPE_CODE[info.dtype as NativeDType]])[0].id;
+      this.temps.push(id);
+    }
+    if (!sameShape(rec.shape, info.shape)) {
+      id = this.runRaw('reshape', [id, info.shape.length, ...info.shape])[0].id;
+      this.temps.push(id);
+    }
+    return id;
+  }
+
+  /** Optional input: 0 when absent. */
+  optId(info: tf.TensorInfo | undefined | null): number {
+    return info == null ? 0 : this.id(info);
+  }
+
+  private runRaw(op: string, args: number[]): Array<{ id: number; dtype: tf.DataType; shape: number[] }> {
+    const code = this.opcodes.get(op);
+    if (code === undefined) throw new Error(`torch addon has no op '${op}' (rebuild it with \`npm run build:torch\`)`);
+    if (args.length > ARG_CAPACITY) throw new Error(`torch op '${op}': too many arguments`);
+    this.args.set(args);
+    this.addon.run(code, args.length);
+    const o = this.out;
+    const n = o[0];
+    const res: Array<{ id: number; dtype: tf.DataType; shape: number[] }> = [];
+    let p = 1;
+    for (let k = 0; k < n; k++) {
+      const id = o[p++];
+      const dtype = CODE_DTYPE[o[p++]];
+      const rank = o[p++];
+      const shape = new Array<number>(rank);
+      for (let d = 0; d < rank; d++) shape[d] = o[p++];
+      res.push({ id, dtype, shape });
+    }
+    return res;
+  }
+
+  /** Runs a native op; args hold input ids (from `id()`) and numbers. Returns new TensorInfos. */
+  run(op: string, args: number[]): tf.TensorInfo[] {
+    try {
+      return this.runRaw(op, args).map(({ id, dtype, shape }) => {
+        const dataId = {};
+        this.data.set(dataId, { id, refCount: 1, shape, dtype });
+        return { dataId, shape, dtype };
+      });
+    } finally {
+      for (const t of this.temps) this.addon.free(t);
+      this.temps = [];
+    }
+  }
+
+  run1(op: string, args: number[]): tf.TensorInfo {
+    return this.run(op, args)[0];
+  }
+
+  /** Frees a kernel-internal temporary TensorInfo. */
+  disposeIntermediate(info: tf.TensorInfo): void {
+    this.disposeData(info.dataId);
+  }
+}
+
+function sameShape(a: number[], b: number[]): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
+}
