@@ -2,7 +2,7 @@
  * Shared shape of the `decouple-*` presets (Kang et al., "Decoupling Representation and Classifier
  * for Long-Tailed Recognition", ICLR 2020; code facebookresearch/classifier-balancing). A preset
  * names the stage-2 strategy; src/stages/ runs it as stage 1 (plain softmax CE with
- * `params.sampler`: instance / class-balanced / square-root / progressive, aliases IB / CB / SR /
+ * `params.stage1Sampler`: instance / class-balanced / square-root / progressive, aliases IB / CB / SR /
  * PB — the survey's Decouple-IB-CRT, -CB-CRT, -SR-CRT, -PB-CRT rows) followed by stage 2 on the
  * frozen backbone. Stage-2 settings (epochs, sampler, lr, …) are the recipe's `stage2:` keys.
  *
@@ -17,7 +17,7 @@ import { logitsLoss, parseParams } from './setup.js';
 
 export const decoupleParams = z
   .object({
-    sampler: canonicalSamplerSchema.default('instance').describe('stage-1 sampler: instance (IB), class-balanced (CB), square-root (SR), progressive (PB)'),
+    stage1Sampler: canonicalSamplerSchema.default('instance').describe('stage-1 sampler: instance (IB), class-balanced (CB), square-root (SR), progressive (PB)'),
   })
   .strict();
 

@@ -97,8 +97,6 @@ export interface RunRecord {
    * stage-2 record are stage 2's own; the top-level `epochs` stays the stage-1 budget.
    */
   stage2?: Stage2Info;
-  /** Table 7 cell of this run: stage-1 loss (and sampler) × classifier scheme. */
-  table7?: Table7Cell;
 }
 
 export type Stage2Strategy = 'crt' | 'lws' | 'tau-norm' | 'ncm';
@@ -109,7 +107,8 @@ export interface Stage2Info {
   stage1RunId: string;
   /** Which stage-1 checkpoint stage 2 started from. */
   stage1Checkpoint: 'last' | 'best';
-  stage1Method: string;
+  /** The stage-1 method (Table 7's "loss"), e.g. softmax, focal. */
+  stage1Loss: string;
   stage1Sampler: string;
   stage1Epochs: number;
   stage1WallSeconds: number;
@@ -123,12 +122,6 @@ export interface Stage2Info {
   /** tau-norm: the τ chosen on the val split and the val accuracy of every candidate. */
   tau?: { chosen: number; grid: number[]; valAccuracy: number[] };
   wallSeconds: number;
-}
-
-export interface Table7Cell {
-  stage1Loss: string;
-  stage1Sampler: string;
-  classifier: 'joint' | Stage2Strategy;
 }
 
 /** Table 7 coordinates of a run: the stage-1 loss (a method name, e.g. "focal") and the classifier scheme. */

@@ -1,7 +1,7 @@
 /**
  * Planning a two-stage run: a recipe with a `stage2` key or a `decouple-*` method becomes
  *  - the **stage-1 recipe**: the recipe's own `method` + `train` (a preset: softmax, with
- *    `train.sampler` from `method.params.sampler`) as a single-stage run of its own — the plain
+ *    `train.sampler` from `method.params.stage1Sampler`) as a single-stage run of its own — the plain
  *    recipe, so the Table 7 "joint" run and every stage-2 variant share it — and
  *  - the resolved **stage-2 spec** (null for `joint`), and
  *  - the **canonical recipe** of the whole run, whose hash names the stage-2 run: a preset and its
@@ -13,8 +13,8 @@ import { getMethod } from '../methods/registry.js';
 import type { SamplerName } from '../methods/types.js';
 import { recipeHash } from '../recipe/hash.js';
 import type { Recipe } from '../recipe/schema.js';
-import type { Stage2Strategy } from '../results/types.js';
-import { DEFAULT_STAGE2_EPOCHS, DEFAULT_TAU_GRID, presetStrategy } from './presets.js';
+import type { Stage2Strategy, Table7Descriptor } from '../results/types.js';
+import { DEFAULT_STAGE2_EPOCHS, DEFAULT_TAU_GRID, presetStrategy, stage2MethodName } from './presets.js';
 
 type OptimizerSpec = Recipe['train']['optimizer'];
 type ScheduleSpec = Recipe['train']['schedule'];
@@ -60,9 +60,9 @@ export function planStages(recipe: Recipe): StagePlan {
   const trainSampler: SamplerName = recipe.train.sampler ? resolveSamplerName(recipe.train.sampler) : 'instance';
   let sampler = trainSampler;
   if (preset) {
-    const presetSampler = (recipe.method.params.sampler as SamplerName | undefined) ?? 'instance';
+    const presetSampler = (recipe.method.params.stage1Sampler as SamplerName | undefined) ?? 'instance';
     if (recipe.train.sampler !== undefined && presetSampler !== 'instance' && trainSampler !== presetSampler) {
-      throw new RecipeError(`train.sampler: '${recipe.train.sampler}' contradicts method.params.sampler '${presetSampler}' of ${recipe.method.name}; give it once`, undefined, 'train.sampler');
+      throw new RecipeError(`train.sampler: '${recipe.train.sampler}' contradicts method.params.stage1Sampler '${presetSampler}' of ${recipe.method.name}; give it once`, undefined, 'train.sampler');
     }
     if (presetSampler !== 'instance') sampler = presetSampler;
     // Kang et al. learn the representation with plain softmax CE.
@@ -127,4 +127,21 @@ export function planStages(recipe: Recipe): StagePlan {
     ...(canonicalStage2 ? { stage2: canonicalStage2 } : {}),
   } as Recipe;
   return { stage1, stage1Sampler: sampler, stage2, canonical, hash: recipeHash(canonical) };
+}
+
+/**
+ * How a two-stage recipe's run is recorded — the method name, the params and the Table 7 cell a
+ * stage-2 record carries — so recipe listings (expected table cells) can place it without
+ * running it. Null for single-stage recipes and for `joint` (recorded as the stage-1 method).
+ */
+export function stagedRunDescriptor(recipe: Recipe): { method: string; params: Record<string, unknown>; table7?: Table7Descriptor } | null {
+  if (!isStagedRecipe(recipe)) return null;
+  const plan = planStages(recipe);
+  if (!plan.stage2) return null;
+  const stage1Loss = plan.stage1.method.name;
+  return {
+    method: stage2MethodName(plan.stage2.strategy),
+    params: { stage1Loss, stage1Sampler: plan.stage1Sampler, stage1Params: plan.stage1.method.params },
+    ...(plan.stage1Sampler === 'instance' ? { table7: { stage1Loss, classifier: plan.stage2.strategy } } : {}),
+  };
 }

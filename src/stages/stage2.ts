@@ -150,7 +150,8 @@ export async function runStage2(plan: StagePlan, stage1: RunResult, opts: RunOpt
       name: stage2MethodName(spec.strategy),
       family: 'MI',
       tag: 'DT',
-      params: { stage1Method: plan.stage1.method.name, stage1Params: plan.stage1.method.params, sampler: plan.stage1Sampler },
+      // The keys src/results/tables.ts reads to place the row (Decouple-IB-CRT, …) and the Table 7 cell.
+      params: { stage1Loss: plan.stage1.method.name, stage1Sampler: plan.stage1Sampler, stage1Params: plan.stage1.method.params },
     },
     // `sampler` stays stage 1's; stage 2's is `stage2.sampler`.
     sampler: plan.stage1Sampler,
@@ -173,7 +174,7 @@ export async function runStage2(plan: StagePlan, stage1: RunResult, opts: RunOpt
       strategy: spec.strategy,
       stage1RunId: s1.runId,
       stage1Checkpoint: spec.from,
-      stage1Method: plan.stage1.method.name,
+      stage1Loss: plan.stage1.method.name,
       stage1Sampler: plan.stage1Sampler,
       stage1Epochs: s1.epochs,
       stage1WallSeconds: s1.timing.wallSeconds,
@@ -183,7 +184,8 @@ export async function runStage2(plan: StagePlan, stage1: RunResult, opts: RunOpt
       trainedParameters: TRAINED[spec.strategy],
       wallSeconds: 0,
     },
-    table7: { stage1Loss: plan.stage1.method.name, stage1Sampler: plan.stage1Sampler, classifier: spec.strategy },
+    // Table 7 is the survey's instance-sampled stage 1 only.
+    ...(plan.stage1Sampler === 'instance' ? { table7: { stage1Loss: plan.stage1.method.name, classifier: spec.strategy } } : {}),
   };
   writeResolvedRecipe(dir, recipe, `run ${runId}: stage 2 (${spec.strategy}) on stage-1 run ${s1.runId}; canonical recipe hash ${plan.hash}`);
   writeRecord(dir, record);

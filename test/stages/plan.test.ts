@@ -7,7 +7,7 @@ import { describe, it } from 'node:test';
 import * as assert from 'node:assert/strict';
 import { validateRecipe } from '../../src/recipe/load.js';
 import { recipeHash } from '../../src/recipe/hash.js';
-import { isStagedRecipe, planStages } from '../../src/stages/plan.js';
+import { isStagedRecipe, planStages, stagedRunDescriptor } from '../../src/stages/plan.js';
 import { DEFAULT_TAU_GRID } from '../../src/stages/presets.js';
 
 function recipe(extra: Record<string, unknown> = {}) {
@@ -30,7 +30,7 @@ describe('planStages', () => {
 
   it('an instance-sampled stage 1 is the plain recipe of the stage-1 method', () => {
     const plain = recipe();
-    for (const r of [recipe({ method: { name: 'decouple-crt' } }), recipe({ stage2: { strategy: 'lws' } }), recipe({ method: { name: 'decouple-tau-norm', params: { sampler: 'IB' } } })]) {
+    for (const r of [recipe({ method: { name: 'decouple-crt' } }), recipe({ stage2: { strategy: 'lws' } }), recipe({ method: { name: 'decouple-tau-norm', params: { stage1Sampler: 'IB' } } })]) {
       const plan = planStages(r);
       assert.equal(recipeHash(plan.stage1), recipeHash(plain));
       assert.equal(plan.stage1.train.sampler, undefined);
@@ -40,7 +40,7 @@ describe('planStages', () => {
   });
 
   it('a preset and its spelled-out form are the same run', () => {
-    const preset = planStages(recipe({ method: { name: 'decouple-crt', params: { sampler: 'CB' } } }));
+    const preset = planStages(recipe({ method: { name: 'decouple-crt', params: { stage1Sampler: 'CB' } } }));
     const spelled = planStages(recipe({ train: { epochs: 2, batchSize: 16, sampler: 'CB' }, stage2: { strategy: 'crt', epochs: 10 } }));
     assert.equal(preset.hash, spelled.hash);
     assert.equal(recipeHash(preset.stage1), recipeHash(spelled.stage1));
@@ -79,17 +79,29 @@ describe('planStages', () => {
   it('rejects contradictory or meaningless keys', () => {
     assert.throws(() => planStages(recipe({ stage2: { epochs: 3 } })), /stage2.strategy: required/);
     assert.throws(() => planStages(recipe({ method: { name: 'decouple-crt' }, stage2: { strategy: 'lws' } })), /contradicts method decouple-crt/);
-    assert.throws(() => planStages(recipe({ method: { name: 'decouple-crt', params: { sampler: 'CB' } }, train: { epochs: 2, sampler: 'SR' } })), /contradicts method.params.sampler/);
+    assert.throws(() => planStages(recipe({ method: { name: 'decouple-crt', params: { stage1Sampler: 'CB' } }, train: { epochs: 2, sampler: 'SR' } })), /contradicts method.params.stage1Sampler/);
     assert.throws(() => planStages(recipe({ method: { name: 'decouple-ncm' }, stage2: { epochs: 3 } })), /ncm does not train/);
     assert.throws(() => planStages(recipe({ stage2: { strategy: 'crt', tauGrid: [1] } })), /only for strategy tau-norm/);
     assert.throws(() => recipe({ stage2: { strategy: 'crt', epoch: 3 } }), /unknown key 'epoch'/);
-    assert.throws(() => recipe({ method: { name: 'decouple-crt', params: { sampler: 'XB' } } }), /sampler/);
+    assert.throws(() => recipe({ method: { name: 'decouple-crt', params: { stage1Sampler: 'XB' } } }), /stage1Sampler: expected one of/);
+  });
+
+  it('describes the record a recipe will produce (for expected table cells)', () => {
+    assert.deepEqual(stagedRunDescriptor(recipe({ method: { name: 'focal' }, stage2: { strategy: 'lws' } })), {
+      method: 'decouple-lws',
+      params: { stage1Loss: 'focal', stage1Sampler: 'instance', stage1Params: { gamma: 2, detach: false } },
+      table7: { stage1Loss: 'focal', classifier: 'lws' },
+    });
+    const cb = stagedRunDescriptor(recipe({ method: { name: 'decouple-crt', params: { stage1Sampler: 'CB' } } }))!;
+    assert.deepEqual([cb.method, cb.params.stage1Sampler, cb.table7], ['decouple-crt', 'class-balanced', undefined]);
+    assert.equal(stagedRunDescriptor(recipe({ stage2: { strategy: 'joint' } })), null);
+    assert.equal(stagedRunDescriptor(recipe()), null);
   });
 
   it('accepts the survey sampler aliases', () => {
     for (const [alias, name] of [['IB', 'instance'], ['CB', 'class-balanced'], ['SR', 'square-root'], ['PB', 'progressive']]) {
       assert.equal(recipe({ stage2: { strategy: 'crt', sampler: alias } }).stage2!.sampler, name);
-      assert.equal(recipe({ method: { name: 'decouple-crt', params: { sampler: alias } } }).method.params.sampler, name);
+      assert.equal(recipe({ method: { name: 'decouple-crt', params: { stage1Sampler: alias } } }).method.params.stage1Sampler, name);
     }
   });
 });

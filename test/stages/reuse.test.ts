@@ -72,7 +72,8 @@ describe('two-stage runs reuse stage 1', () => {
     assert.equal(rec.stage2!.stage1RunId, result.stage1!.record.runId);
     assert.equal(rec.stage2!.sampler, 'class-balanced');
     assert.deepEqual(rec.stage2!.trainedParameters, ['fc.weight', 'fc.bias']);
-    assert.deepEqual(rec.table7, { stage1Loss: 'softmax', stage1Sampler: 'instance', classifier: 'crt' });
+    assert.deepEqual(rec.table7, { stage1Loss: 'softmax', classifier: 'crt' });
+    assert.deepEqual([rec.method.params.stage1Loss, rec.method.params.stage1Sampler], ['softmax', 'instance']);
     assert.equal(readEpochLines(result.dir).length, 2, "the stage-2 run's epochs.jsonl holds stage 2 only");
     assert.equal(readEpochLines(result.stage1!.dir).length, 1);
     assert.ok(rec.metrics.last && rec.metrics.last.count === 32);
@@ -153,13 +154,15 @@ describe('two-stage runs reuse stage 1', () => {
   });
 
   it('a class-balanced stage 1 is its own run, recorded as such', async () => {
-    const { result, started } = await run(recipe({ method: { name: 'decouple-ncm', params: { sampler: 'CB' } } }));
+    const { result, started } = await run(recipe({ method: { name: 'decouple-ncm', params: { stage1Sampler: 'CB' } } }));
     assert.equal(started.length, 1, 'stage 1 trains (new sampler), ncm does not');
     assert.notEqual(result.stage1!.record.runId, crt.stage1!.record.runId);
     assert.equal(result.stage1!.record.sampler, 'class-balanced');
     assert.equal(result.record.sampler, 'class-balanced', "a stage-2 record's sampler is stage 1's");
     assert.equal(result.record.stage2!.stage1Sampler, 'class-balanced');
     assert.match(result.record.runId, /^decouple-ncm-softmax-class-balanced-/);
+    assert.equal(result.record.table7, undefined, 'Table 7 is the instance-sampled stage 1 only');
+    assert.equal(result.record.method.params.stage1Sampler, 'class-balanced');
   });
 
   it('lws and tau-norm refuse a stage 1 without a linear classifier', async () => {
