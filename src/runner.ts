@@ -27,6 +27,7 @@ import { checkpointExists, loadCheckpoint, restoreVariables } from './train/chec
 import type { Reporter } from './train/reporter.js';
 import { stepsPerEpoch, train } from './train/trainer.js';
 import { gitCommit, ltBenchVersion, tfjsVersion } from './version.js';
+import { isStagedRecipe, planStagedRun, runStaged } from './stages/run-staged.js';
 
 export interface RunOptions {
   /** Where the dataset files are (overrides the recipe's dataset.root). */
@@ -50,6 +51,8 @@ export interface RunResult {
   reused: boolean;
   /** The paired balanced runs, when the recipe asked for them. */
   references?: { vanilla: RunResult; method: RunResult };
+  /** Two-stage runs (src/stages/): the reused or trained stage-1 run stage 2 started from. */
+  stage1?: RunResult;
 }
 
 export function slug(s: string): string {
@@ -88,6 +91,7 @@ export function locateRun(recipe: Recipe, split: LongTailSplit, opts: Pick<RunOp
 
 /** What `run` would do with a recipe: reuse a finished record, resume an unfinished one, or train anew. */
 export function planRun(recipe: Recipe, opts: Pick<RunOptions, 'output' | 'dataRoot'> = {}): { runId: string; dir: string; action: 'reuse' | 'resume' | 'train'; record: RunRecord | null } {
+  if (isStagedRecipe(recipe)) return planStagedRun(recipe, opts);
   const split = splitFor(recipe, loadSource(recipe, opts.dataRoot));
   const { runId, dir, existing } = locateRun(recipe, split, opts);
   const action = existing?.status === 'finished' ? 'reuse' : existing && checkpointExists(path.join(dir, 'last')) ? 'resume' : 'train';
@@ -97,8 +101,9 @@ export function planRun(recipe: Recipe, opts: Pick<RunOptions, 'output' | 'dataR
 /** The recipes of the paired balanced runs UA needs: plain softmax and the same method, on the balanced twin. */
 export function referenceRecipes(recipe: Recipe): { vanilla: Recipe; method: Recipe } {
   const base: Recipe = { ...recipe, reference: 'none', dataset: { ...recipe.dataset, balanced: true } };
+  const { stage2: _stage2, ...singleStage } = base; // plain softmax is single-stage
   return {
-    vanilla: { ...base, name: `${recipe.name}@balanced-softmax`, method: { name: 'softmax', params: {} } },
+    vanilla: { ...singleStage, name: `${recipe.name}@balanced-softmax`, method: { name: 'softmax', params: {} } },
     method: { ...base, name: `${recipe.name}@balanced` },
   };
 }
@@ -147,7 +152,7 @@ async function trainOne(recipe: Recipe, opts: RunOptions): Promise<RunResult> {
   mkdirSync(dir, { recursive: true });
   const startedAt = existing?.timing.startedAt ?? new Date().toISOString();
   const wallStart = performance.now() - 1000 * (existing?.timing.wallSeconds ?? 0);
-  const model = new LtModel({ backbone: recipe.backbone.name, head: method.head ?? 'linear', inChannels: source.train.channels, numClasses: source.numClasses, seed: recipe.train.seed });
+  const model = new LtModel({ backbone: recipe.backbone.name, head: method.head ?? 'linear', headOptions: method.headOptions, inChannels: source.train.channels, numClasses: source.numClasses, seed: recipe.train.seed });
   const record: RunRecord = {
     schemaVersion: 1,
     runId,
@@ -269,13 +274,15 @@ async function trainOne(recipe: Recipe, opts: RunOptions): Promise<RunResult> {
 
 /** Runs (or reuses, or resumes) a recipe, and its balanced reference runs when it asks for them. */
 export async function runRecipe(recipe: Recipe, opts: RunOptions = {}): Promise<RunResult> {
-  const main = await trainOne(recipe, opts);
+  // Two-stage recipes (a stage2 key or a decouple-* method) are run by src/stages/.
+  const runOne = (r: Recipe, o: RunOptions) => (isStagedRecipe(r) ? runStaged(r, o) : trainOne(r, o));
+  const main = await runOne(recipe, opts);
   if (recipe.reference !== 'auto' || recipe.dataset.balanced || recipe.dataset.profile === 'none') return main;
 
   const refs = referenceRecipes(recipe);
   const refOpts: RunOptions = { ...opts, force: false, recipePath: null };
   const vanilla = await trainOne(refs.vanilla, refOpts);
-  const methodRef = recipe.method.name === 'softmax' && JSON.stringify(recipe.method.params) === '{}' ? vanilla : await trainOne(refs.method, refOpts);
+  const methodRef = recipe.method.name === 'softmax' && JSON.stringify(recipe.method.params) === '{}' && !isStagedRecipe(recipe) ? vanilla : await runOne(refs.method, refOpts);
   const at = main.record.metrics.last!.top1;
   const { ua, ra } = upperAndRelative(at, vanilla.record.metrics.last!.top1, methodRef.record.metrics.last!.top1);
   main.record.reference = { vanillaBalancedRunId: vanilla.record.runId, methodBalancedRunId: methodRef.record.runId, ua, ra };

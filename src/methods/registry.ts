@@ -12,6 +12,11 @@ import { balancedSoftmaxMethod } from './balanced-softmax.js';
 import { ladeMethod } from './lade.js';
 import { logitAdjustmentMethod } from './logit-adjustment.js';
 import { unoIcMethod } from './uno-ic.js';
+import { decoupleCrtMethod } from './decouple-crt.js';
+import { decoupleLwsMethod } from './decouple-lws.js';
+import { decoupleTauNormMethod } from './decouple-tau-norm.js';
+import { decoupleNcmMethod } from './decouple-ncm.js';
+import { deConfoundMethod } from './de-confound.js';
 
 const METHODS: readonly Method[] = [
   softmaxMethod,
@@ -24,6 +29,11 @@ const METHODS: readonly Method[] = [
   ladeMethod,
   logitAdjustmentMethod,
   unoIcMethod,
+  decoupleCrtMethod,
+  decoupleLwsMethod,
+  decoupleTauNormMethod,
+  decoupleNcmMethod,
+  deConfoundMethod,
 ];
 
 const BY_NAME = new Map(METHODS.map((m) => [m.name, m]));

@@ -10,7 +10,7 @@ import type { LossContext } from '../losses/types.js';
 export type Family = 'baseline' | 'CR' | 'IA' | 'MI';
 export type Tag = 'Baseline' | 'Sampling' | 'CSL' | 'LA' | 'TL' | 'Aug' | 'RL' | 'CD' | 'DT' | 'Ensemble';
 export type SamplerName = 'instance' | 'class-balanced' | 'square-root' | 'progressive' | 'reversed';
-export type HeadName = 'linear' | 'cosine';
+export type HeadName = 'linear' | 'cosine' | 'tau-norm' | 'lws' | 'ncm' | 'causal';
 
 /** What the model produces for a batch. */
 export interface ModelOutput {

@@ -8,10 +8,15 @@
 import * as tf from '@tensorflow/tfjs';
 import type { HeadName } from '../methods/types.js';
 import type { ParamStore } from './params.js';
+import { CausalHead } from './heads/causal.js';
+import { LwsHead } from './heads/lws.js';
+import { NcmHead } from './heads/ncm.js';
+import { TauNormHead } from './heads/tau-norm.js';
 
 export interface Head {
   readonly name: HeadName;
-  apply(features: tf.Tensor2D): tf.Tensor2D;
+  /** `training` is false at evaluation; heads that behave differently at test (causal TDE) read it. */
+  apply(features: tf.Tensor2D, training?: boolean): tf.Tensor2D;
 }
 
 export class LinearHead implements Head {
@@ -47,11 +52,20 @@ export class CosineHead implements Head {
   }
 }
 
-export function createHead(name: HeadName, store: ParamStore, inDim: number, numClasses: number): Head {
+export function createHead(name: HeadName, store: ParamStore, inDim: number, numClasses: number, options: Record<string, unknown> = {}): Head {
   switch (name) {
     case 'linear':
       return new LinearHead(store, inDim, numClasses);
     case 'cosine':
       return new CosineHead(store, inDim, numClasses);
+    // Decoupling and De-confound heads (src/models/heads/).
+    case 'tau-norm':
+      return new TauNormHead(store, inDim, numClasses, options);
+    case 'lws':
+      return new LwsHead(store, inDim, numClasses);
+    case 'ncm':
+      return new NcmHead(store, inDim, numClasses);
+    case 'causal':
+      return new CausalHead(store, inDim, numClasses, options);
   }
 }

@@ -14,6 +14,8 @@ export interface ModelSpec {
   numClasses: number;
   /** Seed of the initialisation. */
   seed: number;
+  /** Options of the head (the causal head's K, τ, γ, α), from the method's `headOptions`. */
+  headOptions?: Record<string, unknown>;
 }
 
 export class LtModel {
@@ -24,12 +26,12 @@ export class LtModel {
   constructor(readonly spec: ModelSpec) {
     this.store = new ParamStore(new Rng(spec.seed).fork('init'));
     this.backbone = getBackbone(spec.backbone).create(this.store, spec.inChannels);
-    this.head = createHead(spec.head, this.store, this.backbone.featureDim, spec.numClasses);
+    this.head = createHead(spec.head, this.store, this.backbone.featureDim, spec.numClasses, spec.headOptions);
   }
 
   forward(x: tf.Tensor4D, training: boolean): ModelOutput {
     const features = this.backbone.apply(x, training);
-    return { features, logits: this.head.apply(features) };
+    return { features, logits: this.head.apply(features, training) };
   }
 
   parameterCount(): number {

@@ -107,6 +107,43 @@ export const evalSchema = z
   })
   .strict();
 
+// ---- Two-stage (decoupled) training: `stage2`, run by src/stages/ ------------------------------
+// Stage 1 is the recipe's own `method` + `train` (train.sampler: IB / CB / SR / PB) — a run of its
+// own, reused by every stage-2 variant.
+const SAMPLER_ALIASES: Readonly<Record<string, string>> = { IB: 'instance', CB: 'class-balanced', SR: 'square-root', PB: 'progressive', RS: 'reversed' };
+/** A sampler name with the survey's aliases resolved, so equal settings hash equally. */
+export const canonicalSamplerSchema = z.preprocess(
+  (v) => (typeof v === 'string' && v.toUpperCase() in SAMPLER_ALIASES ? SAMPLER_ALIASES[v.toUpperCase()] : v),
+  z.enum(['instance', 'class-balanced', 'square-root', 'progressive', 'reversed']),
+);
+
+export const STAGE2_STRATEGIES = ['joint', 'crt', 'lws', 'tau-norm', 'ncm'] as const;
+
+export const stage2Schema = z
+  .object({
+    strategy: z
+      .enum(STAGE2_STRATEGIES)
+      .optional()
+      .describe('classifier learning on the frozen stage-1 backbone (a decouple-* method sets it): joint = none, crt, lws, tau-norm, ncm'),
+    epochs: positiveInt.optional().describe('stage-2 epochs (default: crt 10, lws 5; tau-norm and ncm do not train)'),
+    sampler: canonicalSamplerSchema.default('class-balanced').describe('stage-2 sampler (crt, lws): the class-aware sampler, 4 per class'),
+    epochLength: z
+      .enum(['dataset', 'sampler'])
+      .default('dataset')
+      .describe("'dataset': a stage-2 epoch has as many samples as the LT train set (the official trainers stop at N/batch steps); 'sampler': the sampler's own length (class-balanced: max n_k × C)"),
+    batchSize: positiveInt.optional().describe('default: train.batchSize'),
+    optimizer: optimizerSchema.optional().describe('default: train.optimizer'),
+    schedule: scheduleSchema.default({}).describe('stage-2 schedule (default cosine, as the official cls_crt/cls_lws configs)'),
+    from: z.enum(['last', 'best']).default('last').describe("stage-1 checkpoint stage 2 starts from (tables report 'last'; the official code used best-on-val)"),
+    backboneMode: z
+      .enum(['train', 'eval'])
+      .default('train')
+      .describe("'train': frozen weights, batch norm on batch statistics with its running statistics updated (the official model.train()); 'eval': batch norm frozen too"),
+    tauGrid: z.array(z.number().min(0)).min(1).optional().describe('tau-norm: candidate τ, chosen on the val split (default 0, 0.1, …, 2)'),
+  })
+  .strict();
+// ---- end two-stage -----------------------------------------------------------------------------
+
 export const recipeSchema = z
   .object({
     name: z.string().optional().describe('display name; defaults to the recipe path under recipes/'),
@@ -116,6 +153,7 @@ export const recipeSchema = z
     method: methodSchema,
     train: trainSchema,
     eval: evalSchema.default({}),
+    stage2: stage2Schema.optional().describe('two-stage runs: classifier learning on the frozen stage-1 backbone'),
     reference: z
       .enum(['auto', 'none'])
       .default('none')

@@ -91,6 +91,37 @@ export interface RunRecord {
    */
   table7?: Table7Descriptor;
   timing: { wallSeconds: number; trainImagesPerSec: number; startedAt: string; finishedAt: string | null };
+  // ---- two-stage runs (src/stages/); absent on single-stage runs ----
+  /**
+   * What stage 2 did on which stage-1 run. `epochs`, `bestEpoch`, `timing` and `epochs.jsonl` of a
+   * stage-2 record are stage 2's own; the top-level `epochs` stays the stage-1 budget.
+   */
+  stage2?: Stage2Info;
+}
+
+export type Stage2Strategy = 'crt' | 'lws' | 'tau-norm' | 'ncm';
+
+export interface Stage2Info {
+  strategy: Stage2Strategy;
+  /** The reused stage-1 run (its directory sits beside this one). */
+  stage1RunId: string;
+  /** Which stage-1 checkpoint stage 2 started from. */
+  stage1Checkpoint: 'last' | 'best';
+  /** The stage-1 method (Table 7's "loss"), e.g. softmax, focal. */
+  stage1Loss: string;
+  stage1Sampler: string;
+  stage1Epochs: number;
+  stage1WallSeconds: number;
+  /** Stage-2 training epochs (0 for tau-norm and ncm, which do not train). */
+  epochs: number;
+  sampler: string | null;
+  /** Epoch (1-based) of stage 2 whose val accuracy was best (null when stage 2 does not train). */
+  bestEpoch: number | null;
+  /** Parameters stage 2 trained (the rest is frozen). */
+  trainedParameters: string[];
+  /** tau-norm: the τ chosen on the val split and the val accuracy of every candidate. */
+  tau?: { chosen: number; grid: number[]; valAccuracy: number[] };
+  wallSeconds: number;
 }
 
 /** Table 7 coordinates of a run: the stage-1 loss (a method name, e.g. "focal") and the classifier scheme. */

@@ -19,7 +19,7 @@ before(async () => {
 });
 
 describe('registry', () => {
-  it('registers the ten recipe names', () => {
+  it('registers the fifteen recipe names', () => {
     assert.deepEqual(methodNames(), [
       'softmax',
       'weighted-softmax',
@@ -31,8 +31,13 @@ describe('registry', () => {
       'lade',
       'logit-adjustment',
       'uno-ic',
+      'decouple-crt',
+      'decouple-lws',
+      'decouple-tau-norm',
+      'decouple-ncm',
+      'de-confound',
     ]);
-    assert.equal(listMethods().length, 10);
+    assert.equal(listMethods().length, 15);
   });
 
   it('getMethod throws listing the known names', () => {
@@ -52,6 +57,11 @@ describe('registry', () => {
       lade: ['CR', 'CSL'],
       'logit-adjustment': ['CR', 'LA'],
       'uno-ic': ['CR', 'LA'],
+      'decouple-crt': ['MI', 'DT'],
+      'decouple-lws': ['MI', 'DT'],
+      'decouple-tau-norm': ['MI', 'DT'],
+      'decouple-ncm': ['MI', 'DT'],
+      'de-confound': ['MI', 'CD'],
     };
     for (const m of listMethods()) {
       assert.deepEqual([m.family, m.tag], expected[m.name], m.name);

@@ -1,0 +1,308 @@
+/**
+ * Stage 2 of a decoupled run (Kang et al., ICLR 2020; facebookresearch/classifier-balancing):
+ * the stage-1 backbone is loaded from the stage-1 run's checkpoint and frozen, and the classifier
+ * is re-learned by one strategy:
+ *  - crt: a re-initialised linear classifier trained with the class-aware sampler (10 epochs);
+ *  - lws: the stage-1 W, b frozen, per-class scales learned (5 epochs);
+ *  - tau-norm: w_k/‖w_k‖^τ, no bias, τ chosen on the val split;
+ *  - ncm: nearest class mean on cl2n features.
+ * Stage 2 is a run of its own in `results/<run-id>/` (own `epochs.jsonl`, `last/`, `best/`,
+ * resumable); its record names the stage-1 run and counts stage-2 epochs separately.
+ *
+ * As the official code (`model.train()` on every network, `fix` only stops gradients), the frozen
+ * backbone's batch norm keeps normalising with batch statistics and updating its running
+ * statistics during crt/lws (`backboneMode: train`); `backboneMode: eval` freezes those too.
+ * Stage-2 loss: plain softmax CE (the official SoftmaxLoss). Deviation: stage 2 starts from the
+ * stage-1 `last` checkpoint by default (lt-bench's tables report last; the official code loads
+ * best-on-val) — `stage2.from: best` follows the official code.
+ */
+import * as tf from '@tensorflow/tfjs';
+import { mkdirSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { selectBackend } from '../backend.js';
+import { InMemoryBatches } from '../data/batches.js';
+import { loadSource } from '../data/load-source.js';
+import type { LongTailSplit, SourceData } from '../data/types.js';
+import { DataError, RecipeError } from '../errors.js';
+import { evaluate, labelsOf } from '../eval/evaluate.js';
+import { softmaxLoss } from '../losses/softmax.js';
+import { getMethod } from '../methods/registry.js';
+import { logitsLoss } from '../methods/setup.js';
+import type { HeadName, MethodInstance, ModelOutput } from '../methods/types.js';
+import type { NcmHead } from '../models/heads/ncm.js';
+import type { TauNormHead } from '../models/heads/tau-norm.js';
+import { LtModel } from '../models/model.js';
+import type { Recipe } from '../recipe/schema.js';
+import { appendEpochLine, readRecord, trimEpochLines, writePerClassCsv, writeRecord, writeResolvedRecipe } from '../results/record.js';
+import type { EvalMetrics, RunRecord, Stage2Strategy } from '../results/types.js';
+import { sha256 } from '../recipe/hash.js';
+import { Rng } from '../rng.js';
+import type { RunOptions, RunResult } from '../runner.js';
+import { slug, splitFor } from '../runner.js';
+import { checkpointExists, loadCheckpoint, restoreVariables, saveCheckpoint } from '../train/checkpoint.js';
+import { stepsPerEpoch, train } from '../train/trainer.js';
+import { gitCommit, ltBenchVersion, tfjsVersion } from '../version.js';
+import { extractFeatures } from './features.js';
+import { samplerEpochOrder } from './order.js';
+import type { StagePlan, Stage2Spec } from './plan.js';
+import { stage2MethodName } from './presets.js';
+import { chooseTau } from './tau-norm.js';
+
+const HEAD_OF: Record<Stage2Strategy, HeadName> = { crt: 'linear', lws: 'lws', 'tau-norm': 'tau-norm', ncm: 'ncm' };
+/** Head parameters stage 2 trains; everything else is frozen. */
+const TRAINED: Record<Stage2Strategy, string[]> = { crt: ['fc.weight', 'fc.bias'], lws: ['fc.scales'], 'tau-norm': [], ncm: [] };
+/** Stage-1 head tensors each strategy starts from (crt re-initialises, ncm has no weights). */
+const LOADED_HEAD: Record<Stage2Strategy, string[]> = { crt: [], lws: ['fc.weight', 'fc.bias'], 'tau-norm': ['fc.weight'], ncm: [] };
+
+function isHeadTensor(name: string): boolean {
+  return name.startsWith('fc.') || name.startsWith('ncm.');
+}
+
+/** A model whose backbone always runs in evaluation mode (`backboneMode: eval`). */
+class FrozenBnModel extends LtModel {
+  override forward(x: tf.Tensor4D, training: boolean): ModelOutput {
+    const features = this.backbone.apply(x, false);
+    return { features, logits: this.head.apply(features, training) };
+  }
+}
+
+/** The stage-2 run id: strategy, stage-1 method, dataset and the hash of the canonical recipe and split. */
+export function stage2RunId(plan: StagePlan, split: LongTailSplit): string {
+  const r = plan.canonical;
+  const h = sha256(`${plan.hash}:${split.checksum}`).slice(0, 12);
+  const ds = `${r.dataset.name}${r.dataset.profile === 'none' ? '-full' : `-lt${r.dataset.imbalanceRatio}`}${r.dataset.balanced ? '-bal' : ''}`;
+  const sampler = plan.stage1Sampler === 'instance' ? '' : `-${slug(plan.stage1Sampler)}`;
+  return `${stage2MethodName(plan.stage2!.strategy)}-${slug(r.method.name)}${sampler}-${ds}-${h}`;
+}
+
+/** The stage-1 method's classifier head (lws and tau-norm need a linear one). */
+function stage1Head(stage1: Recipe, split: LongTailSplit, numClasses: number): HeadName {
+  const m = getMethod(stage1.method.name).create({ classCounts: split.classCounts, numClasses, params: stage1.method.params, epochs: stage1.train.epochs });
+  return m.head ?? 'linear';
+}
+
+function stage2Method(strategy: Stage2Strategy, classCounts: number[]): MethodInstance {
+  return { head: HEAD_OF[strategy], loss: logitsLoss(softmaxLoss(classCounts)) };
+}
+
+/** Loads the backbone (and the head tensors the strategy keeps) from the stage-1 checkpoint. */
+function loadStage1(model: LtModel, strategy: Stage2Strategy, ckDir: string): void {
+  if (!checkpointExists(ckDir)) throw new DataError(`${ckDir}: the stage-1 run has no such checkpoint; use stage2.from: last, or rerun stage 1 with --force`);
+  const ck = loadCheckpoint(ckDir);
+  const wanted = new Map([...model.store.all()].filter(([name]) => !isHeadTensor(name) || LOADED_HEAD[strategy].includes(name)));
+  restoreVariables(wanted, ck.tensors, ckDir);
+}
+
+function freeze(model: LtModel, strategy: Stage2Strategy): void {
+  for (const name of model.store.trainable.keys()) if (!TRAINED[strategy].includes(name)) model.store.frozen.add(name);
+}
+
+interface StageData {
+  source: SourceData;
+  split: LongTailSplit;
+  batches: { train: InMemoryBatches; val: InMemoryBatches; test: InMemoryBatches };
+}
+
+export async function runStage2(plan: StagePlan, stage1: RunResult, opts: RunOptions): Promise<RunResult> {
+  const spec = plan.stage2 as Stage2Spec;
+  const recipe = plan.canonical;
+  const reporter = opts.reporter ?? {};
+  const backend = await selectBackend(opts.backend);
+  const source = loadSource(recipe, opts.dataRoot);
+  const split = splitFor(recipe, source);
+  const s1 = stage1.record;
+  if (s1.dataset.splitChecksum !== split.checksum) {
+    throw new DataError(`stage-1 run ${s1.runId} was trained on split ${s1.dataset.splitChecksum.slice(0, 12)}, stage 2 sees ${split.checksum.slice(0, 12)}`);
+  }
+  if ((spec.strategy === 'lws' || spec.strategy === 'tau-norm') && stage1Head(plan.stage1, split, source.numClasses) !== 'linear') {
+    throw new RecipeError(`stage2.strategy: ${spec.strategy} needs a stage-1 linear classifier; ${plan.stage1.method.name} trains a '${stage1Head(plan.stage1, split, source.numClasses)}' head (use crt or ncm)`, undefined, 'stage2.strategy');
+  }
+
+  const baseId = stage2RunId(plan, split);
+  const outDir = path.resolve(opts.output ?? recipe.output);
+  let runId = baseId;
+  let dir = path.join(outDir, runId);
+  let existing = readRecord(dir);
+  if (opts.force) {
+    for (let k = 2; existing; k++) {
+      runId = `${baseId}-r${k}`;
+      dir = path.join(outDir, runId);
+      existing = readRecord(dir);
+    }
+  }
+  if (existing?.status === 'finished') return { record: existing, dir, reused: true, stage1 };
+
+  mkdirSync(dir, { recursive: true });
+  const startedAt = existing?.timing.startedAt ?? new Date().toISOString();
+  const wallStart = performance.now() - 1000 * (existing?.timing.wallSeconds ?? 0);
+  const method = stage2Method(spec.strategy, split.classCounts);
+  const Model = spec.backboneMode === 'eval' ? FrozenBnModel : LtModel;
+  const model = new Model({ backbone: recipe.backbone.name, head: HEAD_OF[spec.strategy], inChannels: source.train.channels, numClasses: source.numClasses, seed: recipe.train.seed });
+  const record: RunRecord = {
+    ...s1,
+    runId,
+    status: 'running',
+    recipeHash: plan.hash,
+    recipePath: opts.recipePath ?? existing?.recipePath ?? null,
+    name: recipe.name ?? runId,
+    method: {
+      name: stage2MethodName(spec.strategy),
+      family: 'MI',
+      tag: 'DT',
+      // The keys src/results/tables.ts reads to place the row (Decouple-IB-CRT, …) and the Table 7 cell.
+      params: { stage1Loss: plan.stage1.method.name, stage1Sampler: plan.stage1Sampler, stage1Params: plan.stage1.method.params },
+    },
+    // `sampler` stays stage 1's; stage 2's is `stage2.sampler`.
+    sampler: plan.stage1Sampler,
+    bestEpoch: null,
+    metrics: { last: null, best: null, valLast: null },
+    reference: null,
+    environment: {
+      backend: backend.name,
+      device: backend.device,
+      node: process.version,
+      tfjs: tfjsVersion(),
+      ltBench: ltBenchVersion(),
+      gitCommit: gitCommit(),
+      platform: `${process.platform}-${process.arch}`,
+      cpus: os.cpus().length,
+    },
+    parameterCount: model.parameterCount(),
+    timing: { wallSeconds: 0, trainImagesPerSec: 0, startedAt, finishedAt: null },
+    stage2: {
+      strategy: spec.strategy,
+      stage1RunId: s1.runId,
+      stage1Checkpoint: spec.from,
+      stage1Loss: plan.stage1.method.name,
+      stage1Sampler: plan.stage1Sampler,
+      stage1Epochs: s1.epochs,
+      stage1WallSeconds: s1.timing.wallSeconds,
+      epochs: spec.epochs,
+      sampler: spec.epochs > 0 ? spec.sampler : null,
+      bestEpoch: null,
+      trainedParameters: TRAINED[spec.strategy],
+      wallSeconds: 0,
+    },
+    // Table 7 is the survey's instance-sampled stage 1 only.
+    ...(plan.stage1Sampler === 'instance' ? { table7: { stage1Loss: plan.stage1.method.name, classifier: spec.strategy } } : {}),
+  };
+  writeResolvedRecipe(dir, recipe, `run ${runId}: stage 2 (${spec.strategy}) on stage-1 run ${s1.runId}; canonical recipe hash ${plan.hash}`);
+  writeRecord(dir, record);
+
+  const data: StageData = {
+    source,
+    split,
+    batches: {
+      train: new InMemoryBatches(source.train, source.mean, source.std),
+      val: new InMemoryBatches(source.train, source.mean, source.std),
+      test: new InMemoryBatches(source.test, source.mean, source.std),
+    },
+  };
+  try {
+    loadStage1(model, spec.strategy, path.join(stage1.dir, spec.from));
+    freeze(model, spec.strategy);
+    let trainImagesPerSec = 0;
+    let valLast: EvalMetrics | null = null;
+    let bestDir: string | null = null;
+    if (spec.epochs > 0) {
+      const r = await trainClassifier(model, method, spec, recipe, data, dir, opts);
+      trainImagesPerSec = r.trainImagesPerSec;
+      valLast = r.valLast;
+      record.bestEpoch = r.bestEpoch;
+      record.stage2!.bestEpoch = r.bestEpoch;
+      bestDir = path.join(dir, 'best');
+    } else {
+      fitWithoutTraining(model, spec, recipe, data, record);
+      valLast = evaluate(model, method, data.batches.val, split.indices.val, recipe.eval.batchSize, source.numClasses, split.groups);
+      saveCheckpoint(path.join(dir, 'last'), model.store.all(), { epoch: 0, tau: record.stage2!.tau?.chosen ?? null });
+    }
+    const last = evaluate(model, method, data.batches.test, split.indices.test, recipe.eval.batchSize, source.numClasses, split.groups);
+    let best: EvalMetrics | null = null;
+    if (bestDir && checkpointExists(bestDir)) {
+      restoreVariables(model.store.all(), loadCheckpoint(bestDir).tensors, bestDir);
+      best = evaluate(model, method, data.batches.test, split.indices.test, recipe.eval.batchSize, source.numClasses, split.groups);
+    }
+    record.metrics = { last, best, valLast };
+    record.status = 'finished';
+    const wallSeconds = (performance.now() - wallStart) / 1000;
+    record.timing = { wallSeconds, trainImagesPerSec, startedAt, finishedAt: new Date().toISOString() };
+    record.stage2!.wallSeconds = wallSeconds;
+    writeRecord(dir, record);
+    writePerClassCsv(dir, record, source.classNames);
+    reporter.runEnd?.();
+    return { record, dir, reused: false, stage1 };
+  } catch (e) {
+    record.status = (e as { exitCode?: number }).exitCode === 130 ? 'interrupted' : 'failed';
+    record.timing.wallSeconds = (performance.now() - wallStart) / 1000;
+    writeRecord(dir, record);
+    throw e;
+  } finally {
+    model.dispose();
+  }
+}
+
+/** crt / lws: train the unfrozen head parameters with the stage-2 sampler. */
+async function trainClassifier(model: LtModel, method: MethodInstance, spec: Stage2Spec, recipe: Recipe, data: StageData, dir: string, opts: RunOptions) {
+  const { source, split, batches } = data;
+  const reporter = opts.reporter ?? {};
+  let resumedFrom: { epoch: number; step: number } | undefined;
+  if (checkpointExists(path.join(dir, 'last'))) {
+    resumedFrom = loadCheckpoint<{ epoch: number; step: number }>(path.join(dir, 'last')).meta;
+    trimEpochLines(dir, resumedFrom.epoch);
+  }
+  const epochOrder = samplerEpochOrder(spec.sampler, split.indices.train, source.train.labels, source.numClasses, spec.epochs, spec.epochLength, new Rng(recipe.train.seed).fork('stage2-sampler'));
+  const perEpoch = epochOrder(0).length;
+  reporter.runStart?.({ runId: path.basename(dir), name: `${recipe.name ?? ''} (stage 2: ${spec.strategy})`, epochs: spec.epochs, stepsPerEpoch: stepsPerEpoch(perEpoch, spec.batchSize), resumedFrom });
+  const o = spec.optimizer;
+  return train(
+    {
+      model,
+      method,
+      train: { batches: batches.train, indices: split.indices.train },
+      val: { batches: batches.val, indices: split.indices.val },
+      numClasses: source.numClasses,
+      groups: split.groups,
+      epochOrder,
+      checkpointDir: dir,
+      reporter,
+      signal: opts.signal,
+      onEpoch: (line) => appendEpochLine(dir, line),
+    },
+    {
+      epochs: spec.epochs,
+      batchSize: spec.batchSize,
+      seed: recipe.train.seed,
+      lr: o.lr,
+      schedule: spec.schedule,
+      sgd: { momentum: o.momentum, nesterov: o.nesterov, weightDecay: o.weightDecay },
+      augment: recipe.dataset.augment.padCrop > 0 || recipe.dataset.augment.flip ? recipe.dataset.augment : null,
+      evalBatchSize: recipe.eval.batchSize,
+    },
+  );
+}
+
+/** tau-norm: choose τ on val; ncm: fit the cl2n centroids on the train features. */
+function fitWithoutTraining(model: LtModel, spec: Stage2Spec, recipe: Recipe, data: StageData, record: RunRecord): void {
+  const { source, split, batches } = data;
+  const bs = recipe.eval.batchSize;
+  if (spec.strategy === 'tau-norm') {
+    const head = model.head as TauNormHead;
+    const feats = extractFeatures(model, batches.val, split.indices.val, bs);
+    try {
+      const choice = chooseTau(feats, labelsOf(batches.val, split.indices.val), head.weight as tf.Tensor2D, spec.tauGrid, source.numClasses);
+      head.tau = choice.chosen;
+      record.stage2!.tau = choice;
+      record.method.calibration = { last: { tau: choice.chosen, searched: true, split: 'val' }, best: null };
+    } finally {
+      feats.dispose();
+    }
+  } else if (spec.strategy === 'ncm') {
+    const feats = extractFeatures(model, batches.train, split.indices.train, bs);
+    try {
+      (model.head as NcmHead).fit(feats, labelsOf(batches.train, split.indices.train));
+    } finally {
+      feats.dispose();
+    }
+  }
+}
