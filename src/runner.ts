@@ -103,7 +103,8 @@ export function referenceRecipes(recipe: Recipe): { vanilla: Recipe; method: Rec
   const base: Recipe = { ...recipe, reference: 'none', dataset: { ...recipe.dataset, balanced: true } };
   const { stage2: _stage2, ...singleStage } = base; // plain softmax is single-stage
   return {
-    vanilla: { ...singleStage, name: `${recipe.name}@balanced-softmax`, method: { name: 'softmax', params: {} } },
+    // A_v is plain softmax: one stage, instance sampling, whatever the method's recipe does.
+    vanilla: { ...singleStage, name: `${recipe.name}@balanced-softmax`, method: { name: 'softmax', params: {} }, train: { ...base.train, sampler: undefined } },
     method: { ...base, name: `${recipe.name}@balanced` },
   };
 }

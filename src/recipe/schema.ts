@@ -86,13 +86,19 @@ export const scheduleSchema = z
   })
   .strict();
 
+const SAMPLER_ALIASES: Readonly<Record<string, string>> = { IB: 'instance', CB: 'class-balanced', SR: 'square-root', PB: 'progressive', RS: 'reversed' };
+/** A sampler name with the survey's aliases resolved, so equal settings hash equally. */
+export const canonicalSamplerSchema = z.preprocess(
+  (v) => (typeof v === 'string' && v.toUpperCase() in SAMPLER_ALIASES ? SAMPLER_ALIASES[v.toUpperCase()] : v),
+  z.enum(['instance', 'class-balanced', 'square-root', 'progressive', 'reversed']),
+);
+
 export const trainSchema = z
   .object({
     epochs: positiveInt.describe('the epoch budget; the schedule is derived from it'),
     batchSize: positiveInt.default(128),
     seed: nonNegativeInt.default(0).describe('training seed: initialisation, shuffling, augmentation, stochastic losses'),
-    sampler: z
-      .enum(['instance', 'class-balanced', 'square-root', 'progressive', 'reversed', 'IB', 'CB', 'SR', 'PB', 'RS'])
+    sampler: canonicalSamplerSchema
       .optional()
       .describe("training sampler (default: the method's, else instance); aliases IB, CB, SR, PB, RS"),
     optimizer: optimizerSchema.default({}),
@@ -110,13 +116,6 @@ export const evalSchema = z
 // ---- Two-stage (decoupled) training: `stage2`, run by src/stages/ ------------------------------
 // Stage 1 is the recipe's own `method` + `train` (train.sampler: IB / CB / SR / PB) — a run of its
 // own, reused by every stage-2 variant.
-const SAMPLER_ALIASES: Readonly<Record<string, string>> = { IB: 'instance', CB: 'class-balanced', SR: 'square-root', PB: 'progressive', RS: 'reversed' };
-/** A sampler name with the survey's aliases resolved, so equal settings hash equally. */
-export const canonicalSamplerSchema = z.preprocess(
-  (v) => (typeof v === 'string' && v.toUpperCase() in SAMPLER_ALIASES ? SAMPLER_ALIASES[v.toUpperCase()] : v),
-  z.enum(['instance', 'class-balanced', 'square-root', 'progressive', 'reversed']),
-);
-
 export const STAGE2_STRATEGIES = ['joint', 'crt', 'lws', 'tau-norm', 'ncm'] as const;
 
 export const stage2Schema = z

@@ -7,6 +7,7 @@ import path from 'node:path';
 import { expandRecipeArgs } from '../sweep.js';
 import { loadRecipe } from '../recipe/load.js';
 import type { ExpectedCell } from './tables.js';
+import { stagedRunDescriptor } from '../stages/plan.js';
 
 export async function expectedCellsFromRecipes(recipesDir: string): Promise<ExpectedCell[]> {
   if (!existsSync(recipesDir)) return [];
@@ -20,11 +21,14 @@ export async function expectedCellsFromRecipes(recipesDir: string): Promise<Expe
       continue; // `lt-bench validate` reports broken recipes; a table still builds without them
     }
     if (recipe.dataset.balanced || recipe.dataset.profile !== 'exponential') continue;
+    // A two-stage recipe fills the cell of its stage-2 method (decouple-crt, …), not of its loss.
+    const staged = stagedRunDescriptor(recipe);
     cells.push({
       dataset: recipe.dataset.name,
       backbone: recipe.backbone.name,
-      method: recipe.method.name,
-      params: recipe.method.params,
+      method: staged?.method ?? recipe.method.name,
+      params: staged?.params ?? recipe.method.params,
+      ...(staged?.table7 ? { table7: staged.table7 } : {}),
       epochs: recipe.train.epochs,
       recipePath: path.relative(process.cwd(), file),
     });

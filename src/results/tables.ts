@@ -600,7 +600,7 @@ export function buildTable6(records: RunRecord[], options: TableOptions = {}): R
  * name the stage-1 loss (`stage1Loss`) trained with the instance sampler (the survey's setting);
  * else a plain one-stage method is the "joint" cell of its own loss. Balanced runs have none.
  */
-export function table7Coordinates(r: { method: { name: string; params: Record<string, unknown> }; table7?: Table7Descriptor; dataset?: { balanced: boolean } }): Table7Descriptor | null {
+export function table7Coordinates(r: { method: { name: string; params: Record<string, unknown> }; table7?: Table7Descriptor; dataset?: { balanced: boolean }; sampler?: string }): Table7Descriptor | null {
   if (r.dataset?.balanced) return null;
   if (r.table7) return r.table7;
   const classifier = DECOUPLED_CLASSIFIER[r.method.name];
@@ -610,6 +610,8 @@ export function table7Coordinates(r: { method: { name: string; params: Record<st
     return typeof loss === 'string' && sampler === 'instance' ? { stage1Loss: loss, classifier } : null;
   }
   if (r.method.name.startsWith('decouple-')) return null;
+  // Table 7 is the survey's instance-sampled setting: a re-sampled one-stage run is not its joint cell.
+  if (r.sampler !== undefined && r.sampler !== 'instance') return null;
   return { stage1Loss: r.method.name, classifier: 'joint' };
 }
 
