@@ -3,9 +3,9 @@
  * balanced reference runs that UA/RA need. A finished record is reused, an unfinished one is
  * resumed from `last`, and `force` trains again into a new run id: nothing is overwritten.
  */
+import { runEnvironment } from './results/environment.js';
 import * as tf from '@tensorflow/tfjs';
 import { existsSync, mkdirSync } from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import { selectBackend } from './backend.js';
 import { InMemoryBatches } from './data/batches.js';
@@ -26,7 +26,6 @@ import type { EvalMetrics, RunRecord } from './results/types.js';
 import { checkpointExists, loadCheckpoint, restoreVariables } from './train/checkpoint.js';
 import type { Reporter } from './train/reporter.js';
 import { stepsPerEpoch, train } from './train/trainer.js';
-import { gitCommit, ltBenchVersion, tfjsVersion } from './version.js';
 import { isStagedRecipe, planStagedRun, runStaged } from './stages/run-staged.js';
 
 export interface RunOptions {
@@ -182,16 +181,7 @@ async function trainOne(recipe: Recipe, opts: RunOptions): Promise<RunResult> {
     bestEpoch: null,
     metrics: { last: null, best: null, valLast: null },
     reference: null,
-    environment: {
-      backend: backend.name,
-      device: backend.device,
-      node: process.version,
-      tfjs: tfjsVersion(),
-      ltBench: ltBenchVersion(),
-      gitCommit: gitCommit(),
-      platform: `${process.platform}-${process.arch}`,
-      cpus: os.cpus().length,
-    },
+    environment: runEnvironment(backend),
     parameterCount: model.parameterCount(),
     timing: { wallSeconds: 0, trainImagesPerSec: 0, startedAt, finishedAt: null },
   };

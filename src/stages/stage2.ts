@@ -16,9 +16,9 @@
  * stage-1 `last` checkpoint by default (lt-bench's tables report last; the official code loads
  * best-on-val) — `stage2.from: best` follows the official code.
  */
+import { runEnvironment } from '../results/environment.js';
 import * as tf from '@tensorflow/tfjs';
 import { mkdirSync } from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import { selectBackend } from '../backend.js';
 import { InMemoryBatches } from '../data/batches.js';
@@ -42,7 +42,6 @@ import type { RunOptions, RunResult } from '../runner.js';
 import { slug, splitFor } from '../runner.js';
 import { checkpointExists, loadCheckpoint, restoreVariables, saveCheckpoint } from '../train/checkpoint.js';
 import { stepsPerEpoch, train } from '../train/trainer.js';
-import { gitCommit, ltBenchVersion, tfjsVersion } from '../version.js';
 import { extractFeatures } from './features.js';
 import { samplerEpochOrder } from './order.js';
 import type { StagePlan, Stage2Spec } from './plan.js';
@@ -158,16 +157,7 @@ export async function runStage2(plan: StagePlan, stage1: RunResult, opts: RunOpt
     bestEpoch: null,
     metrics: { last: null, best: null, valLast: null },
     reference: null,
-    environment: {
-      backend: backend.name,
-      device: backend.device,
-      node: process.version,
-      tfjs: tfjsVersion(),
-      ltBench: ltBenchVersion(),
-      gitCommit: gitCommit(),
-      platform: `${process.platform}-${process.arch}`,
-      cpus: os.cpus().length,
-    },
+    environment: runEnvironment(backend),
     parameterCount: model.parameterCount(),
     timing: { wallSeconds: 0, trainImagesPerSec: 0, startedAt, finishedAt: null },
     stage2: {
