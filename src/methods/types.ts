@@ -44,6 +44,11 @@ export interface MethodInstance {
    * Receives val logits and labels; returns the chosen values, which go into the run record.
    */
   calibrate?(valLogits: tf.Tensor2D, valLabels: Int32Array): Record<string, unknown>;
+  /**
+   * Values the method derived from its params and the class counts (ESQL's λ and tail classes,
+   * LDAM's margins and DRW switch epoch, class weights), for the run record.
+   */
+  resolvedParams?: Record<string, unknown>;
 }
 
 export interface Method {

@@ -27,8 +27,19 @@ export interface RunRecord {
   recipePath: string | null;
   /** The recipe name, e.g. "fashion-lt/balanced-softmax". */
   name: string;
-  method: { name: string; family: string; tag: string; params: Record<string, unknown> };
+  method: {
+    name: string;
+    family: string;
+    tag: string;
+    params: Record<string, unknown>;
+    /** Values derived from the class counts (margins, class weights, ESQL's λ, …). */
+    resolved?: Record<string, unknown>;
+    /** Post-hoc choices made on the val split (e.g. UNO-IC's β), for the last and best checkpoints. */
+    calibration?: { last: Record<string, unknown>; best: Record<string, unknown> | null };
+  };
   backbone: string;
+  /** Training sampler (instance, class-balanced, square-root, progressive, reversed). */
+  sampler?: string;
   dataset: {
     name: string;
     profile: string;
@@ -73,7 +84,19 @@ export interface RunRecord {
     cpus: number;
   };
   parameterCount: number;
+  /**
+   * Optional: where this run sits in Table 7 (stage-1 loss × classifier scheme). Written by the
+   * recipes of the Table 7 study; `table` falls back to the method name when it is absent
+   * (a plain loss method is its own "joint" cell).
+   */
+  table7?: Table7Descriptor;
   timing: { wallSeconds: number; trainImagesPerSec: number; startedAt: string; finishedAt: string | null };
+}
+
+/** Table 7 coordinates of a run: the stage-1 loss (a method name, e.g. "focal") and the classifier scheme. */
+export interface Table7Descriptor {
+  stage1Loss: string;
+  classifier: 'joint' | 'ncm' | 'crt' | 'lws' | 'tau-norm';
 }
 
 /** One line of `epochs.jsonl`. */

@@ -1,0 +1,57 @@
+#!/usr/bin/python3
+"""PIL side of the data-pipeline benchmark (scripts/bench-data.ts runs it).
+
+Same work as the sharp side, single thread, images already in memory:
+  decode:    Image.open(...).convert('RGB')
+  pipeline:  decode + torchvision RandomResizedCrop params + crop/resize to 224 (bilinear, as
+             torchvision's F.resized_crop on PIL) + horizontal flip (p 0.5) + to uint8 array
+Usage: bench-data.py <dir of .jpg> <seconds per stage>
+Prints one JSON object.
+"""
+import io, json, math, os, random, sys, time
+import PIL
+from PIL import Image
+
+def rrc_params(w, h, rng, scale=(0.08, 1.0), ratio=(3 / 4, 4 / 3)):
+    area = w * h
+    log_ratio = (math.log(ratio[0]), math.log(ratio[1]))
+    for _ in range(10):
+        target = area * rng.uniform(*scale)
+        aspect = math.exp(rng.uniform(*log_ratio))
+        cw = int(round(math.sqrt(target * aspect)))
+        ch = int(round(math.sqrt(target / aspect)))
+        if 0 < cw <= w and 0 < ch <= h:
+            return rng.randint(0, w - cw), rng.randint(0, h - ch), cw, ch
+    return 0, 0, w, h
+
+def run(stage, blobs, seconds, rng):
+    """Returns (images per wall second, images per CPU second)."""
+    n = 0
+    t0 = time.perf_counter()
+    c0 = time.process_time()
+    while True:
+        for b in blobs:
+            img = Image.open(io.BytesIO(b)).convert('RGB')
+            if stage == 'pipeline':
+                left, top, cw, ch = rrc_params(img.width, img.height, rng)
+                img = img.resize((224, 224), Image.BILINEAR, box=(left, top, left + cw, top + ch))
+                if rng.random() < 0.5:
+                    img = img.transpose(Image.FLIP_LEFT_RIGHT)
+                img.tobytes()
+            n += 1
+        el = time.perf_counter() - t0
+        if el >= seconds:
+            return n / el, n / (time.process_time() - c0)
+
+def main():
+    d, seconds = sys.argv[1], float(sys.argv[2])
+    blobs = [open(os.path.join(d, f), 'rb').read() for f in sorted(os.listdir(d)) if f.endswith('.jpg')]
+    rng = random.Random(0)
+    out = {'pil': PIL.__version__, 'images': len(blobs)}
+    for stage in ('decode', 'pipeline'):
+        run(stage, blobs[:5], 0.2, rng)  # warm-up
+        runs = [run(stage, blobs, seconds, rng) for _ in range(3)]
+        out[stage] = {'wall': round(max(r[0] for r in runs), 1), 'perCpuSecond': round(max(r[1] for r in runs), 1)}
+    print(json.dumps(out))
+
+main()

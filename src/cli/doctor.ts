@@ -1,0 +1,21 @@
+import type { Command } from 'commander';
+import { probeBackends } from '../backend.js';
+
+export function registerDoctor(program: Command): void {
+  program
+    .command('doctor')
+    .description('say which tfjs backends are usable here, which is the default, and why the others are not')
+    .option('--json', 'machine-readable output')
+    .action(async (o: { json?: boolean }) => {
+      const probes = await probeBackends();
+      const best = probes.find((p) => p.usable);
+      if (o.json) {
+        process.stdout.write(`${JSON.stringify({ default: best?.name ?? null, backends: probes }, null, 2)}\n`);
+        return;
+      }
+      for (const p of probes) {
+        const mark = p === best ? 'default' : p.usable ? 'usable' : 'no';
+        process.stdout.write(`${p.name.padEnd(15)} ${mark.padEnd(8)} ${p.usable ? `device ${p.device}` : p.reason}\n`);
+      }
+    });
+}

@@ -1,0 +1,114 @@
+/**
+ * `lt-bench plot`: the figures from run records: Fig. 4 (accuracy vs relative accuracy), per-class
+ * accuracy vs training count, and training curves from epochs.jsonl. SVG and PNG (sharp).
+ */
+import { join } from 'node:path';
+import type { Command } from 'commander';
+import type { RunRecord } from '../results/types.js';
+import { buildTable5, epochsText, sectionLabel } from '../results/tables.js';
+import { loadPaperTables, type PaperTables } from '../results/paper.js';
+import { loadEpochs, runDir, type Checkpoint } from '../results/store.js';
+import { accuracyVsRelativeAccuracy, perClassAccuracyPlot, perClassSeries, trainingCurvesPlot, writeFigure, type CurveSeries } from '../results/plots.js';
+import { rowLabel } from '../results/table-layout.js';
+import { choice, DEFAULT_PAPER_FILE, DEFAULT_RESULTS_DIR, loadForCommand } from './results-common.js';
+
+const KINDS = ['fig4', 'per-class', 'curves', 'all'] as const;
+type Kind = (typeof KINDS)[number];
+
+function slug(s: string): string {
+  return s.toLowerCase().replace(/[^a-z0-9]+/g, '-').replace(/^-|-$/g, '');
+}
+
+export interface FigureOptions {
+  checkpoint?: Checkpoint;
+  paper?: PaperTables | null;
+  kinds?: Kind[];
+  png?: boolean;
+  /** Where the runs' epochs.jsonl live (for training curves). */
+  resultsDir: string;
+}
+
+/**
+ * Writes every figure for the given records into `outDir`: per dataset section, Fig. 4 and, per
+ * epoch budget, per-class accuracy and training curves. Returns the files written.
+ */
+export async function writeAllFigures(records: RunRecord[], outDir: string, options: FigureOptions): Promise<string[]> {
+  const kinds = options.kinds ?? ['fig4', 'per-class', 'curves'];
+  const written: string[] = [];
+  const png = options.png ?? true;
+  if (kinds.includes('fig4')) {
+    for (const t of buildTable5(records, { checkpoint: options.checkpoint, paper: options.paper ?? null })) {
+      const fig = accuracyVsRelativeAccuracy(t, { title: `Accuracy vs relative accuracy — ${sectionLabel(t.section)}` });
+      written.push(...(await writeFigure(fig, join(outDir, `fig4-${slug(sectionLabel(t.section))}`), { png })));
+    }
+  }
+  const lt = records.filter((r) => !r.dataset.balanced);
+  const groups = new Map<string, RunRecord[]>();
+  for (const r of lt) {
+    const key = `${r.dataset.name} · ${r.backbone} · ${epochsText(r.epochs)}`;
+    groups.set(key, [...(groups.get(key) ?? []), r]);
+  }
+  for (const [key, rs] of groups) {
+    if (kinds.includes('per-class')) {
+      const series = perClassSeries(rs, options.checkpoint ?? 'last');
+      if (series.length > 0) {
+        const fig = perClassAccuracyPlot(series, { thresholds: rs[0].dataset.thresholds, title: `Per-class accuracy vs training images — ${key}` });
+        written.push(...(await writeFigure(fig, join(outDir, `per-class-${slug(key)}`), { png })));
+      }
+    }
+    if (kinds.includes('curves')) {
+      const curves: CurveSeries[] = [];
+      for (const r of rs) {
+        const { lines } = await loadEpochs(runDir(options.resultsDir, r.runId));
+        if (lines.length > 0) curves.push({ label: `${rowLabel(r.method.name, r.method.params)} (seed ${r.seeds.train})`, lines });
+      }
+      if (curves.length > 0) {
+        const fig = trainingCurvesPlot(curves, { title: `Training curves — ${key}` });
+        written.push(...(await writeFigure(fig, join(outDir, `curves-${slug(key)}`), { png })));
+      }
+    }
+  }
+  return written;
+}
+
+interface PlotOpts {
+  results: string;
+  out: string;
+  kind: Kind;
+  dataset?: string;
+  epochs?: string;
+  png: boolean;
+  paper: boolean;
+  paperFile: string;
+  checkpoint: Checkpoint;
+}
+
+export function register(program: Command): void {
+  program
+    .command('plot')
+    .description('draw the figures (SVG + PNG) from run records: fig4, per-class, curves')
+    .option('--results <dir>', 'results directory', DEFAULT_RESULTS_DIR)
+    .option('--out <dir>', 'output directory', 'figures')
+    .option('--kind <kind>', `which figures: ${KINDS.join(', ')}`, choice(KINDS), 'all')
+    .option('--dataset <name>', 'only this dataset')
+    .option('--epochs <n>', 'only this epoch budget')
+    .option('--no-png', 'write SVG only')
+    .option('--paper', "overlay the paper's points on Fig. 4 (ImageNet-LT)", false)
+    .option('--paper-file <path>', "the paper's numbers (survey-tables.json)", DEFAULT_PAPER_FILE)
+    .option('--checkpoint <which>', 'last-epoch or best-on-val checkpoint', choice(['last', 'best'] as const), 'last')
+    .action(async (opts: PlotOpts) => {
+      const { records } = await loadForCommand(opts.results);
+      const selected = records.filter(
+        (r) => (!opts.dataset || r.dataset.name === opts.dataset) && (!opts.epochs || r.epochs === Number(opts.epochs)),
+      );
+      const written = await writeAllFigures(selected, opts.out, {
+        checkpoint: opts.checkpoint,
+        paper: opts.paper ? await loadPaperTables(opts.paperFile) : null,
+        kinds: opts.kind === 'all' ? ['fig4', 'per-class', 'curves'] : [opts.kind],
+        png: opts.png,
+        resultsDir: opts.results,
+      });
+      if (written.length === 0) process.stderr.write(`no figures: no finished runs in ${opts.results} match\n`);
+      for (const w of written) process.stdout.write(`${w}\n`);
+    });
+}

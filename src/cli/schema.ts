@@ -1,0 +1,11 @@
+import type { Command } from 'commander';
+import { recipeJsonSchema } from '../recipe/json-schema.js';
+
+export function registerSchema(program: Command): void {
+  program
+    .command('schema')
+    .description('print the recipe JSON Schema (for editors; recipes/recipe.schema.json is generated from it)')
+    .action(() => {
+      process.stdout.write(`${JSON.stringify(recipeJsonSchema(), null, 2)}\n`);
+    });
+}

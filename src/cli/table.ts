@@ -1,0 +1,65 @@
+/**
+ * `lt-bench table`: Tables 5–7 from the run records in a results directory (never trains).
+ * A thin shell over `buildTables` + `formatTables`; `--figures DIR` also writes the figures.
+ */
+import { writeFile } from 'node:fs/promises';
+import type { Command } from 'commander';
+import { buildTables, type ExpectedCell, type TableId } from '../results/tables.js';
+import { formatTables, TABLE_FORMATS, type TableFormat } from '../results/format.js';
+import { loadPaperTables } from '../results/paper.js';
+import { choice, DEFAULT_PAPER_FILE, DEFAULT_RESULTS_DIR, loadForCommand } from './results-common.js';
+import { writeAllFigures } from './plot.js';
+
+export interface TableHooks {
+  /** Cells the study expects (e.g. resolved from recipes/), so empty cells name their recipe. */
+  expectedCells?: () => Promise<ExpectedCell[]>;
+}
+
+interface TableOpts {
+  table: '5' | '6' | '7' | 'all';
+  format: TableFormat;
+  results: string;
+  paper: boolean;
+  paperFile: string;
+  checkpoint: 'last' | 'best';
+  dataset?: string;
+  out?: string;
+  figures?: string;
+  verbose: boolean;
+}
+
+export function register(program: Command, hooks: TableHooks = {}): void {
+  program
+    .command('table')
+    .description('build Tables 5 (Acc/UA/RA), 6 (head/middle/tail) and 7 (stage-1 loss × classifier) from run records')
+    .option('--table <which>', 'which table: 5, 6, 7 or all', choice(['5', '6', '7', 'all'] as const), 'all')
+    .option('--format <format>', `output format: ${TABLE_FORMATS.join(', ')}`, choice(TABLE_FORMATS), 'md')
+    .option('--results <dir>', 'results directory', DEFAULT_RESULTS_DIR)
+    .option('--paper', "add the paper's value and the difference (ImageNet-LT tables only)", false)
+    .option('--paper-file <path>', "the paper's numbers (survey-tables.json)", DEFAULT_PAPER_FILE)
+    .option('--checkpoint <which>', 'report the last-epoch or best-on-val checkpoint', choice(['last', 'best'] as const), 'last')
+    .option('--dataset <name>', 'only this dataset')
+    .option('--out <file>', 'write to a file instead of stdout')
+    .option('--figures <dir>', 'also write the figures (SVG + PNG) into this directory')
+    .option('--verbose', 'list skipped (unfinished) runs on stderr', false)
+    .action(async (opts: TableOpts) => {
+      const { records } = await loadForCommand(opts.results, opts.verbose);
+      const rows = opts.dataset ? records.filter((r) => r.dataset.name === opts.dataset) : records;
+      const expected = hooks.expectedCells ? await hooks.expectedCells() : [];
+      const tables = buildTables(rows, {
+        checkpoint: opts.checkpoint,
+        paper: opts.paper ? await loadPaperTables(opts.paperFile) : null,
+        expected: opts.dataset ? expected.filter((e) => e.dataset === opts.dataset) : expected,
+        tables: opts.table === 'all' ? [5, 6, 7] : [Number(opts.table) as TableId],
+        referenceRecords: records,
+      });
+      if (tables.length === 0) process.stderr.write(`no finished long-tailed runs in ${opts.results}${opts.dataset ? ` for ${opts.dataset}` : ''}\n`);
+      const text = formatTables(tables, opts.format);
+      if (opts.out) await writeFile(opts.out, text);
+      else process.stdout.write(text);
+      if (opts.figures) {
+        const written = await writeAllFigures(records, opts.figures, { checkpoint: opts.checkpoint, paper: opts.paper ? await loadPaperTables(opts.paperFile) : null, resultsDir: opts.results });
+        for (const w of written) process.stderr.write(`wrote ${w}\n`);
+      }
+    });
+}

@@ -1,0 +1,61 @@
+/**
+ * Batches from an in-memory image array: uint8 HWC pixels → float32 NHWC, normalised with the
+ * dataset's mean/std, with the CIFAR-style training augmentation (zero-pad + random crop,
+ * horizontal flip) drawn from a seeded Rng. The padding is black in pixel space, as
+ * torchvision's RandomCrop(padding=p) pads the image before ToTensor/Normalize.
+ */
+import type { Rng } from '../rng.js';
+import type { ImageArray } from './types.js';
+
+export interface AugmentSpec {
+  padCrop: number;
+  flip: boolean;
+}
+
+export interface Batch {
+  x: Float32Array;
+  y: Int32Array;
+  shape: [number, number, number, number];
+}
+
+export class InMemoryBatches {
+  private readonly scale: Float32Array;
+  private readonly shift: Float32Array;
+
+  constructor(readonly images: ImageArray, mean: number[], std: number[]) {
+    const c = images.channels;
+    // (p/255 − mean)/std = p·scale + shift
+    this.scale = Float32Array.from({ length: c }, (_, k) => 1 / (255 * std[k % std.length]));
+    this.shift = Float32Array.from({ length: c }, (_, k) => -mean[k % mean.length] / std[k % std.length]);
+  }
+
+  make(indices: ArrayLike<number>, augment: AugmentSpec | null, rng: Rng | null): Batch {
+    const { height: H, width: W, channels: C, pixels, labels } = this.images;
+    const n = indices.length;
+    const x = new Float32Array(n * H * W * C);
+    const y = new Int32Array(n);
+    const per = H * W * C;
+    for (let b = 0; b < n; b++) {
+      const idx = indices[b];
+      y[b] = labels[idx];
+      const src = idx * per;
+      const dst = b * per;
+      const p = augment && rng ? augment.padCrop : 0;
+      const dy = p > 0 ? rng!.int(2 * p + 1) - p : 0;
+      const dx = p > 0 ? rng!.int(2 * p + 1) - p : 0;
+      const flip = augment && rng && augment.flip ? rng.next() < 0.5 : false;
+      for (let i = 0; i < H; i++) {
+        const si = i + dy;
+        for (let j = 0; j < W; j++) {
+          const sj0 = flip ? W - 1 - j : j;
+          const sj = sj0 + dx;
+          const o = dst + (i * W + j) * C;
+          const inside = si >= 0 && si < H && sj >= 0 && sj < W;
+          const s = src + (si * W + sj) * C;
+          for (let k = 0; k < C; k++) x[o + k] = (inside ? pixels[s + k] : 0) * this.scale[k] + this.shift[k];
+        }
+      }
+    }
+    return { x, y, shape: [n, H, W, C] };
+  }
+}

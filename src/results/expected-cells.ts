@@ -1,0 +1,33 @@
+/**
+ * The cells a study expects, read from its recipes: every long-tailed leaf recipe fills one cell,
+ * so `lt-bench table` can name the recipe that would fill an empty one.
+ */
+import { existsSync } from 'node:fs';
+import path from 'node:path';
+import { expandRecipeArgs } from '../sweep.js';
+import { loadRecipe } from '../recipe/load.js';
+import type { ExpectedCell } from './tables.js';
+
+export async function expectedCellsFromRecipes(recipesDir: string): Promise<ExpectedCell[]> {
+  if (!existsSync(recipesDir)) return [];
+  const files = await expandRecipeArgs([path.join(recipesDir, '**/*.yaml')]).catch(() => []);
+  const cells: ExpectedCell[] = [];
+  for (const file of files) {
+    let recipe;
+    try {
+      recipe = loadRecipe(file).recipe;
+    } catch {
+      continue; // `lt-bench validate` reports broken recipes; a table still builds without them
+    }
+    if (recipe.dataset.balanced || recipe.dataset.profile !== 'exponential') continue;
+    cells.push({
+      dataset: recipe.dataset.name,
+      backbone: recipe.backbone.name,
+      method: recipe.method.name,
+      params: recipe.method.params,
+      epochs: recipe.train.epochs,
+      recipePath: path.relative(process.cwd(), file),
+    });
+  }
+  return cells;
+}

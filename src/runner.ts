@@ -1,0 +1,292 @@
+/**
+ * runRecipe: recipe → data → split → model → training → evaluation → run record, plus the
+ * balanced reference runs that UA/RA need. A finished record is reused, an unfinished one is
+ * resumed from `last`, and `force` trains again into a new run id: nothing is overwritten.
+ */
+import * as tf from '@tensorflow/tfjs';
+import { existsSync, mkdirSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { selectBackend } from './backend.js';
+import { InMemoryBatches } from './data/batches.js';
+import { loadSource } from './data/load-source.js';
+import { createSampler, resolveSamplerName } from './data/samplers.js';
+import { Rng } from './rng.js';
+import { groupSizes, makeLongTailSplit } from './data/longtail.js';
+import type { LongTailSplit, SourceData } from './data/types.js';
+import { evaluate, labelsOf, predictLogits } from './eval/evaluate.js';
+import { upperAndRelative } from './eval/metrics.js';
+import { getMethod } from './methods/registry.js';
+import type { MethodInstance, SamplerName } from './methods/types.js';
+import { LtModel } from './models/model.js';
+import { recipeHash, sha256 } from './recipe/hash.js';
+import type { Recipe } from './recipe/schema.js';
+import { appendEpochLine, readRecord, trimEpochLines, writePerClassCsv, writeRecord, writeResolvedRecipe } from './results/record.js';
+import type { EvalMetrics, RunRecord } from './results/types.js';
+import { checkpointExists, loadCheckpoint, restoreVariables } from './train/checkpoint.js';
+import type { Reporter } from './train/reporter.js';
+import { stepsPerEpoch, train } from './train/trainer.js';
+import { gitCommit, ltBenchVersion, tfjsVersion } from './version.js';
+
+export interface RunOptions {
+  /** Where the dataset files are (overrides the recipe's dataset.root). */
+  dataRoot?: string;
+  /** Results directory (overrides the recipe's output). */
+  output?: string;
+  /** Train again into a new run id even if a record exists. */
+  force?: boolean;
+  /** Forced backend name. */
+  backend?: string;
+  reporter?: Reporter;
+  signal?: { interrupted: boolean };
+  /** Path of the recipe file, recorded for tables. */
+  recipePath?: string | null;
+}
+
+export interface RunResult {
+  record: RunRecord;
+  dir: string;
+  /** True when an existing finished record was returned without training. */
+  reused: boolean;
+  /** The paired balanced runs, when the recipe asked for them. */
+  references?: { vanilla: RunResult; method: RunResult };
+}
+
+export function slug(s: string): string {
+  return s.toLowerCase().replace(/[^a-z0-9]+/g, '-').replace(/^-|-$/g, '');
+}
+
+export function splitFor(recipe: Recipe, source: SourceData): LongTailSplit {
+  const ds = recipe.dataset;
+  return makeLongTailSplit(source, {
+    profile: ds.profile,
+    imbalanceRatio: ds.imbalanceRatio,
+    splitSeed: ds.splitSeed,
+    valPerClass: ds.valPerClass,
+    balanced: ds.balanced,
+    thresholds: recipe.eval.thresholds,
+  });
+}
+
+/** The run id: method, dataset and a hash of the resolved recipe and the split's content. */
+export function runIdFor(recipe: Recipe, split: LongTailSplit): string {
+  const h = sha256(`${recipeHash(recipe)}:${split.checksum}`).slice(0, 12);
+  const ds = `${recipe.dataset.name}${recipe.dataset.profile === 'none' ? '-full' : `-lt${recipe.dataset.imbalanceRatio}`}${recipe.dataset.balanced ? '-bal' : ''}`;
+  return `${slug(recipe.method.name)}-${ds}-${h}`;
+}
+
+/**
+ * Where a recipe's run lives and what is there. With --force earlier runs live at `<id>-rN`;
+ * the newest finished one counts.
+ */
+export function locateRun(recipe: Recipe, split: LongTailSplit, opts: Pick<RunOptions, 'output'> = {}): { runId: string; dir: string; existing: RunRecord | null } {
+  const runId = runIdFor(recipe, split);
+  const dir = path.join(path.resolve(opts.output ?? recipe.output), runId);
+  return { runId, dir, existing: readRecord(dir) };
+}
+
+/** What `run` would do with a recipe: reuse a finished record, resume an unfinished one, or train anew. */
+export function planRun(recipe: Recipe, opts: Pick<RunOptions, 'output' | 'dataRoot'> = {}): { runId: string; dir: string; action: 'reuse' | 'resume' | 'train'; record: RunRecord | null } {
+  const split = splitFor(recipe, loadSource(recipe, opts.dataRoot));
+  const { runId, dir, existing } = locateRun(recipe, split, opts);
+  const action = existing?.status === 'finished' ? 'reuse' : existing && checkpointExists(path.join(dir, 'last')) ? 'resume' : 'train';
+  return { runId, dir, action, record: existing };
+}
+
+/** The recipes of the paired balanced runs UA needs: plain softmax and the same method, on the balanced twin. */
+export function referenceRecipes(recipe: Recipe): { vanilla: Recipe; method: Recipe } {
+  const base: Recipe = { ...recipe, reference: 'none', dataset: { ...recipe.dataset, balanced: true } };
+  return {
+    vanilla: { ...base, name: `${recipe.name}@balanced-softmax`, method: { name: 'softmax', params: {} } },
+    method: { ...base, name: `${recipe.name}@balanced` },
+  };
+}
+
+function metricsOf(model: LtModel, method: MethodInstance, recipe: Recipe, source: SourceData, split: LongTailSplit, batches: { val: InMemoryBatches; test: InMemoryBatches }): { test: EvalMetrics; calibration?: Record<string, unknown> } {
+  let calibration: Record<string, unknown> | undefined;
+  if (method.calibrate) {
+    const valLogits = predictLogits(model, { loss: method.loss }, batches.val, split.indices.val, recipe.eval.batchSize);
+    try {
+      calibration = method.calibrate(valLogits, labelsOf(batches.val, split.indices.val));
+    } finally {
+      valLogits.dispose();
+    }
+  }
+  const test = evaluate(model, method, batches.test, split.indices.test, recipe.eval.batchSize, source.numClasses, split.groups);
+  return { test, calibration };
+}
+
+/** The epoch order of the training indices under the named sampler (seeded by the training seed). */
+function epochOrderFor(name: SamplerName, split: LongTailSplit, source: SourceData, seed: number, epochs: number) {
+  const train = split.indices.train;
+  const labels = Int32Array.from(train, (i) => source.train.labels[i]);
+  const sampler = createSampler(name, { labels, numClasses: source.numClasses, rng: new Rng(seed).fork('sampler') });
+  return (epoch: number) => Int32Array.from(sampler.epochIndices(epoch, epochs), (p) => train[p]);
+}
+
+async function trainOne(recipe: Recipe, opts: RunOptions): Promise<RunResult> {
+  const reporter = opts.reporter ?? {};
+  const backend = await selectBackend(opts.backend);
+  const source = loadSource(recipe, opts.dataRoot);
+  const split = splitFor(recipe, source);
+  let { runId, dir, existing } = locateRun(recipe, split, opts);
+  if (opts.force) {
+    const baseId = runId;
+    const outDir = path.dirname(dir);
+    for (let k = 2; existing; k++) {
+      runId = `${baseId}-r${k}`;
+      dir = path.join(outDir, runId);
+      existing = readRecord(dir);
+    }
+  }
+  if (existing?.status === 'finished') return { record: existing, dir, reused: true };
+
+  const methodDef = getMethod(recipe.method.name);
+  const method = methodDef.create({ classCounts: split.classCounts, numClasses: source.numClasses, params: recipe.method.params, epochs: recipe.train.epochs });
+  mkdirSync(dir, { recursive: true });
+  const startedAt = existing?.timing.startedAt ?? new Date().toISOString();
+  const wallStart = performance.now() - 1000 * (existing?.timing.wallSeconds ?? 0);
+  const model = new LtModel({ backbone: recipe.backbone.name, head: method.head ?? 'linear', inChannels: source.train.channels, numClasses: source.numClasses, seed: recipe.train.seed });
+  const record: RunRecord = {
+    schemaVersion: 1,
+    runId,
+    status: 'running',
+    recipeHash: recipeHash(recipe),
+    recipePath: opts.recipePath ?? existing?.recipePath ?? null,
+    name: recipe.name ?? runId,
+    method: { name: methodDef.name, family: methodDef.family, tag: methodDef.tag, params: recipe.method.params, ...(method.resolvedParams ? { resolved: method.resolvedParams } : {}) },
+    backbone: recipe.backbone.name,
+    dataset: {
+      name: source.name,
+      profile: recipe.dataset.profile,
+      imbalanceRatio: recipe.dataset.profile === 'none' ? Math.max(...split.classCounts) / Math.min(...split.classCounts) : recipe.dataset.imbalanceRatio,
+      balanced: recipe.dataset.balanced,
+      splitSeed: recipe.dataset.splitSeed,
+      classCounts: split.classCounts,
+      groups: split.groups,
+      groupSizes: groupSizes(split.groups),
+      thresholds: recipe.eval.thresholds,
+      splitChecksum: split.checksum,
+      sizes: { train: split.indices.train.length, val: split.indices.val.length, test: split.indices.test.length },
+      files: source.files,
+    },
+    seeds: { train: recipe.train.seed, split: recipe.dataset.splitSeed },
+    epochs: recipe.train.epochs,
+    bestEpoch: null,
+    metrics: { last: null, best: null, valLast: null },
+    reference: null,
+    environment: {
+      backend: backend.name,
+      device: backend.device,
+      node: process.version,
+      tfjs: tfjsVersion(),
+      ltBench: ltBenchVersion(),
+      gitCommit: gitCommit(),
+      platform: `${process.platform}-${process.arch}`,
+      cpus: os.cpus().length,
+    },
+    parameterCount: model.parameterCount(),
+    timing: { wallSeconds: 0, trainImagesPerSec: 0, startedAt, finishedAt: null },
+  };
+  writeResolvedRecipe(dir, recipe, `run ${runId}: resolved recipe (all defaults filled in); hash ${record.recipeHash}`);
+  writeRecord(dir, record);
+
+  const batches = {
+    train: new InMemoryBatches(source.train, source.mean, source.std),
+    val: new InMemoryBatches(source.train, source.mean, source.std),
+    test: new InMemoryBatches(source.test, source.mean, source.std),
+  };
+  const lastDir = path.join(dir, 'last');
+  let resumedFrom: { epoch: number; step: number } | undefined;
+  if (checkpointExists(lastDir)) {
+    resumedFrom = loadCheckpoint<{ epoch: number; step: number }>(lastDir).meta;
+    trimEpochLines(dir, resumedFrom.epoch);
+  }
+  const t = recipe.train;
+  const samplerName = resolveSamplerName(t.sampler ?? method.sampler ?? 'instance');
+  record.sampler = samplerName;
+  reporter.runStart?.({ runId, name: record.name, epochs: t.epochs, stepsPerEpoch: stepsPerEpoch(split.indices.train.length, t.batchSize), resumedFrom });
+  try {
+    const result = await train(
+      {
+        model,
+        method,
+        train: { batches: batches.train, indices: split.indices.train },
+        val: { batches: batches.val, indices: split.indices.val },
+        numClasses: source.numClasses,
+        groups: split.groups,
+        checkpointDir: dir,
+        reporter,
+        signal: opts.signal,
+        epochOrder: epochOrderFor(samplerName, split, source, t.seed, t.epochs),
+        onEpoch: (line) => appendEpochLine(dir, line),
+      },
+      {
+        epochs: t.epochs,
+        batchSize: t.batchSize,
+        seed: t.seed,
+        lr: t.optimizer.lr,
+        schedule: t.schedule,
+        sgd: { momentum: t.optimizer.momentum, nesterov: t.optimizer.nesterov, weightDecay: t.optimizer.weightDecay },
+        augment: recipe.dataset.augment.padCrop > 0 || recipe.dataset.augment.flip ? recipe.dataset.augment : null,
+        evalBatchSize: recipe.eval.batchSize,
+      },
+    );
+    const last = metricsOf(model, method, recipe, source, split, batches);
+    let best: EvalMetrics | null = null;
+    let bestCalibration: Record<string, unknown> | undefined;
+    if (checkpointExists(path.join(dir, 'best'))) {
+      const ck = loadCheckpoint(path.join(dir, 'best'));
+      restoreVariables(model.store.all(), ck.tensors, path.join(dir, 'best'));
+      const m = metricsOf(model, method, recipe, source, split, batches);
+      best = m.test;
+      bestCalibration = m.calibration;
+    }
+    record.bestEpoch = result.bestEpoch;
+    record.metrics = { last: last.test, best, valLast: result.valLast };
+    if (last.calibration) record.method.calibration = { last: last.calibration, best: bestCalibration ?? null };
+    record.status = 'finished';
+    record.timing = {
+      wallSeconds: (performance.now() - wallStart) / 1000,
+      trainImagesPerSec: result.trainImagesPerSec,
+      startedAt,
+      finishedAt: new Date().toISOString(),
+    };
+    writeRecord(dir, record);
+    writePerClassCsv(dir, record, source.classNames);
+    reporter.runEnd?.();
+    return { record, dir, reused: false };
+  } catch (e) {
+    record.status = (e as { exitCode?: number }).exitCode === 130 ? 'interrupted' : 'failed';
+    record.timing.wallSeconds = (performance.now() - wallStart) / 1000;
+    writeRecord(dir, record);
+    throw e;
+  } finally {
+    model.dispose();
+  }
+}
+
+/** Runs (or reuses, or resumes) a recipe, and its balanced reference runs when it asks for them. */
+export async function runRecipe(recipe: Recipe, opts: RunOptions = {}): Promise<RunResult> {
+  const main = await trainOne(recipe, opts);
+  if (recipe.reference !== 'auto' || recipe.dataset.balanced || recipe.dataset.profile === 'none') return main;
+
+  const refs = referenceRecipes(recipe);
+  const refOpts: RunOptions = { ...opts, force: false, recipePath: null };
+  const vanilla = await trainOne(refs.vanilla, refOpts);
+  const methodRef = recipe.method.name === 'softmax' && JSON.stringify(recipe.method.params) === '{}' ? vanilla : await trainOne(refs.method, refOpts);
+  const at = main.record.metrics.last!.top1;
+  const { ua, ra } = upperAndRelative(at, vanilla.record.metrics.last!.top1, methodRef.record.metrics.last!.top1);
+  main.record.reference = { vanillaBalancedRunId: vanilla.record.runId, methodBalancedRunId: methodRef.record.runId, ua, ra };
+  writeRecord(main.dir, main.record);
+  return { ...main, references: { vanilla, method: methodRef } };
+}
+
+/** Number of live tensors, for leak checks. */
+export function liveTensors(): number {
+  return tf.memory().numTensors;
+}
+
+export function runExists(dir: string): boolean {
+  return existsSync(path.join(dir, 'run.json'));
+}

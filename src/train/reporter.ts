@@ -1,0 +1,13 @@
+import type { EpochLine } from '../results/types.js';
+
+/** How a training loop reports progress; the CLI renders it (bars on a TTY, lines otherwise). */
+export interface Reporter {
+  runStart?(info: { runId: string; name: string; epochs: number; stepsPerEpoch: number; resumedFrom?: { epoch: number; step: number } }): void;
+  epochStart?(epoch: number, steps: number, lr: number): void;
+  step?(step: number, loss: number): void;
+  epochEnd?(line: EpochLine): void;
+  runEnd?(): void;
+  log?(message: string): void;
+}
+
+export const silentReporter: Reporter = {};

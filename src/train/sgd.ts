@@ -1,0 +1,46 @@
+/**
+ * SGD with momentum, Nesterov and L2 weight decay, exactly as torch.optim.SGD (dampening 0):
+ *   g ← g + wd·w;  buf ← μ·buf + g (buf = g on the first step);  g ← g + μ·buf if nesterov else buf;
+ *   w ← w − lr·g.
+ * Written out (rather than tf.train.momentum + a decay term) so the state is explicit, named and
+ * checkpointable, and the learning rate is a plain argument of each step.
+ */
+import * as tf from '@tensorflow/tfjs';
+
+export interface SgdOptions {
+  momentum: number;
+  nesterov: boolean;
+  weightDecay: number;
+}
+
+export class Sgd {
+  /** Momentum buffers by variable name. */
+  readonly buffers = new Map<string, tf.Variable>();
+
+  constructor(readonly opts: SgdOptions) {}
+
+  step(vars: Map<string, tf.Variable>, grads: Record<string, tf.Tensor>, lr: number): void {
+    const { momentum, nesterov, weightDecay } = this.opts;
+    for (const [name, v] of vars) {
+      const g0 = grads[name];
+      if (!g0) continue;
+      tf.tidy(() => {
+        const g = weightDecay > 0 ? tf.add(g0, tf.mul(v, weightDecay)) : g0;
+        let update: tf.Tensor = g;
+        if (momentum > 0) {
+          const prev = this.buffers.get(name);
+          const buf = prev ? tf.add(tf.mul(prev, momentum), g) : tf.clone(g);
+          if (prev) prev.assign(buf);
+          else this.buffers.set(name, tf.variable(buf, false));
+          update = nesterov ? tf.add(g, tf.mul(buf, momentum)) : buf;
+        }
+        v.assign(tf.sub(v, tf.mul(update, lr)));
+      });
+    }
+  }
+
+  dispose(): void {
+    for (const b of this.buffers.values()) b.dispose();
+    this.buffers.clear();
+  }
+}

@@ -1,0 +1,114 @@
+/** The built CLI, spawned as a user runs it: exit codes, messages, --json. */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { readdirSync } from 'node:fs';
+import path from 'node:path';
+import { packageRoot } from '../../src/version.js';
+import { tempDir, testBackend, writeYaml } from './helpers.js';
+
+const bin = path.join(packageRoot, 'bin', 'lt-bench.js');
+function cli(args: string[], env: Record<string, string> = {}) {
+  const r = spawnSync(process.execPath, [bin, ...args], { encoding: 'utf8', env: { ...process.env, CI: 'true', ...env } });
+  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+test('validate: a typo exits 2 naming the file and the key', () => {
+  const dir = tempDir();
+  const file = writeYaml(dir, 'r.yaml', { dataset: { name: 'fashion-mnist' }, backbone: { name: 'resnet8' }, method: { name: 'softmax' }, train: { epochs: 1, bachSize: 8 } });
+  const r = cli(['validate', file]);
+  assert.equal(r.code, 2);
+  assert.match(r.stderr, new RegExp(`${file.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}: train: unknown key 'bachSize'`));
+});
+
+test('validate: every shipped leaf recipe is valid (base pieces under _base/ are partial)', () => {
+  const leaves = readdirSync(path.join(packageRoot, 'recipes'), { recursive: true, encoding: 'utf8' })
+    .filter((f) => f.endsWith('.yaml') && !f.split(path.sep).includes('_base'))
+    .map((f) => path.join(packageRoot, 'recipes', f));
+  assert.ok(leaves.length >= 12);
+  const r = cli(['validate', ...leaves]);
+  assert.equal(r.code, 0, r.stderr);
+  assert.equal(r.stdout.trim().split('\n').length, leaves.length);
+});
+
+test('run: missing data exits 3 and says where it looked and what to do', () => {
+  const dir = tempDir();
+  const file = writeYaml(dir, 'r.yaml', { dataset: { name: 'fashion-mnist' }, backbone: { name: 'resnet8' }, method: { name: 'softmax' }, train: { epochs: 1 } });
+  const r = cli(['run', file, '--data-root', path.join(dir, 'nowhere'), '--output', dir]);
+  assert.equal(r.code, 3);
+  assert.match(r.stderr, /no train-images-idx3-ubyte/);
+  assert.match(r.stderr, /--data-root/);
+});
+
+test('run --json prints run.json; a second run reuses it', () => {
+  const dir = tempDir();
+  const file = writeYaml(dir, 'r.yaml', {
+    dataset: { name: 'synthetic', imbalanceRatio: 4, valPerClass: 2, synthetic: { numClasses: 3, perClass: 12, testPerClass: 4, size: 6 } },
+    backbone: { name: 'resnet8' },
+    method: { name: 'softmax' },
+    train: { epochs: 1, batchSize: 8 },
+    eval: { thresholds: { head: 5, tail: 3 } },
+  });
+  const r = cli(['run', file, '--json', '--output', dir, '--backend', testBackend]);
+  assert.equal(r.code, 0, r.stderr);
+  const rec = JSON.parse(r.stdout);
+  assert.equal(rec.status, 'finished');
+  assert.equal(rec.environment.backend, testBackend);
+  const again = cli(['run', file, '--output', dir, '--backend', testBackend]);
+  assert.equal(again.code, 0);
+  assert.match(again.stdout, /existing record reused/);
+  assert.match(again.stdout, /Acc\s+UA\s+RA\s+Head\s+Middle\s+Tail/);
+});
+
+test('run --dry-run prints the resolved recipe with defaults and its hash', () => {
+  const r = cli(['run', path.join(packageRoot, 'recipes', 'quickstart.yaml'), '--dry-run', '--set', 'train.epochs=2']);
+  assert.equal(r.code, 0, r.stderr);
+  assert.match(r.stdout, /# recipe hash [0-9a-f]{64}/);
+  assert.match(r.stdout, /epochs: 2/);
+  assert.match(r.stdout, /momentum: 0.9/);
+});
+
+test('methods --json lists every method with family, tag and defaults', () => {
+  const r = cli(['methods', '--json']);
+  assert.equal(r.code, 0);
+  const rows = JSON.parse(r.stdout);
+  const names = rows.map((m: any) => m.name);
+  for (const n of ['softmax', 'balanced-softmax', 'ldam-drw', 'uno-ic']) assert.ok(names.includes(n), n);
+  const focal = rows.find((m: any) => m.name === 'focal');
+  assert.equal(focal.family, 'CR');
+  assert.equal(focal.defaults.gamma, 2);
+});
+
+test('an unknown backend is a usage error (exit 2)', () => {
+  const r = cli(['run', path.join(packageRoot, 'recipes', 'quickstart.yaml'), '--backend', 'metal']);
+  assert.equal(r.code, 2);
+  assert.match(r.stderr, /expected one of torch, tensorflow-gpu, tensorflow, wasm, cpu/);
+});
+
+test('Ctrl-C saves last and exits 130; the same command then resumes and finishes', async () => {
+  const { spawn } = await import('node:child_process');
+  const dir = tempDir();
+  const file = writeYaml(dir, 'r.yaml', {
+    dataset: { name: 'synthetic', imbalanceRatio: 4, valPerClass: 2, synthetic: { numClasses: 3, perClass: 40, testPerClass: 4, size: 6 } },
+    backbone: { name: 'resnet8' },
+    method: { name: 'softmax' },
+    train: { epochs: 40, batchSize: 4 },
+    eval: { thresholds: { head: 5, tail: 3 } },
+  });
+  const args = [bin, 'run', file, '--output', dir, '--backend', testBackend];
+  const child = spawn(process.execPath, args, { env: { ...process.env, CI: 'true' } });
+  let stderr = '';
+  const code: number | null = await new Promise((resolve) => {
+    child.stderr.on('data', (d) => {
+      stderr += d;
+      if (/epoch 1:/.test(stderr) && !child.killed) child.kill('SIGINT');
+    });
+    child.on('exit', (c) => resolve(c));
+  });
+  assert.equal(code, 130, stderr);
+  assert.match(stderr, /'last' saved/);
+  const resumed = cli(['run', file, '--output', dir, '--backend', testBackend, '--set', 'train.epochs=40']);
+  assert.equal(resumed.code, 0, resumed.stderr);
+  assert.match(resumed.stderr, /resuming at epoch/);
+  assert.match(resumed.stdout, /40 epochs/);
+});

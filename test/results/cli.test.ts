@@ -1,0 +1,65 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtemp, mkdir, writeFile, rm, readdir } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Command } from 'commander';
+import { register as registerTable } from '../../src/cli/table.js';
+import { register as registerCheck } from '../../src/cli/check.js';
+import { register as registerPlot } from '../../src/cli/plot.js';
+import { fakeRecord } from './fixtures.js';
+
+async function resultsDir(): Promise<string> {
+  const dir = await mkdtemp(join(tmpdir(), 'lt-cli-'));
+  const recs = [
+    fakeRecord({ runId: 'v', method: 'softmax', family: 'baseline', epochs: 4, balanced: true, top1: 80 }),
+    fakeRecord({ runId: 's', method: 'softmax', family: 'baseline', epochs: 4, top1: 60, groups: [70, 50, 20], vanilla: 'v' }),
+  ];
+  for (const r of recs) {
+    await mkdir(join(dir, r.runId));
+    await writeFile(join(dir, r.runId, 'run.json'), JSON.stringify(r));
+  }
+  const line = (epoch: number) => JSON.stringify({ epoch, lr: 0.1, trainLoss: 2 / epoch, trainAcc: 0, valTop1: 20 * epoch, valGroups: { head: null, middle: null, tail: null }, seconds: 1, imagesPerSec: 1, numTensors: 1 });
+  await writeFile(join(dir, 's', 'epochs.jsonl'), [1, 2, 3, 4].map(line).join('\n') + '\n');
+  return dir;
+}
+
+/** Runs a command in-process, capturing stdout. */
+async function run(args: string[]): Promise<{ out: string; code: number | undefined }> {
+  const program = new Command().exitOverride();
+  registerTable(program);
+  registerCheck(program);
+  registerPlot(program);
+  const chunks: string[] = [];
+  const write = process.stdout.write.bind(process.stdout);
+  const before = process.exitCode;
+  process.stdout.write = ((s: string) => (chunks.push(String(s)), true)) as typeof process.stdout.write;
+  try {
+    await program.parseAsync(['node', 'lt-bench', ...args]);
+  } finally {
+    process.stdout.write = write;
+  }
+  const code = process.exitCode as number | undefined;
+  process.exitCode = before;
+  return { out: chunks.join(''), code };
+}
+
+test('lt-bench table/check/plot over a results directory', async () => {
+  const dir = await resultsDir();
+  try {
+    const csv = await run(['table', '--table', '5', '--format', 'csv', '--results', dir]);
+    assert.equal(csv.out.split('\n')[3], '5,fashion-lt,resnet8,exponential,20,last,baseline,softmax,4 epochs,RA,75,,1,,,,s v');
+
+    await writeFile(join(dir, 'baseline.yaml'), 'runs:\n  test/softmax-e4:\n    top1: 62\n    ra: 75\n');
+    const check = await run(['check', '--baseline', join(dir, 'baseline.yaml'), '--results', dir]);
+    assert.equal(check.code, 1);
+    assert.match(check.out, /test\/softmax-e4 {2}top1 {7}62\.00 {5}60\.00 {2}-2\.00 {2}1\.00 {2}1 {2}REGRESSED/);
+
+    const figs = join(dir, 'figs');
+    const plot = await run(['plot', '--results', dir, '--out', figs, '--no-png']);
+    assert.deepEqual((await readdir(figs)).sort(), ['curves-fashion-lt-resnet8-4-epochs.svg', 'fig4-fashion-lt-resnet8-exponential-20.svg', 'per-class-fashion-lt-resnet8-4-epochs.svg']);
+    assert.equal(plot.out.trim().split('\n').length, 3);
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+});
