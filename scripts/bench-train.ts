@@ -3,10 +3,12 @@
  * 32×32×3, softmax cross-entropy, SGD momentum 0.9 + weight decay 5e-4) on tfjs backends and on
  * PyTorch (Debian python3-torch, `/usr/bin/python3`), side by side.
  *
- *   node dist/scripts/bench-train.js [--backends torch:2,wasm:2,wasm:1,cpu] [--threads 2] [--batch 128]
+ *   node dist/scripts/bench-train.js [--backends torch:2,torch:2@raw,wasm:2,wasm:1,cpu] [--threads 2] [--batch 128]
  *                                    [--rounds 4] [--steps 3] [--warmup 2] [--no-pytorch]
  *
- * Every engine runs in its own child process (the wasm thread count is fixed per process, and
+ * Two tfjs ResNet-32s: `lt` = lt-bench's own (src/models/backbones/resnet-cifar.ts: tf.moments +
+ * tf.batchNorm) and `raw` = the raw-op one below, which uses batchNormTrain (one kernel each way on
+ * torch). Every engine runs in its own child process (the wasm thread count is fixed per process, and
  * peak RSS is per process). After `--warmup` steps each, the parent alternates rounds of
  * `--steps` steps over the engines, so load changes on this shared machine hit all of them alike,
  * and reports medians over all timed steps. Prints one JSON document on stdout:
@@ -23,6 +25,9 @@ import { fileURLToPath } from 'node:url';
 import * as tf from '@tensorflow/tfjs';
 import { Rng } from '../src/rng.js';
 import { batchNormTrain } from '../src/backends/batch-norm-train.js';
+import { ParamStore } from '../src/models/params.js';
+import { getBackbone } from '../src/models/backbones/registry.js';
+import { LinearHead } from '../src/models/classifiers.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const repoRoot = path.resolve(here, '..', '..');
@@ -149,10 +154,39 @@ async function selectBackend(spec: string): Promise<string> {
   return name;
 }
 
-async function runWorker(spec: string, batch: number): Promise<void> {
-  const desc = await selectBackend(spec);
-  const net = buildResNetCifar(5, 10, 1);
+/** A training step closure over one of the two ResNet-32 implementations. */
+function makeStep(model: string, batch: number): (x: tf.Tensor4D, y: tf.Tensor2D) => number {
   const opt = tf.train.momentum(0.1, 0.9);
+  if (model === 'raw') {
+    const net = buildResNetCifar(5, 10, 1);
+    return (x, y) => trainStep(net, opt, x, y, 5e-4);
+  }
+  // lt-bench's own ResNet-32 (src/models): tf.moments + tf.batchNorm, running statistics queued
+  const store = new ParamStore(new Rng(1));
+  const backbone = getBackbone('resnet32').create(store, 3);
+  const head = new LinearHead(store, backbone.featureDim, 10);
+  const vars = [...store.optimisable().values()];
+  const byName = new Map(vars.map((v) => [v.name, v]));
+  void batch;
+  return (x, y) => {
+    const loss = tf.tidy(() => {
+      const { value, grads } = tf.variableGrads(() => tf.losses.softmaxCrossEntropy(y, head.apply(backbone.apply(x, true))) as tf.Scalar, vars);
+      const decayed: Record<string, tf.Tensor> = {};
+      for (const [name, g] of Object.entries(grads)) decayed[name] = tf.add(g, tf.mul(byName.get(name)!, 5e-4));
+      opt.applyGradients(decayed as unknown as Parameters<typeof opt.applyGradients>[0]);
+      return value;
+    });
+    store.applyUpdates();
+    const out = loss.dataSync()[0];
+    loss.dispose();
+    return out;
+  };
+}
+
+async function runWorker(spec: string, batch: number): Promise<void> {
+  const [backendSpec, model = 'lt'] = spec.split('@');
+  const desc = await selectBackend(backendSpec);
+  const step = makeStep(model, batch);
   const rng = new Rng(2);
   const xs = new Float32Array(batch * 32 * 32 * 3);
   for (let i = 0; i < xs.length; i++) xs[i] = rng.normal();
@@ -161,8 +195,8 @@ async function runWorker(spec: string, batch: number): Promise<void> {
   const y = tf.tidy(() => tf.oneHot(tf.tensor1d(labels, 'int32'), 10).toFloat()) as tf.Tensor2D;
   if (process.argv.includes('--profile')) {
     // One warm-up step, then the per-kernel wall time of one step (stderr), and exit.
-    trainStep(net, opt, x, y, 5e-4);
-    const info = await tf.profile(() => { trainStep(net, opt, x, y, 5e-4); });
+    step(x, y);
+    const info = await tf.profile(() => { step(x, y); });
     const byKernel = new Map<string, { ms: number; calls: number }>();
     for (const k of info.kernels) {
       const e = byKernel.get(k.name) ?? { ms: 0, calls: 0 };
@@ -186,7 +220,7 @@ async function runWorker(spec: string, batch: number): Promise<void> {
     let loss = NaN;
     for (let i = 0; i < Number(arg); i++) {
       const t0 = performance.now();
-      loss = trainStep(net, opt, x, y, 5e-4);
+      loss = step(x, y);
       times.push(performance.now() - t0);
     }
     const peakRssMB = process.resourceUsage().maxRSS / 1024;
@@ -199,12 +233,12 @@ async function runWorker(spec: string, batch: number): Promise<void> {
 // Parent: alternate engines, report medians
 // ---------------------------------------------------------------------------------------------
 
-interface Engine { label: string; threads: number; child: ChildProcessByStdio<Writable, Readable, null>; replies: AsyncIterator<string>; times: number[]; peakRssMB: number }
+interface Engine { label: string; model: string; threads: number; child: ChildProcessByStdio<Writable, Readable, null>; replies: AsyncIterator<string>; times: number[]; peakRssMB: number }
 
-function startEngine(label: string, threads: number, cmd: string, args: string[], env: NodeJS.ProcessEnv): Engine {
+function startEngine(label: string, model: string, threads: number, cmd: string, args: string[], env: NodeJS.ProcessEnv): Engine {
   const child = spawn(cmd, args, { env, stdio: ['pipe', 'pipe', 'inherit'] });
   const replies = createInterface({ input: child.stdout })[Symbol.asyncIterator]();
-  return { label, threads, child, replies, times: [], peakRssMB: 0 };
+  return { label, model, threads, child, replies, times: [], peakRssMB: 0 };
 }
 
 async function request(e: Engine, line: string | null): Promise<Record<string, unknown>> {
@@ -230,19 +264,22 @@ async function runParent(): Promise<void> {
   const rounds = Number(argValue('rounds', '4'));
   const steps = Number(argValue('steps', '3'));
   const warmup = Number(argValue('warmup', '2'));
-  const specs = (argValue('backends', `torch:${threads},wasm:${threads}`) ?? '').split(',').filter(Boolean);
+  // backend[:threads][@model], model `lt` (src/models ResNet-32, default) or `raw` (this file's, with batchNormTrain)
+  const specs = (argValue('backends', `torch:${threads},torch:${threads}@raw,wasm:${threads}`) ?? '').split(',').filter(Boolean);
   const withPytorch = !process.argv.includes('--no-pytorch');
   // Same intra-op thread count everywhere (libgomp / MKL read these too).
   const env = { ...process.env, OMP_NUM_THREADS: String(threads), MKL_NUM_THREADS: String(threads) };
   const loadBefore = os.loadavg();
   const engines: Engine[] = [];
   if (withPytorch) {
-    engines.push(startEngine('pytorch', threads, '/usr/bin/python3',
+    engines.push(startEngine('pytorch', 'resnet32 (torch.nn, NCHW)', threads, '/usr/bin/python3',
       [path.join(repoRoot, 'scripts', 'bench-train.py'), '--threads', String(threads), '--batch', String(batch)], env));
   }
   for (const spec of specs) {
-    const t = spec.includes(':') ? Number(spec.split(':')[1]) : threads;
-    engines.push(startEngine(spec.split(':')[0], t, process.execPath, [fileURLToPath(import.meta.url), '--worker', spec, '--batch', String(batch)], env));
+    const [backendSpec, model = 'lt'] = spec.split('@');
+    const t = backendSpec.includes(':') ? Number(backendSpec.split(':')[1]) : threads;
+    const modelDesc = model === 'raw' ? 'resnet32 (raw ops + batchNormTrain)' : 'resnet32 (src/models, moments + batchNorm)';
+    engines.push(startEngine(backendSpec.split(':')[0], modelDesc, t, process.execPath, [fileURLToPath(import.meta.url), '--worker', spec, '--batch', String(batch)], env));
   }
   for (const e of engines) {
     const ready = await request(e, null);
@@ -255,14 +292,14 @@ async function runParent(): Promise<void> {
       const reply = await request(e, `run ${steps}`);
       e.times.push(...(reply.times as number[]));
       e.peakRssMB = Math.max(e.peakRssMB, reply.peakRssMB as number);
-      process.stderr.write(`round ${r + 1}/${rounds} ${e.label}/${e.threads}t: ${(reply.times as number[]).map((t) => t.toFixed(0)).join(' ')} ms\n`);
+      process.stderr.write(`round ${r + 1}/${rounds} ${e.label}/${e.threads}t ${e.model}: ${(reply.times as number[]).map((t) => t.toFixed(0)).join(' ')} ms\n`);
     }
   }
   for (const e of engines) { e.child.stdin.write('quit\n'); }
   const entries = engines.map((e) => {
     const ms = median(e.times);
     return {
-      backend: e.label, model: 'resnet32', batch, threads: e.threads,
+      backend: e.label, model: e.model, batch, threads: e.threads,
       imagesPerSec: Number((batch * 1000 / ms).toFixed(2)), msPerStepMedian: Number(ms.toFixed(1)),
       peakRssMB: Number(e.peakRssMB.toFixed(0)), timedSteps: e.times.length,
     };
@@ -271,7 +308,7 @@ async function runParent(): Promise<void> {
   const ref = entries.find((e) => e.backend === 'pytorch');
   if (ref) {
     for (const e of entries) {
-      if (e !== ref) ratios[`${e.backend}:${e.threads}t/pytorch`] = Number((e.imagesPerSec / ref.imagesPerSec).toFixed(3));
+      if (e !== ref) ratios[`${e.backend}:${e.threads}t ${e.model} / pytorch`] = Number((e.imagesPerSec / ref.imagesPerSec).toFixed(3));
     }
   }
   const doc = {
