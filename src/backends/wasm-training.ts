@@ -460,11 +460,12 @@ export function wasmBinaryDir(): string {
  *
  * `threads` > 1 loads the threaded SIMD build (wasm-threaded.ts) with that many threads; if it
  * cannot start, a warning goes to stderr and the stock single-threaded SIMD build is used. Leave
- * it out (or 1) for the stock build. The thread count is fixed when `wasm` is first initialised:
+ * it out (or 1) for the stock build; when left out, LT_WASM_THREADS (e.g. `2`) is used if set. The thread count is fixed when `wasm` is first initialised:
  * a later call with another count keeps the running backend. `wasmThreadsInUse()` says what ran.
  */
 export async function initWasm(threads?: number): Promise<void> {
   registerWasmTrainingKernels();
+  if (threads === undefined && process.env.LT_WASM_THREADS) threads = Number(process.env.LT_WASM_THREADS) || undefined;
   const initialised = tf.engine().registry['wasm'] !== undefined;
   if (!initialised) {
     // Explicit binary location, so the stock loader also works when this code is bundled.
