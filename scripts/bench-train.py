@@ -1,4 +1,5 @@
-"""PyTorch side of scripts/bench-train.ts: a CIFAR ResNet-32 training step (SGD momentum).
+"""PyTorch side of scripts/bench-train.ts: a CIFAR ResNet-32 (or ResNeXt-50 32x4d, 224 px) training
+step (SGD momentum).
 
 Protocol (one JSON line per reply on stdout):
   started with: python3 bench-train.py --threads T --batch B [--model resnet32]
@@ -65,21 +66,69 @@ class ResNetCifar(nn.Module):
         return self.fc(out)
 
 
+class Bottleneck(nn.Module):
+    """torchvision's ResNeXt bottleneck (stride on the grouped 3x3 conv)."""
+
+    def __init__(self, inplanes, planes, stride, groups=32, base_width=4):
+        super().__init__()
+        width = int(planes * (base_width / 64.0)) * groups
+        self.conv1 = nn.Conv2d(inplanes, width, 1, bias=False)
+        self.bn1 = nn.BatchNorm2d(width)
+        self.conv2 = nn.Conv2d(width, width, 3, stride, 1, groups=groups, bias=False)
+        self.bn2 = nn.BatchNorm2d(width)
+        self.conv3 = nn.Conv2d(width, planes * 4, 1, bias=False)
+        self.bn3 = nn.BatchNorm2d(planes * 4)
+        self.down = None
+        if stride != 1 or inplanes != planes * 4:
+            self.down = nn.Sequential(nn.Conv2d(inplanes, planes * 4, 1, stride, bias=False), nn.BatchNorm2d(planes * 4))
+
+    def forward(self, x):
+        out = F.relu(self.bn1(self.conv1(x)))
+        out = F.relu(self.bn2(self.conv2(out)))
+        out = self.bn3(self.conv3(out))
+        return F.relu(out + (self.down(x) if self.down is not None else x))
+
+
+class ResNeXt50(nn.Module):
+    """ResNeXt-50 32x4d as torchvision.models.resnext50_32x4d (torchvision is not installed here)."""
+
+    def __init__(self, num_classes=1000):
+        super().__init__()
+        self.conv1 = nn.Conv2d(3, 64, 7, 2, 3, bias=False)
+        self.bn1 = nn.BatchNorm2d(64)
+        layers = []
+        inplanes = 64
+        for planes, blocks, stride in ((64, 3, 1), (128, 4, 2), (256, 6, 2), (512, 3, 2)):
+            for i in range(blocks):
+                layers.append(Bottleneck(inplanes, planes, stride if i == 0 else 1))
+                inplanes = planes * 4
+        self.layers = nn.Sequential(*layers)
+        self.fc = nn.Linear(2048, num_classes)
+
+    def forward(self, x):
+        out = F.max_pool2d(F.relu(self.bn1(self.conv1(x))), 3, 2, 1)
+        out = self.layers(out)
+        return self.fc(F.adaptive_avg_pool2d(out, 1).flatten(1))
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--threads", type=int, required=True)
     ap.add_argument("--batch", type=int, default=128)
     ap.add_argument("--model", default="resnet32")
     args = ap.parse_args()
-    if args.model != "resnet32":
-        raise SystemExit(f"unknown model {args.model}")
     torch.set_num_threads(args.threads)
     torch.manual_seed(0)
-    model = ResNetCifar(n=5)
+    if args.model == "resnet32":
+        model, size, classes = ResNetCifar(n=5), 32, 10
+    elif args.model == "resnext50":
+        model, size, classes = ResNeXt50(), 224, 1000
+    else:
+        raise SystemExit(f"unknown model {args.model}")
     model.train()
     opt = torch.optim.SGD(model.parameters(), lr=0.1, momentum=0.9, weight_decay=5e-4)
-    x = torch.randn(args.batch, 3, 32, 32)
-    y = torch.randint(0, 10, (args.batch,))
+    x = torch.randn(args.batch, 3, size, size)
+    y = torch.randint(0, classes, (args.batch,))
 
     def step():
         opt.zero_grad(set_to_none=True)

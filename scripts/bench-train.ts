@@ -3,10 +3,13 @@
  * 32×32×3, softmax cross-entropy, SGD momentum 0.9 + weight decay 5e-4) on tfjs backends and on
  * PyTorch (Debian python3-torch, `/usr/bin/python3`), side by side.
  *
- *   node dist/scripts/bench-train.js [--backends torch:2,wasm:2,wasm:1,cpu] [--threads 2] [--batch 128]
+ *   node dist/scripts/bench-train.js [--backends torch:2,torch:2@raw,wasm:2,wasm:1,cpu] [--threads 2] [--batch 128]
+ *   node dist/scripts/bench-train.js --model resnext50 [--batch 8] ...   (ResNeXt-50 32x4d, 224 px)
  *                                    [--rounds 4] [--steps 3] [--warmup 2] [--no-pytorch]
  *
- * Every engine runs in its own child process (the wasm thread count is fixed per process, and
+ * Two tfjs ResNet-32s: `lt` = lt-bench's own (src/models/backbones/resnet-cifar.ts: tf.moments +
+ * tf.batchNorm) and `raw` = the raw-op one below, which uses batchNormTrain (one kernel each way on
+ * torch). Every engine runs in its own child process (the wasm thread count is fixed per process, and
  * peak RSS is per process). After `--warmup` steps each, the parent alternates rounds of
  * `--steps` steps over the engines, so load changes on this shared machine hit all of them alike,
  * and reports medians over all timed steps. Prints one JSON document on stdout:
@@ -23,6 +26,10 @@ import { fileURLToPath } from 'node:url';
 import * as tf from '@tensorflow/tfjs';
 import { Rng } from '../src/rng.js';
 import { batchNormTrain } from '../src/backends/batch-norm-train.js';
+import { groupedConv2d } from '../src/backends/grouped-conv.js';
+import { ParamStore } from '../src/models/params.js';
+import { getBackbone } from '../src/models/backbones/registry.js';
+import { LinearHead } from '../src/models/classifiers.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const repoRoot = path.resolve(here, '..', '..');
@@ -128,6 +135,53 @@ function trainStep(net: ResNet, opt: tf.MomentumOptimizer, x: tf.Tensor4D, yOneH
 }
 
 // ---------------------------------------------------------------------------------------------
+// ResNeXt-50 32x4d (raw ops; mirrors ResNeXt50 in scripts/bench-train.py = torchvision's)
+// ---------------------------------------------------------------------------------------------
+
+interface Bottleneck { w1: tf.Variable; b1: BnParams; w2: tf.Variable; b2: BnParams; w3: tf.Variable; b3: BnParams; stride: number; down?: { w: tf.Variable; bn: BnParams } }
+interface ResNeXt { stem: tf.Variable; stemBn: BnParams; blocks: Bottleneck[]; fcW: tf.Variable; fcB: tf.Variable }
+
+function buildResNeXt50(seed: number): ResNeXt {
+  const rng = new Rng(seed);
+  const groups = 32;
+  const blocks: Bottleneck[] = [];
+  let inplanes = 64;
+  for (const [planes, n, stride] of [[64, 3, 1], [128, 4, 2], [256, 6, 2], [512, 3, 2]] as const) {
+    for (let i = 0; i < n; i++) {
+      const s = i === 0 ? stride : 1;
+      const width = planes * 2; // int(planes * 4/64) * 32
+      blocks.push({
+        w1: kaiming(rng, [1, 1, inplanes, width]), b1: bnParams(width),
+        w2: kaiming(rng, [3, 3, width / groups, width]), b2: bnParams(width),
+        w3: kaiming(rng, [1, 1, width, planes * 4]), b3: bnParams(planes * 4),
+        stride: s,
+        down: s !== 1 || inplanes !== planes * 4 ? { w: kaiming(rng, [1, 1, inplanes, planes * 4]), bn: bnParams(planes * 4) } : undefined,
+      });
+      inplanes = planes * 4;
+    }
+  }
+  const fc = new Float32Array(2048 * 1000);
+  for (let i = 0; i < fc.length; i++) fc[i] = (2 * rng.next() - 1) / Math.sqrt(2048);
+  return { stem: kaiming(rng, [7, 7, 3, 64]), stemBn: bnParams(64), blocks, fcW: tf.variable(tf.tensor2d(fc, [2048, 1000])), fcB: tf.variable(tf.zeros([1000])) };
+}
+
+function forwardResNeXt(net: ResNeXt, x: tf.Tensor4D): tf.Tensor2D {
+  const bn = (h: tf.Tensor4D, p: BnParams) => batchNormTrain(h, p.gamma as tf.Tensor1D, p.beta as tf.Tensor1D, 1e-5).y;
+  const pad = (p: number): [[number, number], [number, number], [number, number], [number, number]] => [[0, 0], [p, p], [p, p], [0, 0]];
+  let h = tf.relu(bn(tf.conv2d(x, net.stem as tf.Tensor4D, 2, pad(3)), net.stemBn));
+  h = tf.maxPool(h, 3, 2, 1);
+  for (const b of net.blocks) {
+    let out = tf.relu(bn(tf.conv2d(h, b.w1 as tf.Tensor4D, 1, 'valid'), b.b1));
+    out = tf.relu(bn(groupedConv2d(out, b.w2 as tf.Tensor4D, b.stride, pad(1), 32), b.b2));
+    out = bn(tf.conv2d(out, b.w3 as tf.Tensor4D, 1, 'valid'), b.b3);
+    const short = b.down ? bn(tf.conv2d(h, b.down.w as tf.Tensor4D, b.stride, 'valid'), b.down.bn) : h;
+    h = tf.relu(tf.add(out, short)) as tf.Tensor4D;
+  }
+  const pooled = tf.mean(h, [1, 2]) as tf.Tensor2D;
+  return tf.add(tf.matMul(pooled, net.fcW as tf.Tensor2D), net.fcB) as tf.Tensor2D;
+}
+
+// ---------------------------------------------------------------------------------------------
 // Worker: one tfjs engine, driven over stdin/stdout
 // ---------------------------------------------------------------------------------------------
 
@@ -149,20 +203,66 @@ async function selectBackend(spec: string): Promise<string> {
   return name;
 }
 
-async function runWorker(spec: string, batch: number): Promise<void> {
-  const desc = await selectBackend(spec);
-  const net = buildResNetCifar(5, 10, 1);
+/** A training step closure over one of the two ResNet-32 implementations. */
+function makeStep(model: string, batch: number): (x: tf.Tensor4D, y: tf.Tensor2D) => number {
   const opt = tf.train.momentum(0.1, 0.9);
+  if (model === 'raw') {
+    const net = buildResNetCifar(5, 10, 1);
+    return (x, y) => trainStep(net, opt, x, y, 5e-4);
+  }
+  if (model === 'resnext50') {
+    const net = buildResNeXt50(1);
+    return (x, y) => {
+      const loss = tf.tidy(() => {
+        const { value, grads } = tf.variableGrads(() => tf.losses.softmaxCrossEntropy(y, forwardResNeXt(net, x)) as tf.Scalar);
+        const vars = tf.engine().registeredVariables;
+        const decayed: Record<string, tf.Tensor> = {};
+        for (const [name, g] of Object.entries(grads)) decayed[name] = tf.add(g, tf.mul(vars[name], 5e-4));
+        opt.applyGradients(decayed as unknown as Parameters<typeof opt.applyGradients>[0]);
+        return value;
+      });
+      const out = loss.dataSync()[0];
+      loss.dispose();
+      return out;
+    };
+  }
+  // lt-bench's own ResNet-32 (src/models): tf.moments + tf.batchNorm, running statistics queued
+  const store = new ParamStore(new Rng(1));
+  const backbone = getBackbone('resnet32').create(store, 3);
+  const head = new LinearHead(store, backbone.featureDim, 10);
+  const vars = [...store.optimisable().values()];
+  const byName = new Map(vars.map((v) => [v.name, v]));
+  void batch;
+  return (x, y) => {
+    const loss = tf.tidy(() => {
+      const { value, grads } = tf.variableGrads(() => tf.losses.softmaxCrossEntropy(y, head.apply(backbone.apply(x, true))) as tf.Scalar, vars);
+      const decayed: Record<string, tf.Tensor> = {};
+      for (const [name, g] of Object.entries(grads)) decayed[name] = tf.add(g, tf.mul(byName.get(name)!, 5e-4));
+      opt.applyGradients(decayed as unknown as Parameters<typeof opt.applyGradients>[0]);
+      return value;
+    });
+    store.applyUpdates();
+    const out = loss.dataSync()[0];
+    loss.dispose();
+    return out;
+  };
+}
+
+async function runWorker(spec: string, batch: number): Promise<void> {
+  const [backendSpec, model = 'lt'] = spec.split('@');
+  const desc = await selectBackend(backendSpec);
+  const step = makeStep(model, batch);
+  const [size, classes] = model === 'resnext50' ? [224, 1000] : [32, 10];
   const rng = new Rng(2);
-  const xs = new Float32Array(batch * 32 * 32 * 3);
+  const xs = new Float32Array(batch * size * size * 3);
   for (let i = 0; i < xs.length; i++) xs[i] = rng.normal();
-  const labels = Int32Array.from({ length: batch }, () => rng.int(10));
-  const x = tf.tensor4d(xs, [batch, 32, 32, 3]);
-  const y = tf.tidy(() => tf.oneHot(tf.tensor1d(labels, 'int32'), 10).toFloat()) as tf.Tensor2D;
+  const labels = Int32Array.from({ length: batch }, () => rng.int(classes));
+  const x = tf.tensor4d(xs, [batch, size, size, 3]);
+  const y = tf.tidy(() => tf.oneHot(tf.tensor1d(labels, 'int32'), classes).toFloat()) as tf.Tensor2D;
   if (process.argv.includes('--profile')) {
     // One warm-up step, then the per-kernel wall time of one step (stderr), and exit.
-    trainStep(net, opt, x, y, 5e-4);
-    const info = await tf.profile(() => { trainStep(net, opt, x, y, 5e-4); });
+    step(x, y);
+    const info = await tf.profile(() => { step(x, y); });
     const byKernel = new Map<string, { ms: number; calls: number }>();
     for (const k of info.kernels) {
       const e = byKernel.get(k.name) ?? { ms: 0, calls: 0 };
@@ -186,7 +286,7 @@ async function runWorker(spec: string, batch: number): Promise<void> {
     let loss = NaN;
     for (let i = 0; i < Number(arg); i++) {
       const t0 = performance.now();
-      loss = trainStep(net, opt, x, y, 5e-4);
+      loss = step(x, y);
       times.push(performance.now() - t0);
     }
     const peakRssMB = process.resourceUsage().maxRSS / 1024;
@@ -199,12 +299,12 @@ async function runWorker(spec: string, batch: number): Promise<void> {
 // Parent: alternate engines, report medians
 // ---------------------------------------------------------------------------------------------
 
-interface Engine { label: string; threads: number; child: ChildProcessByStdio<Writable, Readable, null>; replies: AsyncIterator<string>; times: number[]; peakRssMB: number }
+interface Engine { label: string; model: string; threads: number; child: ChildProcessByStdio<Writable, Readable, null>; replies: AsyncIterator<string>; times: number[]; peakRssMB: number }
 
-function startEngine(label: string, threads: number, cmd: string, args: string[], env: NodeJS.ProcessEnv): Engine {
+function startEngine(label: string, model: string, threads: number, cmd: string, args: string[], env: NodeJS.ProcessEnv): Engine {
   const child = spawn(cmd, args, { env, stdio: ['pipe', 'pipe', 'inherit'] });
   const replies = createInterface({ input: child.stdout })[Symbol.asyncIterator]();
-  return { label, threads, child, replies, times: [], peakRssMB: 0 };
+  return { label, model, threads, child, replies, times: [], peakRssMB: 0 };
 }
 
 async function request(e: Engine, line: string | null): Promise<Record<string, unknown>> {
@@ -226,23 +326,30 @@ function median(xs: number[]): number {
 
 async function runParent(): Promise<void> {
   const threads = Number(argValue('threads', '2'));
-  const batch = Number(argValue('batch', '128'));
+  const resnext = argValue('model') === 'resnext50';
+  const batch = Number(argValue('batch', resnext ? '8' : '128'));
   const rounds = Number(argValue('rounds', '4'));
   const steps = Number(argValue('steps', '3'));
   const warmup = Number(argValue('warmup', '2'));
-  const specs = (argValue('backends', `torch:${threads},wasm:${threads}`) ?? '').split(',').filter(Boolean);
+  // backend[:threads][@model], model `lt` (src/models ResNet-32, default) or `raw` (this file's, with batchNormTrain)
+  const defaultSpecs = resnext ? `torch:${threads}` : `torch:${threads},torch:${threads}@raw,wasm:${threads}`;
+  const specs = (argValue('backends', defaultSpecs) ?? '').split(',').filter(Boolean)
+    .map((sp) => (resnext && !sp.includes('@') ? `${sp}@resnext50` : sp));
   const withPytorch = !process.argv.includes('--no-pytorch');
   // Same intra-op thread count everywhere (libgomp / MKL read these too).
   const env = { ...process.env, OMP_NUM_THREADS: String(threads), MKL_NUM_THREADS: String(threads) };
   const loadBefore = os.loadavg();
   const engines: Engine[] = [];
   if (withPytorch) {
-    engines.push(startEngine('pytorch', threads, '/usr/bin/python3',
-      [path.join(repoRoot, 'scripts', 'bench-train.py'), '--threads', String(threads), '--batch', String(batch)], env));
+    engines.push(startEngine('pytorch', resnext ? 'resnext50_32x4d (torch.nn, NCHW, 224 px)' : 'resnet32 (torch.nn, NCHW)', threads, '/usr/bin/python3',
+      [path.join(repoRoot, 'scripts', 'bench-train.py'), '--threads', String(threads), '--batch', String(batch), '--model', resnext ? 'resnext50' : 'resnet32'], env));
   }
   for (const spec of specs) {
-    const t = spec.includes(':') ? Number(spec.split(':')[1]) : threads;
-    engines.push(startEngine(spec.split(':')[0], t, process.execPath, [fileURLToPath(import.meta.url), '--worker', spec, '--batch', String(batch)], env));
+    const [backendSpec, model = 'lt'] = spec.split('@');
+    const t = backendSpec.includes(':') ? Number(backendSpec.split(':')[1]) : threads;
+    const modelDesc = model === 'raw' ? 'resnet32 (raw ops + batchNormTrain)'
+      : model === 'resnext50' ? 'resnext50_32x4d (raw ops, groupedConv2d + batchNormTrain, 224 px)' : 'resnet32 (src/models, moments + batchNorm)';
+    engines.push(startEngine(backendSpec.split(':')[0], modelDesc, t, process.execPath, [fileURLToPath(import.meta.url), '--worker', spec, '--batch', String(batch)], env));
   }
   for (const e of engines) {
     const ready = await request(e, null);
@@ -255,14 +362,14 @@ async function runParent(): Promise<void> {
       const reply = await request(e, `run ${steps}`);
       e.times.push(...(reply.times as number[]));
       e.peakRssMB = Math.max(e.peakRssMB, reply.peakRssMB as number);
-      process.stderr.write(`round ${r + 1}/${rounds} ${e.label}/${e.threads}t: ${(reply.times as number[]).map((t) => t.toFixed(0)).join(' ')} ms\n`);
+      process.stderr.write(`round ${r + 1}/${rounds} ${e.label}/${e.threads}t ${e.model}: ${(reply.times as number[]).map((t) => t.toFixed(0)).join(' ')} ms\n`);
     }
   }
   for (const e of engines) { e.child.stdin.write('quit\n'); }
   const entries = engines.map((e) => {
     const ms = median(e.times);
     return {
-      backend: e.label, model: 'resnet32', batch, threads: e.threads,
+      backend: e.label, model: e.model, batch, threads: e.threads,
       imagesPerSec: Number((batch * 1000 / ms).toFixed(2)), msPerStepMedian: Number(ms.toFixed(1)),
       peakRssMB: Number(e.peakRssMB.toFixed(0)), timedSteps: e.times.length,
     };
@@ -271,7 +378,7 @@ async function runParent(): Promise<void> {
   const ref = entries.find((e) => e.backend === 'pytorch');
   if (ref) {
     for (const e of entries) {
-      if (e !== ref) ratios[`${e.backend}:${e.threads}t/pytorch`] = Number((e.imagesPerSec / ref.imagesPerSec).toFixed(3));
+      if (e !== ref) ratios[`${e.backend}:${e.threads}t ${e.model} / pytorch`] = Number((e.imagesPerSec / ref.imagesPerSec).toFixed(3));
     }
   }
   const doc = {

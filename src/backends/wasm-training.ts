@@ -24,6 +24,7 @@ import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import * as tfwasm from '@tensorflow/tfjs-backend-wasm';
 import { registerThreadedWasmBackend, restoreStockWasmBackend } from './wasm-threaded.js';
+import { registerFusedGradients } from './torch/gradients.js';
 
 type BackendWasm = tfwasm.BackendWasm;
 type TensorInfo = tf.TensorInfo;
@@ -268,6 +269,55 @@ function unsortedSegmentSum(args: { inputs: tf.NamedTensorInfoMap; backend: unkn
 }
 
 // ---------------------------------------------------------------------------------------------
+// LtBroadcastTo (used by the Sum/Mean gradient overrides in ./torch/gradients.ts)
+// ---------------------------------------------------------------------------------------------
+
+/**
+ * x broadcast to `shape` (same rank, dims of x are 1 or equal). Block copies with copyWithin
+ * doubling, about one memcpy of the output; the stock Sum/Mean gradients instead build a full-size
+ * JS array of ones, copy it into the heap and multiply (and divide).
+ */
+function broadcastTo(args: { inputs: tf.NamedTensorInfoMap; backend: unknown; attrs?: tf.NamedAttrMap }): TensorInfo {
+  const backend = args.backend as BackendWasm;
+  const { x } = args.inputs as { x: TensorInfo };
+  const shape = (args.attrs as { shape: number[] }).shape;
+  const rank = shape.length;
+  const srcShape = [...new Array(rank - x.shape.length).fill(1), ...x.shape];
+  const out = backend.makeOutput(shape, x.dtype);
+  const src = backend.typedArrayFromHeap(x);
+  const dst = backend.typedArrayFromHeap(out);
+  const dstStrides = new Array<number>(rank + 1).fill(1);
+  const srcStrides = new Array<number>(rank + 1).fill(1);
+  for (let d = rank - 1; d >= 0; d--) {
+    dstStrides[d] = dstStrides[d + 1] * shape[d];
+    srcStrides[d] = srcStrides[d + 1] * srcShape[d];
+  }
+  // first dim from which x and the output agree
+  let same = rank;
+  while (same > 0 && srcShape[same - 1] === shape[same - 1]) same--;
+  const fill = (dim: number, so: number, dOff: number): void => {
+    if (dim >= same) {
+      (dst as Float32Array).set((src as Float32Array).subarray(so, so + srcStrides[dim]), dOff);
+      return;
+    }
+    const n = shape[dim];
+    const inner = dstStrides[dim + 1];
+    if (srcShape[dim] === 1) {
+      fill(dim + 1, so, dOff);
+      for (let filled = 1; filled < n;) {
+        const c = Math.min(filled, n - filled);
+        dst.copyWithin(dOff + filled * inner, dOff, dOff + c * inner);
+        filled += c;
+      }
+    } else {
+      for (let i = 0; i < n; i++) fill(dim + 1, so + i * srcStrides[dim + 1], dOff + i * inner);
+    }
+  };
+  if (dst.length > 0) fill(0, 0, 0);
+  return out;
+}
+
+// ---------------------------------------------------------------------------------------------
 // Identity without a copy
 // ---------------------------------------------------------------------------------------------
 
@@ -374,7 +424,8 @@ let registered = false;
 
 /**
  * Registers on `wasm` the kernels a CIFAR ResNet training step needs beyond the shipped ones, and
- * replaces the (global) `FusedBatchNorm` gradient by one without Tile. Idempotent. Call it after
+ * replaces the (global) `FusedBatchNorm` gradient by one without Tile and the Sum/Mean gradients by
+ * ones that broadcast dy with `LtBroadcastTo` instead of multiplying by a JS array of ones. Idempotent. Call it after
  * importing `@tensorflow/tfjs` (which registers the stock gradients); the kernels take effect even
  * if `wasm` is already the active backend.
  */
@@ -386,6 +437,7 @@ export function registerWasmTrainingKernels(): void {
     ['Conv2DBackpropInput', conv2DBackpropInput as unknown as tf.KernelFunc],
     ['UnsortedSegmentSum', unsortedSegmentSum as unknown as tf.KernelFunc],
     ['Identity', identityShared as unknown as tf.KernelFunc],
+    ['LtBroadcastTo', broadcastTo as unknown as tf.KernelFunc],
   ];
   shippedIdentity = tf.getKernel('Identity', 'wasm')?.kernelFunc;
   // Re-registering an existing kernel logs a warning; drop the shipped one first.
@@ -394,6 +446,7 @@ export function registerWasmTrainingKernels(): void {
     tf.registerKernel({ kernelName, backendName: 'wasm', kernelFunc });
   }
   tf.registerGradient(fusedBatchNormGrad);
+  registerFusedGradients();
 }
 
 /** Directory holding the `.wasm` binaries of the installed @tensorflow/tfjs-backend-wasm. */
@@ -407,11 +460,12 @@ export function wasmBinaryDir(): string {
  *
  * `threads` > 1 loads the threaded SIMD build (wasm-threaded.ts) with that many threads; if it
  * cannot start, a warning goes to stderr and the stock single-threaded SIMD build is used. Leave
- * it out (or 1) for the stock build. The thread count is fixed when `wasm` is first initialised:
+ * it out (or 1) for the stock build; when left out, LT_WASM_THREADS (e.g. `2`) is used if set. The thread count is fixed when `wasm` is first initialised:
  * a later call with another count keeps the running backend. `wasmThreadsInUse()` says what ran.
  */
 export async function initWasm(threads?: number): Promise<void> {
   registerWasmTrainingKernels();
+  if (threads === undefined && process.env.LT_WASM_THREADS) threads = Number(process.env.LT_WASM_THREADS) || undefined;
   const initialised = tf.engine().registry['wasm'] !== undefined;
   if (!initialised) {
     // Explicit binary location, so the stock loader also works when this code is bundled.

@@ -9,6 +9,7 @@ import * as tf from '@tensorflow/tfjs';
 import * as tfwasm from '@tensorflow/tfjs-backend-wasm';
 import { Rng } from '../../src/rng.js';
 import { initWasm, registerWasmTrainingKernels } from '../../src/backends/wasm-training.js';
+import { batchNormTrain } from '../../src/backends/batch-norm-train.js';
 
 const RTOL = 1e-5;
 const ATOL = 1e-6;
@@ -176,6 +177,65 @@ test('FusedBatchNorm gradient (re-registered, no Tile) equals the elementary-op 
       const manual = grads(false);
       fused.forEach((g, i) => assertClose(g, manual[i], `${backend} ${c.name}: input ${i}`));
     }
+  }
+});
+
+test('batchNormTrain (closed-form gradient) equals autodiff through moments + batchNorm, on cpu and wasm', async () => {
+  const rng = new Rng(31);
+  const shape: [number, number, number, number] = [3, 4, 5, 6];
+  const xv = randn(rng, 3 * 4 * 5 * 6).map((v) => 2 * v + 1);
+  const gv = randn(rng, 6).map((v) => 1 + 0.2 * v);
+  const bv = randn(rng, 6).map((v) => 0.2 * v);
+  const wv = randn(rng, 3 * 4 * 5 * 6);
+  const run = (fused: boolean) => tf.tidy(() => {
+    const f = (x: tf.Tensor, g: tf.Tensor, b: tf.Tensor) => {
+      let y: tf.Tensor;
+      if (fused) {
+        y = batchNormTrain(x as tf.Tensor4D, g as tf.Tensor1D, b as tf.Tensor1D, 1e-5).y;
+      } else {
+        const { mean, variance } = tf.moments(x, [0, 1, 2]);
+        y = tf.batchNorm(x as tf.Tensor4D, mean, variance, b, g, 1e-5);
+      }
+      return tf.sum(tf.mul(y, tf.tensor4d(wv, shape)));
+    };
+    const args = [tf.tensor4d(xv, shape), tf.tensor1d(gv), tf.tensor1d(bv)];
+    const stats = batchNormTrain(args[0] as tf.Tensor4D, args[1] as tf.Tensor1D, args[2] as tf.Tensor1D, 1e-5);
+    return [...tf.grads(f)(args), stats.y, stats.mean, stats.variance].map((t) => t.dataSync().slice());
+  });
+  await tf.setBackend('cpu');
+  const ref = run(false);
+  for (const backend of ['cpu', 'wasm'] as const) {
+    await tf.setBackend(backend);
+    const before = tf.memory().numTensors;
+    const got = run(true);
+    assert.equal(tf.memory().numTensors, before, `${backend}: no leaks`);
+    got.slice(0, 3).forEach((g, i) => assertClose(g, ref[i], `${backend} gradient ${i}`));
+  }
+  await tf.setBackend('cpu');
+  const stats = run(true).slice(3);
+  const moments = tf.tidy(() => {
+    const x = tf.tensor4d(xv, shape);
+    const { mean, variance } = tf.moments(x, [0, 1, 2]);
+    return [tf.batchNorm(x, mean, variance, tf.tensor1d(bv), tf.tensor1d(gv), 1e-5), mean, variance].map((t) => t.dataSync().slice());
+  });
+  stats.forEach((v, i) => assertClose(v, moments[i], `forward output ${i}`));
+});
+
+test('Sum / Mean gradients through LtBroadcastTo on wasm match cpu (several axes)', async () => {
+  const xv = randn(new Rng(41), 2 * 3 * 4 * 5);
+  const cases: Array<(t: tf.Tensor) => tf.Tensor> = [
+    (t) => tf.sum(t, [0, 1, 2]), (t) => tf.mean(t, [1, 2]), (t) => tf.sum(t, 3, true), (t) => tf.mean(t),
+    (t) => tf.sum(t, [0, 2]), (t) => tf.mean(t, -1),
+  ];
+  for (const [k, f] of cases.entries()) {
+    const run = () => tf.tidy(() => {
+      const x = tf.tensor4d(xv, [2, 3, 4, 5]);
+      const w = tf.tensor(randn(new Rng(42 + k), f(x).size), f(x).shape);
+      return tf.grad((t: tf.Tensor) => tf.sum(tf.mul(f(t), w)))(x).dataSync().slice();
+    });
+    const ref = await onBackend('cpu', run);
+    const got = await onBackend('wasm', run);
+    assertClose(got, ref, `reduction case ${k}`);
   }
 });
 
