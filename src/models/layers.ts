@@ -4,6 +4,7 @@
  * stride 2; PyTorch's padding=k//2 is symmetric).
  */
 import * as tf from '@tensorflow/tfjs';
+import { batchNormTrain } from '../backends/batch-norm-train.js';
 import type { ParamStore } from './params.js';
 
 export class Conv2d {
@@ -39,13 +40,14 @@ export class BatchNorm {
     if (!training) {
       return tf.batchNorm(x, this.runningMean as tf.Tensor1D, this.runningVar as tf.Tensor1D, this.beta as tf.Tensor1D, this.gamma as tf.Tensor1D, this.eps);
     }
-    const { mean, variance } = tf.moments(x, [0, 1, 2]);
+    // One fused kernel each way on torch; a closed-form gradient elsewhere (src/backends/batch-norm-train.ts).
+    const { y, mean, variance } = batchNormTrain(x, this.gamma as tf.Tensor1D, this.beta as tf.Tensor1D, this.eps);
     const n = x.shape[0] * x.shape[1] * x.shape[2];
     // Running statistics use the unbiased variance, as PyTorch does.
     const m = this.momentum;
     this.store.queueUpdate(this.runningMean, tf.add(tf.mul(this.runningMean, 1 - m), tf.mul(mean, m)));
     this.store.queueUpdate(this.runningVar, tf.add(tf.mul(this.runningVar, 1 - m), tf.mul(variance, (m * n) / Math.max(1, n - 1))));
-    return tf.batchNorm(x, mean as tf.Tensor1D, variance as tf.Tensor1D, this.beta as tf.Tensor1D, this.gamma as tf.Tensor1D, this.eps) as tf.Tensor4D;
+    return y;
   }
 }
 
