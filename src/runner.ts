@@ -195,10 +195,9 @@ async function trainOne(recipe: Recipe, opts: RunOptions): Promise<RunResult> {
   };
   const lastDir = path.join(dir, 'last');
   let resumedFrom: { epoch: number; step: number } | undefined;
-  if (checkpointExists(lastDir)) {
-    resumedFrom = loadCheckpoint<{ epoch: number; step: number }>(lastDir).meta;
-    trimEpochLines(dir, resumedFrom.epoch);
-  }
+  if (checkpointExists(lastDir)) resumedFrom = loadCheckpoint<{ epoch: number; step: number }>(lastDir).meta;
+  // Lines written after the checkpoint the run restarts from (or all, when it restarts from scratch).
+  trimEpochLines(dir, resumedFrom?.epoch ?? 0);
   const t = recipe.train;
   const samplerName = resolveSamplerName(t.sampler ?? method.sampler ?? 'instance');
   record.sampler = samplerName;

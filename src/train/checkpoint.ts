@@ -4,7 +4,7 @@
  * into place, so a crash leaves either the old or the new checkpoint, never half of one.
  */
 import * as tf from '@tensorflow/tfjs';
-import { existsSync, mkdirSync, readFileSync, renameSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import { DataError } from '../errors.js';
 import { writeFileAtomic, writeJsonAtomic } from '../results/atomic.js';
@@ -48,7 +48,17 @@ export function saveCheckpoint<M>(dir: string, tensors: Map<string, tf.Tensor>, 
   rmSync(old, { recursive: true, force: true });
 }
 
+/**
+ * True when `dir` holds a checkpoint. A crash between the two renames of saveCheckpoint leaves
+ * only `<dir>.old-<pid>`: that complete older checkpoint is put back first.
+ */
 export function checkpointExists(dir: string): boolean {
+  if (!existsSync(dir)) {
+    const parent = path.dirname(dir);
+    const prefix = `${path.basename(dir)}.old-`;
+    const old = existsSync(parent) ? readdirSync(parent).find((n) => n.startsWith(prefix)) : undefined;
+    if (old && existsSync(path.join(parent, old, 'checkpoint.json'))) renameSync(path.join(parent, old), dir);
+  }
   return existsSync(path.join(dir, 'checkpoint.json'));
 }
 

@@ -106,3 +106,19 @@ test('reference: auto trains the balanced twins once and computes UA/RA from the
   assert.equal(again.references!.vanilla.reused, true);
   assert.equal(again.references!.method.reused, true);
 });
+
+test('checkpoints: a crash between the two renames leaves the older checkpoint, which is put back', async () => {
+  const { mkdtempSync, renameSync } = await import('node:fs');
+  const os = await import('node:os');
+  const tf = await import('@tensorflow/tfjs');
+  const { saveCheckpoint, checkpointExists, loadCheckpoint } = await import('../../src/train/checkpoint.js');
+  const dir = path.join(mkdtempSync(path.join(os.tmpdir(), 'ck-')), 'last');
+  const t = tf.tensor1d([1, 2, 3]);
+  saveCheckpoint(dir, new Map([['w', t]]), { epoch: 3 });
+  renameSync(dir, `${dir}.old-12345`); // as if killed after the first rename
+  assert.ok(checkpointExists(dir));
+  const ck = loadCheckpoint<{ epoch: number }>(dir);
+  assert.equal(ck.meta.epoch, 3);
+  assert.deepEqual(Array.from(ck.tensors.get('w')!.data), [1, 2, 3]);
+  t.dispose();
+});
