@@ -7,9 +7,9 @@
  *   node dist/scripts/bench-train.js --model resnext50 [--batch 8] ...   (ResNeXt-50 32x4d, 224 px)
  *                                    [--rounds 4] [--steps 3] [--warmup 2] [--no-pytorch]
  *
- * Two tfjs ResNet-32s: `lt` = lt-bench's own (src/models/backbones/resnet-cifar.ts: tf.moments +
- * tf.batchNorm) and `raw` = the raw-op one below, which uses batchNormTrain (one kernel each way on
- * torch). Every engine runs in its own child process (the wasm thread count is fixed per process, and
+ * Two tfjs ResNet-32s: `lt` = lt-bench's own (src/models/backbones/resnet-cifar.ts, batch norm
+ * through batchNormTrain) and `raw` = the raw-op one below (also batchNormTrain: one kernel each way
+ * on torch). Every engine runs in its own child process (the wasm thread count is fixed per process, and
  * peak RSS is per process). After `--warmup` steps each, the parent alternates rounds of
  * `--steps` steps over the engines, so load changes on this shared machine hit all of them alike,
  * and reports medians over all timed steps. Prints one JSON document on stdout:
