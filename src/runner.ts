@@ -58,9 +58,14 @@ export function slug(s: string): string {
   return s.toLowerCase().replace(/[^a-z0-9]+/g, '-').replace(/^-|-$/g, '');
 }
 
+/** The images validation reads: the held-out train images, or the test set (CIFAR-LT practice). */
+export function valImages(recipe: Recipe, source: SourceData): SourceData['train'] {
+  return recipe.dataset.valSource === 'test' ? source.test : source.train;
+}
+
 export function splitFor(recipe: Recipe, source: SourceData): LongTailSplit {
   const ds = recipe.dataset;
-  return makeLongTailSplit(source, {
+  const split = makeLongTailSplit(source, {
     profile: ds.profile,
     imbalanceRatio: ds.imbalanceRatio,
     maxPerClass: ds.maxPerClass,
@@ -69,6 +74,8 @@ export function splitFor(recipe: Recipe, source: SourceData): LongTailSplit {
     balanced: ds.balanced,
     thresholds: recipe.eval.thresholds,
   });
+  // valSource 'test': validation (best epoch, post-hoc tuning) reads the test images.
+  return ds.valSource === 'test' ? { ...split, indices: { ...split.indices, val: split.indices.test } } : split;
 }
 
 /** The run id: method, dataset and a hash of the resolved recipe and the split's content. */
@@ -167,6 +174,7 @@ async function trainOne(recipe: Recipe, opts: RunOptions): Promise<RunResult> {
       profile: recipe.dataset.profile,
       imbalanceRatio: recipe.dataset.profile === 'none' ? Math.max(...split.classCounts) / Math.min(...split.classCounts) : recipe.dataset.imbalanceRatio,
       balanced: recipe.dataset.balanced,
+      valSource: recipe.dataset.valSource,
       splitSeed: recipe.dataset.splitSeed,
       classCounts: split.classCounts,
       groups: split.groups,
@@ -190,7 +198,7 @@ async function trainOne(recipe: Recipe, opts: RunOptions): Promise<RunResult> {
 
   const batches = {
     train: new InMemoryBatches(source.train, source.mean, source.std),
-    val: new InMemoryBatches(source.train, source.mean, source.std),
+    val: new InMemoryBatches(valImages(recipe, source), source.mean, source.std),
     test: new InMemoryBatches(source.test, source.mean, source.std),
   };
   const lastDir = path.join(dir, 'last');

@@ -10,6 +10,7 @@ import { DataError } from '../errors.js';
 import { syntheticSchema, type Recipe } from '../recipe/schema.js';
 import { packageRoot } from '../version.js';
 import { readFashionMnist } from './sources/idx.js';
+import { CifarFormatError, loadCifarSync } from './sources/cifar.js';
 import { makeSynthetic } from './sources/synthetic.js';
 import type { SourceData } from './types.js';
 
@@ -35,6 +36,20 @@ export function loadSource(recipe: Recipe, dataRoot?: string): SourceData {
     const opts = syntheticSchema.parse(ds.synthetic ?? {});
     const key = `synthetic:${JSON.stringify(opts)}`;
     if (!cache.has(key)) cache.set(key, makeSynthetic(opts));
+    return cache.get(key)!;
+  }
+  if (ds.name === 'cifar10' || ds.name === 'cifar100') {
+    const root = dataRoot ?? ds.root ?? process.env.LT_BENCH_DATA;
+    if (!root) throw new DataError(`${ds.name}: no dataset location; pass --data-root DIR, set dataset.root or LT_BENCH_DATA to the folder holding the binary version (${ds.name === 'cifar10' ? 'cifar-10-batches-bin' : 'cifar-100-binary'})`);
+    const key = `${ds.name}:${path.resolve(root)}`;
+    if (!cache.has(key)) {
+      try {
+        cache.set(key, loadCifarSync({ root, variant: ds.name }));
+      } catch (e) {
+        if (e instanceof CifarFormatError) throw new DataError(e.message, e.file);
+        throw e;
+      }
+    }
     return cache.get(key)!;
   }
   const candidates = fashionMnistCandidates(dataRoot, ds.root);

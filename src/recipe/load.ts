@@ -169,6 +169,9 @@ export function validateRecipe(raw: Plain, leaf = '(recipe)', origin = new Map<s
   const params = method.params.safeParse(recipe.method.params);
   if (!params.success) throw formatIssues(params.error.issues, origin, leaf, ['method', 'params']);
   recipe.method.params = params.data;
+  if (recipe.dataset.valSource === 'test' && recipe.dataset.valPerClass > 0) {
+    throw new RecipeError(`${originOf('dataset.valPerClass', origin, leaf)}: dataset.valPerClass: must be 0 with valSource 'test' (no images are held out when the test set validates)`, leaf, 'dataset.valPerClass');
+  }
   if (recipe.dataset.balanced && recipe.dataset.profile === 'none') {
     throw new RecipeError(`${originOf('dataset.balanced', origin, leaf)}: dataset.balanced: needs profile 'exponential' (profile 'none' is already balanced)`, leaf, 'dataset.balanced');
   }

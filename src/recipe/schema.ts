@@ -28,7 +28,7 @@ export const syntheticSchema = z
 
 export const datasetSchema = z
   .object({
-    name: z.enum(['fashion-mnist', 'synthetic']).describe('dataset source'),
+    name: z.enum(['fashion-mnist', 'cifar10', 'cifar100', 'synthetic']).describe('dataset source'),
     root: z.string().nullable().default(null).describe('directory with the dataset files (else --data-root, LT_BENCH_DATA, the vendored copy)'),
     profile: z.enum(['exponential', 'none']).default('exponential').describe("'none' keeps the whole (balanced) train pool"),
     imbalanceRatio: z.number().min(1).default(100).describe('n_max / n_min of the exponential profile'),
@@ -38,6 +38,10 @@ export const datasetSchema = z
       .describe('n_max of the exponential profile (null: the smallest class size left after the val hold-out); a smaller value makes a small split for quick checks'),
     splitSeed: nonNegativeInt.default(0).describe('seed of the val hold-out and the per-class selection'),
     valPerClass: nonNegativeInt.default(20).describe('balanced validation images held out per class before the LT selection'),
+    valSource: z
+      .enum(['holdout', 'test'])
+      .default('holdout')
+      .describe("'holdout': validation images held out from train (valPerClass); 'test': validate on the test set, as the CIFAR-LT literature does (recorded and flagged)"),
     balanced: z.boolean().default(false).describe('train on the balanced twin of the LT split (same total, equal per class)'),
     augment: z
       .object({

@@ -45,6 +45,8 @@ export interface RunRecord {
     profile: string;
     imbalanceRatio: number;
     balanced: boolean;
+    /** 'test' when validation read the test set (the CIFAR-LT literature's practice); tables flag it. */
+    valSource?: 'holdout' | 'test';
     splitSeed: number;
     classCounts: number[];
     groups: Group[];

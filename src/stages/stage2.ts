@@ -39,7 +39,7 @@ import type { EvalMetrics, RunRecord, Stage2Strategy } from '../results/types.js
 import { sha256 } from '../recipe/hash.js';
 import { Rng } from '../rng.js';
 import type { RunOptions, RunResult } from '../runner.js';
-import { slug, splitFor } from '../runner.js';
+import { slug, splitFor, valImages } from '../runner.js';
 import { checkpointExists, loadCheckpoint, restoreVariables, saveCheckpoint } from '../train/checkpoint.js';
 import { stepsPerEpoch, train } from '../train/trainer.js';
 import { extractFeatures } from './features.js';
@@ -185,7 +185,7 @@ export async function runStage2(plan: StagePlan, stage1: RunResult, opts: RunOpt
     split,
     batches: {
       train: new InMemoryBatches(source.train, source.mean, source.std),
-      val: new InMemoryBatches(source.train, source.mean, source.std),
+      val: new InMemoryBatches(valImages(recipe, source), source.mean, source.std),
       test: new InMemoryBatches(source.test, source.mean, source.std),
     },
   };

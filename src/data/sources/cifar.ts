@@ -13,8 +13,7 @@
  * carries over.
  */
 import { createHash } from 'node:crypto';
-import { existsSync } from 'node:fs';
-import { readFile } from 'node:fs/promises';
+import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import type { ImageArray, SourceData } from '../types.js';
 import type { Rng } from '../../rng.js';
@@ -81,19 +80,25 @@ export function resolveCifarDir(root: string, variant: CifarVariant): string {
   );
 }
 
+/** Reads CIFAR asynchronously (a wrapper of loadCifarSync, kept for callers that await). */
 export async function loadCifar(opts: CifarOptions): Promise<SourceData> {
+  return loadCifarSync(opts);
+}
+
+/** Reads a CIFAR binary folder into memory (≈180 MB for either dataset). */
+export function loadCifarSync(opts: CifarOptions): SourceData {
   const layout = LAYOUT[opts.variant];
   const dir = resolveCifarDir(opts.root, opts.variant);
   const labelKind = opts.variant === 'cifar100' ? (opts.labels ?? 'fine') : 'fine';
   const numClasses = opts.variant === 'cifar10' ? 10 : labelKind === 'fine' ? 100 : 20;
   const files: SourceData['files'] = [];
-  const read = async (names: readonly string[]) => {
+  const read = (names: readonly string[]) => {
     const parts: ImageArray[] = [];
     for (const name of names) {
       const file = path.join(dir, name);
       let buf: Buffer;
       try {
-        buf = await readFile(file);
+        buf = readFileSync(file);
       } catch (e) {
         throw new CifarFormatError(`${layout.title}: missing or unreadable file ${file}: ${(e as Error).message}`, file);
       }
@@ -102,12 +107,12 @@ export async function loadCifar(opts: CifarOptions): Promise<SourceData> {
     }
     return concatImages(parts);
   };
-  const train = await read(layout.train);
-  const test = await read(layout.test);
+  const train = read(layout.train);
+  const test = read(layout.test);
   return {
     name: opts.variant === 'cifar10' ? 'cifar10' : labelKind === 'fine' ? 'cifar100' : 'cifar100-coarse',
     numClasses,
-    classNames: await readClassNames(dir, opts.variant, labelKind, numClasses),
+    classNames: readClassNames(dir, opts.variant, labelKind, numClasses),
     train,
     test,
     files,
@@ -170,15 +175,15 @@ function concatImages(parts: ImageArray[]): ImageArray {
   return { pixels, labels, count, height: 32, width: 32, channels: 3 };
 }
 
-async function readClassNames(
+function readClassNames(
   dir: string,
   variant: CifarVariant,
   labelKind: 'fine' | 'coarse',
   numClasses: number,
-): Promise<string[] | undefined> {
+): string[] | undefined {
   const name = variant === 'cifar10' ? 'batches.meta.txt' : `${labelKind}_label_names.txt`;
   try {
-    const names = (await readFile(path.join(dir, name), 'utf8'))
+    const names = readFileSync(path.join(dir, name), 'utf8')
       .split(/\r?\n/)
       .map((s) => s.trim())
       .filter((s) => s.length > 0);
