@@ -17,6 +17,7 @@ export const FLAG_MARKERS: Record<CellFlag, string> = {
   'mixed-params': '‡',
   'missing-seeds': '*',
   'partial-reference': '§',
+  'tuned-on-test': '¶',
 };
 
 const FLAG_TEXT: Record<CellFlag, string> = {
@@ -24,6 +25,7 @@ const FLAG_TEXT: Record<CellFlag, string> = {
   'mixed-params': 'records trained with different method params',
   'missing-seeds': 'fewer training seeds than expected',
   'partial-reference': 'UA/RA from fewer seeds than Acc (balanced runs missing)',
+  'tuned-on-test': 'validated on the test set (valSource: test, the CIFAR-LT literature\'s practice)',
 };
 
 const NOT_APPLICABLE = '–';

@@ -51,9 +51,10 @@ export interface Stat {
  * - mixed-versions: its records (or their balanced references) come from different code versions;
  * - mixed-params: its records were trained with different method params;
  * - missing-seeds: fewer training seeds than the expected cells ask for;
- * - partial-reference: UA/RA computed from fewer runs than Acc (some balanced runs missing).
+ * - partial-reference: UA/RA computed from fewer runs than Acc (some balanced runs missing);
+ * - tuned-on-test: validation (best epoch, post-hoc tuning) read the test set (valSource: test).
  */
-export type CellFlag = 'mixed-versions' | 'mixed-params' | 'missing-seeds' | 'partial-reference';
+export type CellFlag = 'mixed-versions' | 'mixed-params' | 'missing-seeds' | 'partial-reference' | 'tuned-on-test';
 
 export interface Cell {
   /** null: no record fills this cell. */
@@ -332,7 +333,7 @@ function makeCell(
   return { stat: meanStd(values), runIds, flags: sortFlags(flags) };
 }
 
-const FLAG_ORDER: CellFlag[] = ['mixed-versions', 'mixed-params', 'missing-seeds', 'partial-reference'];
+const FLAG_ORDER: CellFlag[] = ['mixed-versions', 'mixed-params', 'missing-seeds', 'partial-reference', 'tuned-on-test'];
 function sortFlags(flags: CellFlag[]): CellFlag[] {
   return FLAG_ORDER.filter((f) => flags.includes(f));
 }
@@ -350,6 +351,7 @@ function emptyCell(): Cell {
 /** Flags shared by every cell of a (row, epochs) group: params and seeds. */
 function cellGroupFlags(records: RunRecord[], expected: ExpectedCell[], notes: string[], where: string, missing: MissingCell[], row: string, whereCols: string): CellFlag[] {
   const flags: CellFlag[] = [];
+  if (records.some((r) => r.dataset.valSource === 'test')) flags.push('tuned-on-test');
   const diff = paramDifference(records);
   if (diff) {
     flags.push('mixed-params');

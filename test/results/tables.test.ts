@@ -313,3 +313,13 @@ test('a cell never shows a number no record holds: no records, no numbers', () =
   assert.doesNotMatch(md.split('\n').filter((l) => l.startsWith('| focal')).join(''), /\d/);
   assert.match(md, /focal — 5 epochs: Acc, UA, RA: no finished run; run `lt-bench run r\/focal.yaml`/);
 });
+
+test('cells validated on the test set (valSource: test) are flagged ¶', () => {
+  const rec = fakeRecord({ runId: 'c1', method: 'softmax', epochs: 2, top1: 40, dataset: 'cifar100' });
+  rec.dataset.valSource = 'test';
+  const other = fakeRecord({ runId: 'f1', method: 'softmax', epochs: 2, top1: 50 });
+  const md = formatTables(buildTable5([rec, other]), 'md');
+  assert.match(md, /\| softmax \| 40\.0¶ \|/);
+  assert.match(md, /¶ validated on the test set/);
+  assert.match(md, /\| softmax \| 50\.0 \|/, 'the other dataset is not flagged');
+});
