@@ -9,6 +9,7 @@ import { registerSchema } from './schema.js';
 import { registerValidate } from './validate.js';
 import { registerSweep } from './sweep.js';
 import { registerRuns } from './runs.js';
+import { registerData } from './data.js';
 import { register as registerTable } from './table.js';
 import { register as registerPlot } from './plot.js';
 import { register as registerCheck } from './check.js';
@@ -27,6 +28,7 @@ export function buildProgram(): Command {
   registerSchema(program);
   registerSweep(program);
   registerRuns(program);
+  registerData(program);
   registerTable(program, { expectedCells: () => expectedCellsFromRecipes('recipes') });
   registerPlot(program);
   registerCheck(program);

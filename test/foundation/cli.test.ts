@@ -124,3 +124,23 @@ test('Ctrl-C saves last and exits 130; the same command then resumes and finishe
   assert.match(resumed.stderr, /resuming at epoch/);
   assert.match(resumed.stdout, /40 epochs/);
 });
+
+test('data stats --dataset imagenet-lt works from the manifest alone', () => {
+  const r = cli(['data', 'stats', '--dataset', 'imagenet-lt', '--json']);
+  assert.equal(r.code, 0, r.stderr);
+  const s = JSON.parse(r.stdout);
+  assert.equal(s.train.total, 115846);
+  assert.deepEqual([s.train.max, s.train.min], [1280, 5]);
+  assert.deepEqual(s.train.groups, { head: 385, middle: 479, tail: 136 });
+  assert.equal(cli(['data', 'stats']).code, 2);
+});
+
+test('data verify exits 3 naming the failed checks of a bad list', () => {
+  const dir = tempDir();
+  const list = writeYaml(dir, 'val.txt', 'train/n01/a.JPEG 0\ntrain/n01/a.JPEG 0\ntrain/n02/b.JPEG 1000\n');
+  const r = cli(['data', 'verify', '--dataset', 'imagenet-lt', '--val', list]);
+  assert.equal(r.code, 3, r.stderr);
+  assert.match(r.stdout, /FAIL labels/);
+  assert.match(r.stdout, /FAIL duplicates/);
+  assert.match(r.stderr, /data verify: .*labels.*failed/);
+});
