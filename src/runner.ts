@@ -175,6 +175,7 @@ async function trainOne(recipe: Recipe, opts: RunOptions): Promise<RunResult> {
       imbalanceRatio: recipe.dataset.profile === 'none' ? Math.max(...split.classCounts) / Math.min(...split.classCounts) : recipe.dataset.imbalanceRatio,
       balanced: recipe.dataset.balanced,
       valSource: recipe.dataset.valSource,
+      maxPerClass: recipe.dataset.maxPerClass,
       splitSeed: recipe.dataset.splitSeed,
       classCounts: split.classCounts,
       groups: split.groups,

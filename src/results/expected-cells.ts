@@ -30,6 +30,7 @@ export async function expectedCellsFromRecipes(recipesDir: string): Promise<Expe
       params: staged?.params ?? recipe.method.params,
       ...(staged?.table7 ? { table7: staged.table7 } : {}),
       epochs: recipe.train.epochs,
+      maxPerClass: recipe.dataset.maxPerClass,
       recipePath: path.relative(process.cwd(), file),
     });
   }

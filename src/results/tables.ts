@@ -96,6 +96,8 @@ export interface Section {
   backbone: string | null;
   profile: string | null;
   imbalanceRatio: number | null;
+  /** dataset.maxPerClass of the runs (null: the full split); a capped split is a study of its own. */
+  maxPerClass?: number | null;
 }
 
 export interface ResultTable {
@@ -126,6 +128,8 @@ export interface ExpectedCell {
   seeds?: number[];
   /** Table 7 coordinates, for stage-2 recipes. */
   table7?: Table7Descriptor;
+  /** The recipe's dataset.maxPerClass (null or absent: the full split). */
+  maxPerClass?: number | null;
 }
 
 export interface TableOptions {
@@ -157,17 +161,18 @@ export function buildTables(records: RunRecord[], options: TableOptions = {}): R
 // Sections, rows, cells
 
 function sectionKey(s: Section): string {
-  return `${s.dataset}|${s.backbone ?? ''}|${s.profile ?? ''}|${s.imbalanceRatio ?? ''}`;
+  return `${s.dataset}|${s.backbone ?? ''}|${s.profile ?? ''}|${s.imbalanceRatio ?? ''}|${s.maxPerClass ?? ''}`;
 }
 
 function sectionOf(r: RunRecord): Section {
-  return { dataset: r.dataset.name, backbone: r.backbone, profile: r.dataset.profile, imbalanceRatio: r.dataset.imbalanceRatio };
+  return { dataset: r.dataset.name, backbone: r.backbone, profile: r.dataset.profile, imbalanceRatio: r.dataset.imbalanceRatio, maxPerClass: r.dataset.maxPerClass ?? null };
 }
 
 export function sectionLabel(s: Section): string {
   const parts = [s.dataset];
   if (s.backbone) parts.push(s.backbone);
   if (s.profile) parts.push(s.imbalanceRatio !== null ? `${s.profile} ρ=${s.imbalanceRatio}` : s.profile);
+  if (s.maxPerClass != null) parts.push(`n_max=${s.maxPerClass}`);
   return parts.join(' · ');
 }
 
@@ -192,10 +197,13 @@ function sections(records: RunRecord[], expected: ExpectedCell[]): SectionGroup[
   }
   for (const e of expected) {
     const matches = [...groups.values()].filter(
-      (g) => g.section.dataset === e.dataset && (e.backbone === undefined || g.section.backbone === e.backbone),
+      (g) =>
+        g.section.dataset === e.dataset &&
+        (e.backbone === undefined || g.section.backbone === e.backbone) &&
+        (g.section.maxPerClass ?? null) === (e.maxPerClass ?? null),
     );
     if (matches.length === 0) {
-      const s: Section = { dataset: e.dataset, backbone: e.backbone ?? null, profile: null, imbalanceRatio: null };
+      const s: Section = { dataset: e.dataset, backbone: e.backbone ?? null, profile: null, imbalanceRatio: null, maxPerClass: e.maxPerClass ?? null };
       const g = { section: s, records: [], expected: [e] };
       groups.set(sectionKey(s), g);
     } else {

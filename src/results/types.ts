@@ -47,6 +47,8 @@ export interface RunRecord {
     balanced: boolean;
     /** 'test' when validation read the test set (the CIFAR-LT literature's practice); tables flag it. */
     valSource?: 'holdout' | 'test';
+    /** The recipe's cap on n_max (null: the full split). */
+    maxPerClass?: number | null;
     splitSeed: number;
     classCounts: number[];
     groups: Group[];

@@ -323,3 +323,15 @@ test('cells validated on the test set (valSource: test) are flagged ¶', () => {
   assert.match(md, /¶ validated on the test set/);
   assert.match(md, /\| softmax \| 50\.0 \|/, 'the other dataset is not flagged');
 });
+
+test('a capped split (dataset.maxPerClass) is a table of its own', () => {
+  const full = fakeRecord({ runId: 'f', method: 'softmax', epochs: 8, top1: 70 });
+  const small = fakeRecord({ runId: 's', method: 'softmax', epochs: 8, top1: 40 });
+  small.dataset.maxPerClass = 600;
+  const tables = buildTable5([full, small]);
+  assert.equal(tables.length, 2);
+  const md = formatTables(tables, 'md');
+  assert.match(md, /n_max=600/);
+  assert.match(md, /\| softmax \| 70\.0 \|/);
+  assert.match(md, /\| softmax \| 40\.0 \|/);
+});
