@@ -21,7 +21,7 @@ import type { MethodInstance, SamplerName } from './methods/types.js';
 import { LtModel } from './models/model.js';
 import { recipeHash, sha256 } from './recipe/hash.js';
 import type { Recipe } from './recipe/schema.js';
-import { appendEpochLine, readRecord, trimEpochLines, writePerClassCsv, writeRecord, writeResolvedRecipe } from './results/record.js';
+import { appendEpochLine, readRecord, trimEpochLines, writePerClassCsv, writeRecord, writeResolvedRecipe, writeStoppedRecord } from './results/record.js';
 import type { EvalMetrics, RunRecord } from './results/types.js';
 import { checkpointExists, loadCheckpoint, restoreVariables } from './train/checkpoint.js';
 import type { Reporter } from './train/reporter.js';
@@ -262,9 +262,7 @@ async function trainOne(recipe: Recipe, opts: RunOptions): Promise<RunResult> {
     reporter.runEnd?.();
     return { record, dir, reused: false };
   } catch (e) {
-    record.status = (e as { exitCode?: number }).exitCode === 130 ? 'interrupted' : 'failed';
-    record.timing.wallSeconds = (performance.now() - wallStart) / 1000;
-    writeRecord(dir, record);
+    writeStoppedRecord(dir, record, e, (performance.now() - wallStart) / 1000);
     throw e;
   } finally {
     model.dispose();

@@ -24,6 +24,13 @@ export function writeRecord(dir: string, record: RunRecord): void {
   writeJsonAtomic(path.join(dir, RUN_FILE), record);
 }
 
+/** Marks a run that stopped early: 'interrupted' after Ctrl-C (exit 130), 'failed' otherwise. */
+export function writeStoppedRecord(dir: string, record: RunRecord, error: unknown, wallSeconds: number): void {
+  record.status = (error as { exitCode?: number }).exitCode === 130 ? 'interrupted' : 'failed';
+  record.timing.wallSeconds = wallSeconds;
+  writeRecord(dir, record);
+}
+
 export function writeResolvedRecipe(dir: string, recipe: Recipe, header: string): void {
   writeFileAtomic(path.join(dir, 'recipe.resolved.yaml'), `# ${header}\n${yamlStringify(recipe)}`);
 }

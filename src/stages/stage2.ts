@@ -34,7 +34,7 @@ import type { NcmHead } from '../models/heads/ncm.js';
 import type { TauNormHead } from '../models/heads/tau-norm.js';
 import { LtModel } from '../models/model.js';
 import type { Recipe } from '../recipe/schema.js';
-import { appendEpochLine, readRecord, trimEpochLines, writePerClassCsv, writeRecord, writeResolvedRecipe } from '../results/record.js';
+import { appendEpochLine, readRecord, trimEpochLines, writePerClassCsv, writeRecord, writeResolvedRecipe, writeStoppedRecord } from '../results/record.js';
 import type { EvalMetrics, RunRecord, Stage2Strategy } from '../results/types.js';
 import { sha256 } from '../recipe/hash.js';
 import { Rng } from '../rng.js';
@@ -223,9 +223,7 @@ export async function runStage2(plan: StagePlan, stage1: RunResult, opts: RunOpt
     reporter.runEnd?.();
     return { record, dir, reused: false, stage1 };
   } catch (e) {
-    record.status = (e as { exitCode?: number }).exitCode === 130 ? 'interrupted' : 'failed';
-    record.timing.wallSeconds = (performance.now() - wallStart) / 1000;
-    writeRecord(dir, record);
+    writeStoppedRecord(dir, record, e, (performance.now() - wallStart) / 1000);
     throw e;
   } finally {
     model.dispose();
