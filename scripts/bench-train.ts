@@ -348,7 +348,7 @@ async function runParent(): Promise<void> {
     const [backendSpec, model = 'lt'] = spec.split('@');
     const t = backendSpec.includes(':') ? Number(backendSpec.split(':')[1]) : threads;
     const modelDesc = model === 'raw' ? 'resnet32 (raw ops + batchNormTrain)'
-      : model === 'resnext50' ? 'resnext50_32x4d (raw ops, groupedConv2d + batchNormTrain, 224 px)' : 'resnet32 (src/models, moments + batchNorm)';
+      : model === 'resnext50' ? 'resnext50_32x4d (raw ops, groupedConv2d + batchNormTrain, 224 px)' : 'resnet32 (src/models, batchNormTrain)';
     engines.push(startEngine(backendSpec.split(':')[0], modelDesc, t, process.execPath, [fileURLToPath(import.meta.url), '--worker', spec, '--batch', String(batch)], env));
   }
   for (const e of engines) {
