@@ -4,8 +4,7 @@
  * resumed from `last`, and `force` trains again into a new run id: nothing is overwritten.
  */
 import { runEnvironment } from './results/environment.js';
-import * as tf from '@tensorflow/tfjs';
-import { existsSync, mkdirSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { selectBackend } from './backend.js';
 import { InMemoryBatches } from './data/batches.js';
@@ -285,13 +284,4 @@ export async function runRecipe(recipe: Recipe, opts: RunOptions = {}): Promise<
   main.record.reference = { vanillaBalancedRunId: vanilla.record.runId, methodBalancedRunId: methodRef.record.runId, ua, ra };
   writeRecord(main.dir, main.record);
   return { ...main, references: { vanilla, method: methodRef } };
-}
-
-/** Number of live tensors, for leak checks. */
-export function liveTensors(): number {
-  return tf.memory().numTensors;
-}
-
-export function runExists(dir: string): boolean {
-  return existsSync(path.join(dir, 'run.json'));
 }

@@ -5,6 +5,7 @@ import { recipeHash } from '../recipe/hash.js';
 import { runRecipe } from '../runner.js';
 import { createCliReporter } from './progress.js';
 import { formatRunResult } from './format.js';
+import { withInterruptSignal } from './interrupt.js';
 
 function collect(v: string, prev: string[]): string[] {
   return [...prev, v];
@@ -29,15 +30,8 @@ export function registerRun(program: Command): void {
         process.stdout.write(`# ${abs}\n# recipe hash ${recipeHash(recipe)}\n${yamlStringify(recipe)}`);
         return;
       }
-      const signal = { interrupted: false };
-      const onSigint = () => {
-        if (signal.interrupted) process.exit(130);
-        signal.interrupted = true;
-        process.stderr.write('\ninterrupt: saving last checkpoint (Ctrl-C again to quit at once)\n');
-      };
-      process.on('SIGINT', onSigint);
-      try {
-        const result = await runRecipe(recipe, {
+      const result = await withInterruptSignal((signal) =>
+        runRecipe(recipe, {
           dataRoot: o.dataRoot,
           output: o.output,
           backend: o.backend,
@@ -45,10 +39,8 @@ export function registerRun(program: Command): void {
           reporter: createCliReporter({ quiet: !!(o.json || o.quiet) }),
           signal,
           recipePath: abs,
-        });
-        process.stdout.write(o.json ? `${JSON.stringify(result.record, null, 2)}\n` : `${formatRunResult(result)}\n`);
-      } finally {
-        process.off('SIGINT', onSigint);
-      }
+        }),
+      );
+      process.stdout.write(o.json ? `${JSON.stringify(result.record, null, 2)}\n` : `${formatRunResult(result)}\n`);
     });
 }

@@ -2,6 +2,7 @@ import type { Command } from 'commander';
 import { UsageError } from '../errors.js';
 import { expandRecipeArgs, planSweep, runSweep, sweepJobs } from '../sweep.js';
 import { createCliReporter } from './progress.js';
+import { withInterruptSignal } from './interrupt.js';
 
 function parseSeeds(s: string): number[] {
   const seeds = s.split(',').map((x) => Number(x.trim()));
@@ -38,14 +39,7 @@ export function registerSweep(program: Command): void {
         return;
       }
       const reporter = createCliReporter({ quiet: !!o.json });
-      const signal = { interrupted: false };
-      const onSigint = () => {
-        if (signal.interrupted) process.exit(130);
-        signal.interrupted = true;
-        process.stderr.write('\ninterrupt: saving last checkpoint\n');
-      };
-      process.on('SIGINT', onSigint);
-      const outcomes = await runSweep(jobs, { ...common, reporter, signal, log: (l) => process.stderr.write(`${l}\n`) }).finally(() => process.off('SIGINT', onSigint));
+      const outcomes = await withInterruptSignal((signal) => runSweep(jobs, { ...common, reporter, signal, log: (l) => process.stderr.write(`${l}\n`) }));
       const failed = outcomes.filter((x) => x.error);
       if (o.json) {
         process.stdout.write(`${JSON.stringify(outcomes.map((x) => ({ recipe: x.job.file, seed: x.job.seed, runId: x.result?.record.runId ?? null, reused: x.result?.reused ?? false, status: x.error ? 'failed' : 'finished', error: x.error?.message ?? null, top1: x.result?.record.metrics.last?.top1 ?? null, seconds: x.seconds })), null, 2)}\n`);
