@@ -119,7 +119,21 @@ function metricsOf(model: LtModel, method: MethodInstance, recipe: Recipe, sourc
   if (method.calibrate) {
     const valLogits = predictLogits(model, { loss: method.loss }, batches.val, split.indices.val, recipe.eval.batchSize);
     try {
-      calibration = method.calibrate(valLogits, labelsOf(batches.val, split.indices.val));
+      const configure = (o: Record<string, unknown>) => {
+        if (!model.head.configure) throw new Error(`the ${model.head.name} head has no test-time options`);
+        return model.head.configure(o);
+      };
+      calibration = method.calibrate(valLogits, labelsOf(batches.val, split.indices.val), {
+        valLogitsWith: (headOptions) => {
+          const previous = configure(headOptions);
+          try {
+            return predictLogits(model, { loss: method.loss }, batches.val, split.indices.val, recipe.eval.batchSize);
+          } finally {
+            configure(previous);
+          }
+        },
+        setHeadOptions: (o) => void configure(o),
+      });
     } finally {
       valLogits.dispose();
     }

@@ -27,6 +27,17 @@ export interface MethodSetup {
   epochs: number;
 }
 
+/**
+ * What post-hoc tuning may do beyond reading the val logits: evaluate val with other head options
+ * (De-confound's α), and fix the chosen options for the test evaluation.
+ */
+export interface CalibrationContext {
+  /** Val logits (raw head output) with these head options; the caller disposes them. */
+  valLogitsWith(headOptions: Record<string, unknown>): tf.Tensor2D;
+  /** Sets head options for everything evaluated afterwards (test, tables). */
+  setHeadOptions(headOptions: Record<string, unknown>): void;
+}
+
 /** A method configured for one run. */
 export interface MethodInstance {
   /** Classifier head the method needs (default linear). */
@@ -43,7 +54,7 @@ export interface MethodInstance {
    * Post-hoc tuning on the validation split (never the test split), e.g. UNO-IC's β.
    * Receives val logits and labels; returns the chosen values, which go into the run record.
    */
-  calibrate?(valLogits: tf.Tensor2D, valLabels: Int32Array): Record<string, unknown>;
+  calibrate?(valLogits: tf.Tensor2D, valLabels: Int32Array, ctx?: CalibrationContext): Record<string, unknown>;
   /**
    * Values the method derived from its params and the class counts (ESQL's λ and tail classes,
    * LDAM's margins and DRW switch epoch, class weights), for the run record.

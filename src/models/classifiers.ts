@@ -17,6 +17,11 @@ export interface Head {
   readonly name: HeadName;
   /** `training` is false at evaluation; heads that behave differently at test (causal TDE) read it. */
   apply(features: tf.Tensor2D, training?: boolean): tf.Tensor2D;
+  /**
+   * Changes test-time options (the causal head's α) and returns their previous values; heads
+   * without any do not implement it.
+   */
+  configure?(options: Record<string, unknown>): Record<string, unknown>;
 }
 
 export class LinearHead implements Head {

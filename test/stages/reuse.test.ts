@@ -178,4 +178,12 @@ describe('two-stage runs reuse stage 1', () => {
     assert.deepEqual(ema.shape, [64]);
     assert.ok(ema.data.some((v) => v !== 0));
   });
+
+  it("de-confound with alpha: val records the α it chose on val", async () => {
+    const { result } = await run(recipe({ method: { name: 'de-confound', params: { alpha: 'val', alphaGrid: [0, 1, 3] } } }));
+    const cal = result.record.method.calibration!.last as { alpha: number; searched: boolean; accuracyByAlpha: number[] };
+    assert.equal(cal.searched, true);
+    assert.ok([0, 1, 3].includes(cal.alpha), `alpha ${cal.alpha}`);
+    assert.equal(cal.accuracyByAlpha.length, 3);
+  });
 });

@@ -39,7 +39,7 @@ export class CausalHead implements Head {
   readonly name = 'causal' as const;
   readonly weight: tf.Variable;
   readonly embedMean: tf.Variable;
-  readonly opts: CausalHeadOptions;
+  opts: CausalHeadOptions;
   private readonly headDim: number;
 
   constructor(private readonly store: ParamStore, inDim: number, numClasses: number, options: Record<string, unknown> = {}) {
@@ -51,6 +51,17 @@ export class CausalHead implements Head {
     this.headDim = inDim / K;
     this.weight = store.addTrainable('fc.weight', [inDim, numClasses], store.uniform(inDim * numClasses, 1 / Math.sqrt(inDim)));
     this.embedMean = store.addBuffer('fc.embedMean', [inDim], 0);
+  }
+
+  /** Test-time options only (α, useEffect): the others shape the trained parameters. */
+  configure(options: Record<string, unknown>): Record<string, unknown> {
+    const previous: Record<string, unknown> = {};
+    for (const key of ['alpha', 'useEffect'] as const) {
+      if (options[key] === undefined) continue;
+      previous[key] = this.opts[key];
+      this.opts = { ...this.opts, [key]: options[key] };
+    }
+    return previous;
   }
 
   /** Per-chunk unit features x̂ [B, d]. */
