@@ -25,6 +25,8 @@ import * as tf from '@tensorflow/tfjs';
 import * as tfwasm from '@tensorflow/tfjs-backend-wasm';
 import { registerThreadedWasmBackend, restoreStockWasmBackend } from './wasm-threaded.js';
 import { registerFusedGradients } from './torch/gradients.js';
+import { BATCH_NORM_TRAIN_KERNEL, registerBatchNormTrainGradient } from './batch-norm-train.js';
+import { batchNormTrainGradWasm, batchNormTrainWasm } from './wasm-batch-norm.js';
 
 type BackendWasm = tfwasm.BackendWasm;
 type TensorInfo = tf.TensorInfo;
@@ -438,6 +440,8 @@ export function registerWasmTrainingKernels(): void {
     ['UnsortedSegmentSum', unsortedSegmentSum as unknown as tf.KernelFunc],
     ['Identity', identityShared as unknown as tf.KernelFunc],
     ['LtBroadcastTo', broadcastTo as unknown as tf.KernelFunc],
+    [BATCH_NORM_TRAIN_KERNEL, batchNormTrainWasm as unknown as tf.KernelFunc],
+    ['LtBatchNormTrainGrad', batchNormTrainGradWasm as unknown as tf.KernelFunc],
   ];
   shippedIdentity = tf.getKernel('Identity', 'wasm')?.kernelFunc;
   // Re-registering an existing kernel logs a warning; drop the shipped one first.
@@ -447,6 +451,7 @@ export function registerWasmTrainingKernels(): void {
   }
   tf.registerGradient(fusedBatchNormGrad);
   registerFusedGradients();
+  registerBatchNormTrainGradient();
 }
 
 /** Directory holding the `.wasm` binaries of the installed @tensorflow/tfjs-backend-wasm. */

@@ -180,7 +180,7 @@ test('FusedBatchNorm gradient (re-registered, no Tile) equals the elementary-op 
   }
 });
 
-test('batchNormTrain (closed-form gradient) equals autodiff through moments + batchNorm, on cpu and wasm', async () => {
+test('batchNormTrain (closed form on cpu, LtBatchNormTrain kernels on wasm) equals autodiff through moments + batchNorm', async () => {
   const rng = new Rng(31);
   const shape: [number, number, number, number] = [3, 4, 5, 6];
   const xv = randn(rng, 3 * 4 * 5 * 6).map((v) => 2 * v + 1);
@@ -204,21 +204,21 @@ test('batchNormTrain (closed-form gradient) equals autodiff through moments + ba
   });
   await tf.setBackend('cpu');
   const ref = run(false);
+  const moments = tf.tidy(() => {
+    const x = tf.tensor4d(xv, shape);
+    const { mean, variance } = tf.moments(x, [0, 1, 2]);
+    return [tf.batchNorm(x, mean, variance, tf.tensor1d(bv), tf.tensor1d(gv), 1e-5), mean, variance].map((t) => t.dataSync().slice());
+  });
+  assert.ok(tf.getKernel('LtBatchNormTrain', 'wasm') != null, 'wasm runs the JS batch-norm kernels');
   for (const backend of ['cpu', 'wasm'] as const) {
     await tf.setBackend(backend);
     const before = tf.memory().numTensors;
     const got = run(true);
     assert.equal(tf.memory().numTensors, before, `${backend}: no leaks`);
     got.slice(0, 3).forEach((g, i) => assertClose(g, ref[i], `${backend} gradient ${i}`));
+    got.slice(3).forEach((v, i) => assertClose(v, moments[i], `${backend} forward output ${i}`));
   }
   await tf.setBackend('cpu');
-  const stats = run(true).slice(3);
-  const moments = tf.tidy(() => {
-    const x = tf.tensor4d(xv, shape);
-    const { mean, variance } = tf.moments(x, [0, 1, 2]);
-    return [tf.batchNorm(x, mean, variance, tf.tensor1d(bv), tf.tensor1d(gv), 1e-5), mean, variance].map((t) => t.dataSync().slice());
-  });
-  stats.forEach((v, i) => assertClose(v, moments[i], `forward output ${i}`));
 });
 
 test('Sum / Mean gradients through LtBroadcastTo on wasm match cpu (several axes)', async () => {
