@@ -3,7 +3,7 @@
  * torchvision's parameter counts, feature shapes, PyTorch max-pool padding, fan-out init, and a
  * training step with finite gradients.
  */
-import { test } from 'node:test';
+import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs';
 import { LtModel } from '../../src/models/model.js';
@@ -13,11 +13,22 @@ import { getBackbone, listBackbones } from '../../src/models/backbones/registry.
 import { Conv2d, GroupedConv2d, maxPool2d } from '../../src/models/layers.js';
 import { initWasm } from '../../src/backends/wasm-training.js';
 
-function countParams(backbone: string, numClasses: number): number {
-  const m = new LtModel({ backbone, head: 'linear', inChannels: 3, numClasses, seed: 0 });
-  const n = m.parameterCount(); // trainable only: BN running statistics are buffers
-  m.dispose();
-  return n;
+// Building a 25M-parameter model draws 25M normals (about 2 s here): build each once.
+const models = new Map<string, LtModel>();
+function model1000(backbone: string): LtModel {
+  let m = models.get(backbone);
+  if (!m) {
+    m = new LtModel({ backbone, head: 'linear', inChannels: 3, numClasses: 1000, seed: 0 });
+    models.set(backbone, m);
+  }
+  return m;
+}
+after(() => {
+  for (const m of models.values()) m.dispose();
+});
+
+function countParams(backbone: string): number {
+  return model1000(backbone).parameterCount(); // trainable only: BN running statistics are buffers
 }
 
 test('resnet10, resnet50 and resnext50 are registered beside the CIFAR ResNets', () => {
@@ -26,12 +37,12 @@ test('resnet10, resnet50 and resnext50 are registered beside the CIFAR ResNets',
 
 test('ResNeXt-50 32x4d with a 1000-class linear head has torchvision\'s 25,028,904 parameters', async () => {
   await tf.setBackend('cpu');
-  assert.equal(countParams('resnext50', 1000), 25_028_904);
+  assert.equal(countParams('resnext50'), 25_028_904);
 });
 
 test('ResNet-50 with a 1000-class linear head has torchvision\'s 25,557,032 parameters', async () => {
   await tf.setBackend('cpu');
-  assert.equal(countParams('resnet50', 1000), 25_557_032);
+  assert.equal(countParams('resnet50'), 25_557_032);
 });
 
 test('ResNet-10 (BasicBlock [1,1,1,1]) with a 1000-class linear head has 5,418,792 parameters', async () => {
@@ -45,27 +56,34 @@ test('ResNet-10 (BasicBlock [1,1,1,1]) with a 1000-class linear head has 5,418,7
   //   layer4 1,179,648 + 2,359,296 + 131,072 + 3 BN(512) 3,072                          = 3,673,088
   //   fc     512·1000 + 1000                                                            = 513,000
   //   total 9,536 + 73,984 + 230,144 + 919,040 + 3,673,088 + 513,000                    = 5,418,792
-  assert.equal(countParams('resnet10', 1000), 5_418_792);
+  assert.equal(countParams('resnet10'), 5_418_792);
 });
 
-test('the backbones take the dataset\'s channel count and give 512 / 2048-d features at 64 px', async () => {
+test('the backbones give 512 / 2048-d features; the stem takes the dataset\'s channel count', async () => {
   await tf.setBackend('cpu');
-  for (const [name, dim] of [['resnet10', 512], ['resnet50', 2048], ['resnext50', 2048]] as const) {
-    const store = new ParamStore(new Rng(1));
-    const backbone = getBackbone(name).create(store, 1);
-    assert.equal(backbone.featureDim, dim, name);
-    assert.deepEqual(store.trainable.get('conv1.weight')!.shape, [7, 7, 1, 64], name);
-    // 64 → 32 (stem) → 16 (max-pool) → 16, 8, 4, 2 (stages) → global mean
-    const shape = tf.tidy(() => backbone.apply(tf.ones([2, 64, 64, 1]), false).shape);
-    assert.deepEqual(shape, [2, dim], name);
-    store.dispose();
-  }
+  // ResNet-10 on 1-channel 64 px: 64 → 32 (stem) → 16 (max-pool) → 16, 8, 4, 2 (stages) → global mean
+  const store = new ParamStore(new Rng(1));
+  const r10 = getBackbone('resnet10').create(store, 1);
+  assert.equal(r10.featureDim, 512);
+  assert.deepEqual(store.trainable.get('conv1.weight')!.shape, [7, 7, 1, 64]);
+  assert.deepEqual(tf.tidy(() => r10.apply(tf.ones([2, 64, 64, 1]), false).shape), [2, 512]);
+  store.dispose();
+  // ResNet-50 at 64 px, batch 2, with its linear head
+  const r50 = model1000('resnet50');
+  assert.equal(r50.backbone.featureDim, 2048);
+  assert.deepEqual(tf.tidy(() => {
+    const o = r50.forward(tf.ones([2, 64, 64, 3]), false);
+    return [o.features.shape, o.logits.shape];
+  }), [[2, 2048], [2, 1000]]);
+  // ResNeXt-50 (32 split convs per block on cpu: the slowest) at 32 px, batch 1: 32 → 16 → 8 → 8, 4, 2, 1
+  const rx = model1000('resnext50');
+  assert.equal(rx.backbone.featureDim, 2048);
+  assert.deepEqual(tf.tidy(() => rx.backbone.apply(tf.ones([1, 32, 32, 3]), false).shape), [1, 2048]);
 });
 
 test('ResNeXt-50 bottleneck geometry: 32 groups of width 4·(planes/64), stride on the 3×3 conv', async () => {
   await tf.setBackend('cpu');
-  const store = new ParamStore(new Rng(1));
-  getBackbone('resnext50').create(store, 3);
+  const store = model1000('resnext50').store;
   const shape = (n: string) => store.trainable.get(n)!.shape;
   assert.deepEqual(shape('layer1.0.conv1.weight'), [1, 1, 64, 128]);
   assert.deepEqual(shape('layer1.0.conv2.weight'), [3, 3, 4, 128]);
@@ -74,7 +92,6 @@ test('ResNeXt-50 bottleneck geometry: 32 groups of width 4·(planes/64), stride 
   assert.deepEqual(shape('layer4.2.conv2.weight'), [3, 3, 32, 1024]);
   assert.ok(!store.trainable.has('layer1.1.downsample.0.weight'));
   assert.ok(store.buffers.has('layer4.0.downsample.1.running_var'));
-  store.dispose();
 });
 
 test('fan-out kaiming init: std √(2/(k·k·outC)) for the ImageNet ResNets, fan-in stays the default', async () => {
@@ -90,12 +107,10 @@ test('fan-out kaiming init: std √(2/(k·k·outC)) for the ImageNet ResNets, fa
   assert.ok(Math.abs(std(inn.weight) / Math.sqrt(2 / 576) - 1) < 0.03, `fan_in std ${std(inn.weight)}`);
   assert.ok(Math.abs(std(grouped.weight) / Math.sqrt(2 / 1152) - 1) < 0.05, `grouped std ${std(grouped.weight)}`);
   // ResNet-50's layer3.0.conv2 (3·3·256→256): 2/(9·256)
-  const r50 = new ParamStore(new Rng(4));
-  getBackbone('resnet50').create(r50, 3);
+  const r50 = model1000('resnet50').store;
   const w = r50.trainable.get('layer3.0.conv2.weight')!;
   assert.ok(Math.abs(std(w) / Math.sqrt(2 / (9 * 256)) - 1) < 0.01, `layer3.0.conv2 std ${std(w)}`);
   assert.deepEqual(Array.from(r50.trainable.get('layer4.2.bn3.weight')!.dataSync().slice(0, 3)), [1, 1, 1]); // no zero-init
-  r50.dispose();
   store.dispose();
 });
 
@@ -167,8 +182,10 @@ test('maxPool2d on wasm: forward and gradient equal cpu\'s on random NHWC data (
   }
 });
 
-test('one ResNet-10 training step at 32 px on cpu gives a finite gradient for every trainable variable', async () => {
-  await tf.setBackend('cpu');
+// On wasm (lt-bench's training backend, with the MaxPoolGrad above): tfjs cpu's naive
+// Conv2DBackpropFilter takes 7–12 s for ResNet-10's 4.9M conv weights on this machine, wasm 0.5–1 s.
+test('one ResNet-10 training step at 32 px on wasm gives a finite gradient for every trainable variable', async () => {
+  await initWasm(1);
   const m = new LtModel({ backbone: 'resnet10', head: 'linear', inChannels: 3, numClasses: 5, seed: 2 });
   const rng = new Rng(9);
   const xs = Float32Array.from({ length: 2 * 32 * 32 * 3 }, () => rng.normal());
@@ -200,4 +217,5 @@ test('one ResNet-10 training step at 32 px on cpu gives a finite gradient for ev
   x.dispose();
   y.dispose();
   m.dispose();
+  await tf.setBackend('cpu');
 });
