@@ -1,8 +1,9 @@
-"""PyTorch side of scripts/bench-train.ts: a CIFAR ResNet-32 (or ResNeXt-50 32x4d, 224 px) training
+"""PyTorch side of scripts/bench-train.ts: a CIFAR ResNet-32 (or, 224 px, ResNet-10 / ResNet-50 /
+ResNeXt-50 32x4d as torchvision builds them) training
 step (SGD momentum).
 
 Protocol (one JSON line per reply on stdout):
-  started with: python3 bench-train.py --threads T --batch B [--model resnet32]
+  started with: python3 bench-train.py --threads T --batch B [--model resnet32|resnet10|resnet50|resnext50]
   prints {"ready": true, "torch": "<version>", "threads": T} once the model is built,
   then for every stdin line "run N" performs N training steps and prints
   {"times": [ms, ...], "peakRssMB": x}; "quit" exits.
@@ -66,10 +67,33 @@ class ResNetCifar(nn.Module):
         return self.fc(out)
 
 
-class Bottleneck(nn.Module):
-    """torchvision's ResNeXt bottleneck (stride on the grouped 3x3 conv)."""
+class ImageNetBasicBlock(nn.Module):
+    """torchvision's BasicBlock (expansion 1) with its 1x1 conv + BN downsample."""
 
-    def __init__(self, inplanes, planes, stride, groups=32, base_width=4):
+    expansion = 1
+
+    def __init__(self, inplanes, planes, stride, groups=1, base_width=64):
+        super().__init__()
+        self.conv1 = nn.Conv2d(inplanes, planes, 3, stride, 1, bias=False)
+        self.bn1 = nn.BatchNorm2d(planes)
+        self.conv2 = nn.Conv2d(planes, planes, 3, 1, 1, bias=False)
+        self.bn2 = nn.BatchNorm2d(planes)
+        self.down = None
+        if stride != 1 or inplanes != planes:
+            self.down = nn.Sequential(nn.Conv2d(inplanes, planes, 1, stride, bias=False), nn.BatchNorm2d(planes))
+
+    def forward(self, x):
+        out = F.relu(self.bn1(self.conv1(x)))
+        out = self.bn2(self.conv2(out))
+        return F.relu(out + (self.down(x) if self.down is not None else x))
+
+
+class Bottleneck(nn.Module):
+    """torchvision's Bottleneck, v1.5 (stride on the 3x3 conv); groups=32, base_width=4 is ResNeXt's."""
+
+    expansion = 4
+
+    def __init__(self, inplanes, planes, stride, groups=1, base_width=64):
         super().__init__()
         width = int(planes * (base_width / 64.0)) * groups
         self.conv1 = nn.Conv2d(inplanes, width, 1, bias=False)
@@ -89,26 +113,39 @@ class Bottleneck(nn.Module):
         return F.relu(out + (self.down(x) if self.down is not None else x))
 
 
-class ResNeXt50(nn.Module):
-    """ResNeXt-50 32x4d as torchvision.models.resnext50_32x4d (torchvision is not installed here)."""
+class ImageNetResNet(nn.Module):
+    """torchvision.models.ResNet (torchvision is not installed here): 7x7/2 stem, 3x3/2 max-pool,
+    4 stages, global average pool, fc. ResNet-10 = (BasicBlock, [1,1,1,1]); ResNet-50 =
+    (Bottleneck, [3,4,6,3]); ResNeXt-50 32x4d = (Bottleneck, [3,4,6,3], groups 32, width 4).
+    Init as torchvision: kaiming_normal_(fan_out, relu) for convs, BN 1/0."""
 
-    def __init__(self, num_classes=1000):
+    def __init__(self, block, layers, groups=1, base_width=64, num_classes=1000):
         super().__init__()
         self.conv1 = nn.Conv2d(3, 64, 7, 2, 3, bias=False)
         self.bn1 = nn.BatchNorm2d(64)
-        layers = []
+        blocks = []
         inplanes = 64
-        for planes, blocks, stride in ((64, 3, 1), (128, 4, 2), (256, 6, 2), (512, 3, 2)):
-            for i in range(blocks):
-                layers.append(Bottleneck(inplanes, planes, stride if i == 0 else 1))
-                inplanes = planes * 4
-        self.layers = nn.Sequential(*layers)
-        self.fc = nn.Linear(2048, num_classes)
+        for planes, n, stride in zip((64, 128, 256, 512), layers, (1, 2, 2, 2)):
+            for i in range(n):
+                blocks.append(block(inplanes, planes, stride if i == 0 else 1, groups, base_width))
+                inplanes = planes * block.expansion
+        self.layers = nn.Sequential(*blocks)
+        self.fc = nn.Linear(inplanes, num_classes)
+        for m in self.modules():
+            if isinstance(m, nn.Conv2d):
+                nn.init.kaiming_normal_(m.weight, mode="fan_out", nonlinearity="relu")
 
     def forward(self, x):
         out = F.max_pool2d(F.relu(self.bn1(self.conv1(x))), 3, 2, 1)
         out = self.layers(out)
         return self.fc(F.adaptive_avg_pool2d(out, 1).flatten(1))
+
+
+IMAGENET_MODELS = {
+    "resnet10": lambda: ImageNetResNet(ImageNetBasicBlock, [1, 1, 1, 1]),
+    "resnet50": lambda: ImageNetResNet(Bottleneck, [3, 4, 6, 3]),
+    "resnext50": lambda: ImageNetResNet(Bottleneck, [3, 4, 6, 3], groups=32, base_width=4),
+}
 
 
 def main():
@@ -121,8 +158,8 @@ def main():
     torch.manual_seed(0)
     if args.model == "resnet32":
         model, size, classes = ResNetCifar(n=5), 32, 10
-    elif args.model == "resnext50":
-        model, size, classes = ResNeXt50(), 224, 1000
+    elif args.model in IMAGENET_MODELS:
+        model, size, classes = IMAGENET_MODELS[args.model](), 224, 1000
     else:
         raise SystemExit(f"unknown model {args.model}")
     model.train()

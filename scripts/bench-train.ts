@@ -4,12 +4,14 @@
  * PyTorch (Debian python3-torch, `/usr/bin/python3`), side by side.
  *
  *   node dist/scripts/bench-train.js [--backends torch:2,torch:2@raw,wasm:2,wasm:1,cpu] [--threads 2] [--batch 128]
- *   node dist/scripts/bench-train.js --model resnext50 [--batch 8] ...   (ResNeXt-50 32x4d, 224 px)
+ *   node dist/scripts/bench-train.js --model resnext50|resnet50|resnet10 [--batch 8] ...   (224 px, 1000 classes)
  *                                    [--rounds 4] [--steps 3] [--warmup 2] [--no-pytorch]
  *
  * Two tfjs ResNet-32s: `lt` = lt-bench's own (src/models/backbones/resnet-cifar.ts, batch norm
  * through batchNormTrain) and `raw` = the raw-op one below (also batchNormTrain: one kernel each way
- * on torch). Every engine runs in its own child process (the wasm thread count is fixed per process, and
+ * on torch). The ImageNet models (`--model resnext50|resnet50|resnet10`) are lt-bench's own
+ * backbones (src/models/backbones/resnet-imagenet.ts) + its linear head, against the
+ * torchvision-equivalent torch.nn models in bench-train.py. Every engine runs in its own child process (the wasm thread count is fixed per process, and
  * peak RSS is per process). After `--warmup` steps each, the parent alternates rounds of
  * `--steps` steps over the engines, so load changes on this shared machine hit all of them alike,
  * and reports medians over all timed steps. Prints one JSON document on stdout:
@@ -26,7 +28,6 @@ import { fileURLToPath } from 'node:url';
 import * as tf from '@tensorflow/tfjs';
 import { Rng } from '../src/rng.js';
 import { batchNormTrain } from '../src/backends/batch-norm-train.js';
-import { groupedConv2d } from '../src/backends/grouped-conv.js';
 import { ParamStore } from '../src/models/params.js';
 import { getBackbone } from '../src/models/backbones/registry.js';
 import { LinearHead } from '../src/models/classifiers.js';
@@ -134,52 +135,9 @@ function trainStep(net: ResNet, opt: tf.MomentumOptimizer, x: tf.Tensor4D, yOneH
   return out;
 }
 
-// ---------------------------------------------------------------------------------------------
-// ResNeXt-50 32x4d (raw ops; mirrors ResNeXt50 in scripts/bench-train.py = torchvision's)
-// ---------------------------------------------------------------------------------------------
-
-interface Bottleneck { w1: tf.Variable; b1: BnParams; w2: tf.Variable; b2: BnParams; w3: tf.Variable; b3: BnParams; stride: number; down?: { w: tf.Variable; bn: BnParams } }
-interface ResNeXt { stem: tf.Variable; stemBn: BnParams; blocks: Bottleneck[]; fcW: tf.Variable; fcB: tf.Variable }
-
-function buildResNeXt50(seed: number): ResNeXt {
-  const rng = new Rng(seed);
-  const groups = 32;
-  const blocks: Bottleneck[] = [];
-  let inplanes = 64;
-  for (const [planes, n, stride] of [[64, 3, 1], [128, 4, 2], [256, 6, 2], [512, 3, 2]] as const) {
-    for (let i = 0; i < n; i++) {
-      const s = i === 0 ? stride : 1;
-      const width = planes * 2; // int(planes * 4/64) * 32
-      blocks.push({
-        w1: kaiming(rng, [1, 1, inplanes, width]), b1: bnParams(width),
-        w2: kaiming(rng, [3, 3, width / groups, width]), b2: bnParams(width),
-        w3: kaiming(rng, [1, 1, width, planes * 4]), b3: bnParams(planes * 4),
-        stride: s,
-        down: s !== 1 || inplanes !== planes * 4 ? { w: kaiming(rng, [1, 1, inplanes, planes * 4]), bn: bnParams(planes * 4) } : undefined,
-      });
-      inplanes = planes * 4;
-    }
-  }
-  const fc = new Float32Array(2048 * 1000);
-  for (let i = 0; i < fc.length; i++) fc[i] = (2 * rng.next() - 1) / Math.sqrt(2048);
-  return { stem: kaiming(rng, [7, 7, 3, 64]), stemBn: bnParams(64), blocks, fcW: tf.variable(tf.tensor2d(fc, [2048, 1000])), fcB: tf.variable(tf.zeros([1000])) };
-}
-
-function forwardResNeXt(net: ResNeXt, x: tf.Tensor4D): tf.Tensor2D {
-  const bn = (h: tf.Tensor4D, p: BnParams) => batchNormTrain(h, p.gamma as tf.Tensor1D, p.beta as tf.Tensor1D, 1e-5).y;
-  const pad = (p: number): [[number, number], [number, number], [number, number], [number, number]] => [[0, 0], [p, p], [p, p], [0, 0]];
-  let h = tf.relu(bn(tf.conv2d(x, net.stem as tf.Tensor4D, 2, pad(3)), net.stemBn));
-  h = tf.maxPool(h, 3, 2, 1);
-  for (const b of net.blocks) {
-    let out = tf.relu(bn(tf.conv2d(h, b.w1 as tf.Tensor4D, 1, 'valid'), b.b1));
-    out = tf.relu(bn(groupedConv2d(out, b.w2 as tf.Tensor4D, b.stride, pad(1), 32), b.b2));
-    out = bn(tf.conv2d(out, b.w3 as tf.Tensor4D, 1, 'valid'), b.b3);
-    const short = b.down ? bn(tf.conv2d(h, b.down.w as tf.Tensor4D, b.stride, 'valid'), b.down.bn) : h;
-    h = tf.relu(tf.add(out, short)) as tf.Tensor4D;
-  }
-  const pooled = tf.mean(h, [1, 2]) as tf.Tensor2D;
-  return tf.add(tf.matMul(pooled, net.fcW as tf.Tensor2D), net.fcB) as tf.Tensor2D;
-}
+/** The ImageNet-size models: lt-bench's backbones (src/models/backbones/resnet-imagenet.ts), 224 px, 1000 classes. */
+const IMAGENET_MODELS = ['resnext50', 'resnet50', 'resnet10'];
+const TORCH_NAMES: Record<string, string> = { resnext50: 'resnext50_32x4d', resnet50: 'resnet50', resnet10: 'resnet10' };
 
 // ---------------------------------------------------------------------------------------------
 // Worker: one tfjs engine, driven over stdin/stdout
@@ -203,33 +161,19 @@ async function selectBackend(spec: string): Promise<string> {
   return name;
 }
 
-/** A training step closure over one of the two ResNet-32 implementations. */
+/** A training step closure: `raw` (this file's ResNet-32), `lt` (src/models ResNet-32) or an ImageNet model. */
 function makeStep(model: string, batch: number): (x: tf.Tensor4D, y: tf.Tensor2D) => number {
   const opt = tf.train.momentum(0.1, 0.9);
   if (model === 'raw') {
     const net = buildResNetCifar(5, 10, 1);
     return (x, y) => trainStep(net, opt, x, y, 5e-4);
   }
-  if (model === 'resnext50') {
-    const net = buildResNeXt50(1);
-    return (x, y) => {
-      const loss = tf.tidy(() => {
-        const { value, grads } = tf.variableGrads(() => tf.losses.softmaxCrossEntropy(y, forwardResNeXt(net, x)) as tf.Scalar);
-        const vars = tf.engine().registeredVariables;
-        const decayed: Record<string, tf.Tensor> = {};
-        for (const [name, g] of Object.entries(grads)) decayed[name] = tf.add(g, tf.mul(vars[name], 5e-4));
-        opt.applyGradients(decayed as unknown as Parameters<typeof opt.applyGradients>[0]);
-        return value;
-      });
-      const out = loss.dataSync()[0];
-      loss.dispose();
-      return out;
-    };
-  }
-  // lt-bench's own ResNet-32 (src/models): tf.moments + tf.batchNorm, running statistics queued
+  // lt-bench's own models (src/models): ResNet-32 (`lt`) or an ImageNet backbone, + the linear
+  // head; batch norm through batchNormTrain, running statistics queued and applied after the step
+  const imagenet = IMAGENET_MODELS.includes(model);
   const store = new ParamStore(new Rng(1));
-  const backbone = getBackbone('resnet32').create(store, 3);
-  const head = new LinearHead(store, backbone.featureDim, 10);
+  const backbone = getBackbone(imagenet ? model : 'resnet32').create(store, 3);
+  const head = new LinearHead(store, backbone.featureDim, imagenet ? 1000 : 10);
   const vars = [...store.optimisable().values()];
   const byName = new Map(vars.map((v) => [v.name, v]));
   void batch;
@@ -252,7 +196,7 @@ async function runWorker(spec: string, batch: number): Promise<void> {
   const [backendSpec, model = 'lt'] = spec.split('@');
   const desc = await selectBackend(backendSpec);
   const step = makeStep(model, batch);
-  const [size, classes] = model === 'resnext50' ? [224, 1000] : [32, 10];
+  const [size, classes] = IMAGENET_MODELS.includes(model) ? [224, 1000] : [32, 10];
   const rng = new Rng(2);
   const xs = new Float32Array(batch * size * size * 3);
   for (let i = 0; i < xs.length; i++) xs[i] = rng.normal();
@@ -326,29 +270,33 @@ function median(xs: number[]): number {
 
 async function runParent(): Promise<void> {
   const threads = Number(argValue('threads', '2'));
-  const resnext = argValue('model') === 'resnext50';
-  const batch = Number(argValue('batch', resnext ? '8' : '128'));
+  const modelArg = argValue('model', 'resnet32') ?? 'resnet32';
+  if (modelArg !== 'resnet32' && !IMAGENET_MODELS.includes(modelArg)) throw new Error(`--model: resnet32 or ${IMAGENET_MODELS.join(', ')}`);
+  const imagenet = IMAGENET_MODELS.includes(modelArg);
+  const batch = Number(argValue('batch', imagenet ? '8' : '128'));
   const rounds = Number(argValue('rounds', '4'));
   const steps = Number(argValue('steps', '3'));
   const warmup = Number(argValue('warmup', '2'));
-  // backend[:threads][@model], model `lt` (src/models ResNet-32, default) or `raw` (this file's, with batchNormTrain)
-  const defaultSpecs = resnext ? `torch:${threads}` : `torch:${threads},torch:${threads}@raw,wasm:${threads}`;
+  // backend[:threads][@model], model `lt` (src/models ResNet-32, default), `raw` (this file's, with batchNormTrain)
+  // or an ImageNet model (added to every spec when --model names one)
+  const defaultSpecs = imagenet ? `torch:${threads}` : `torch:${threads},torch:${threads}@raw,wasm:${threads}`;
   const specs = (argValue('backends', defaultSpecs) ?? '').split(',').filter(Boolean)
-    .map((sp) => (resnext && !sp.includes('@') ? `${sp}@resnext50` : sp));
+    .map((sp) => (imagenet && !sp.includes('@') ? `${sp}@${modelArg}` : sp));
   const withPytorch = !process.argv.includes('--no-pytorch');
   // Same intra-op thread count everywhere (libgomp / MKL read these too).
   const env = { ...process.env, OMP_NUM_THREADS: String(threads), MKL_NUM_THREADS: String(threads) };
   const loadBefore = os.loadavg();
   const engines: Engine[] = [];
   if (withPytorch) {
-    engines.push(startEngine('pytorch', resnext ? 'resnext50_32x4d (torch.nn, NCHW, 224 px)' : 'resnet32 (torch.nn, NCHW)', threads, '/usr/bin/python3',
-      [path.join(repoRoot, 'scripts', 'bench-train.py'), '--threads', String(threads), '--batch', String(batch), '--model', resnext ? 'resnext50' : 'resnet32'], env));
+    engines.push(startEngine('pytorch', imagenet ? `${TORCH_NAMES[modelArg]} (torch.nn as torchvision, NCHW, 224 px)` : 'resnet32 (torch.nn, NCHW)', threads, '/usr/bin/python3',
+      [path.join(repoRoot, 'scripts', 'bench-train.py'), '--threads', String(threads), '--batch', String(batch), '--model', modelArg], env));
   }
   for (const spec of specs) {
     const [backendSpec, model = 'lt'] = spec.split('@');
     const t = backendSpec.includes(':') ? Number(backendSpec.split(':')[1]) : threads;
     const modelDesc = model === 'raw' ? 'resnet32 (raw ops + batchNormTrain)'
-      : model === 'resnext50' ? 'resnext50_32x4d (raw ops, groupedConv2d + batchNormTrain, 224 px)' : 'resnet32 (src/models, batchNormTrain)';
+      : IMAGENET_MODELS.includes(model) ? `${TORCH_NAMES[model]} (src/models ${model} + linear head, ${model === 'resnext50' ? 'groupedConv2d + ' : ''}batchNormTrain, 224 px)`
+        : 'resnet32 (src/models, batchNormTrain)';
     engines.push(startEngine(backendSpec.split(':')[0], modelDesc, t, process.execPath, [fileURLToPath(import.meta.url), '--worker', spec, '--batch', String(batch)], env));
   }
   for (const e of engines) {

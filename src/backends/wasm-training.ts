@@ -5,6 +5,8 @@
  * every conv throws), its `Conv2DBackpropInput` is a scalar C loop, it lacks `UnsortedSegmentSum`
  * (so the gradient of `tf.gather` throws), and the stock `FusedBatchNorm` gradient tiles 1-D
  * statistics to the full activation shape, which costs seconds a step on wasm.
+ * Its MaxPoolGrad is wrong for windows whose values are all ≤ 0 and breaks ties unlike PyTorch
+ * (see `maxPoolGrad`); the ImageNet ResNets' stem max-pool needs it, so it is replaced.
  *
  * Both conv backprops are rewritten as one call of the backend's own forward convolution
  * (XNNPACK, SIMD and, in the threaded build, multi-threaded):
@@ -271,6 +273,60 @@ function unsortedSegmentSum(args: { inputs: tf.NamedTensorInfoMap; backend: unkn
 }
 
 // ---------------------------------------------------------------------------------------------
+// MaxPoolGrad (PyTorch semantics)
+// ---------------------------------------------------------------------------------------------
+
+/**
+ * The shipped wasm MaxPoolGrad (MaxPool3DGrad.cc in tfjs 4.22) starts each window's running max at
+ * std::numeric_limits<float>::min() (the smallest positive float, not −∞) with position 0: a window
+ * whose values are all ≤ 0 sends its gradient to the tensor's element 0 or drops it, and among equal
+ * maxima the last wins. This one is PyTorch's max_pool2d backward: running max from −∞ at the
+ * window's first in-range tap, first maximum wins (NaN propagates), dy accumulated into dx at each
+ * window's argmax; padded taps are skipped (−∞ padding).
+ */
+function maxPoolGrad(args: { inputs: tf.NamedTensorInfoMap; backend: unknown; attrs?: tf.NamedAttrMap }): TensorInfo {
+  const backend = args.backend as BackendWasm;
+  const { dy, input } = args.inputs as { dy: TensorInfo; input: TensorInfo };
+  const { filterSize, strides, pad, dimRoundingMode } = args.attrs as unknown as tf.MaxPoolGradAttrs;
+  const info = tf.backend_util.computePool2DInfo(input.shape as [number, number, number, number], filterSize, strides, 1, pad, dimRoundingMode);
+  const dx = backend.makeOutput(input.shape, 'float32');
+  const xs = backend.typedArrayFromHeap(input) as Float32Array;
+  const g = backend.typedArrayFromHeap(dy) as Float32Array;
+  const out = backend.typedArrayFromHeap(dx) as Float32Array;
+  out.fill(0);
+  const { batchSize, inHeight: H, inWidth: W, inChannels: C, outHeight: OH, outWidth: OW } = info;
+  const best = new Float32Array(C);
+  const at = new Int32Array(C);
+  for (let b = 0; b < batchSize; b++) {
+    for (let oy = 0; oy < OH; oy++) {
+      const r0 = oy * info.strideHeight - info.padInfo.top;
+      const rMin = Math.max(0, r0);
+      const rMax = Math.min(H, r0 + info.filterHeight);
+      for (let ox = 0; ox < OW; ox++) {
+        const c0 = ox * info.strideWidth - info.padInfo.left;
+        const cMin = Math.max(0, c0);
+        const cMax = Math.min(W, c0 + info.filterWidth);
+        if (rMin >= rMax || cMin >= cMax) continue; // a window entirely in the padding: no input tap
+        best.fill(-Infinity);
+        at.fill(((b * H + rMin) * W + cMin) * C);
+        for (let r = rMin; r < rMax; r++) {
+          for (let col = cMin; col < cMax; col++) {
+            const base = ((b * H + r) * W + col) * C;
+            for (let c = 0; c < C; c++) {
+              const v = xs[base + c];
+              if (v > best[c] || v !== v) { best[c] = v; at[c] = base; }
+            }
+          }
+        }
+        const dyBase = ((b * OH + oy) * OW + ox) * C;
+        for (let c = 0; c < C; c++) out[at[c] + c] += g[dyBase + c];
+      }
+    }
+  }
+  return dx;
+}
+
+// ---------------------------------------------------------------------------------------------
 // LtBroadcastTo (used by the Sum/Mean gradient overrides in ./torch/gradients.ts)
 // ---------------------------------------------------------------------------------------------
 
@@ -442,6 +498,7 @@ export function registerWasmTrainingKernels(): void {
     ['LtBroadcastTo', broadcastTo as unknown as tf.KernelFunc],
     [BATCH_NORM_TRAIN_KERNEL, batchNormTrainWasm as unknown as tf.KernelFunc],
     ['LtBatchNormTrainGrad', batchNormTrainGradWasm as unknown as tf.KernelFunc],
+    ['MaxPoolGrad', maxPoolGrad as unknown as tf.KernelFunc],
   ];
   shippedIdentity = tf.getKernel('Identity', 'wasm')?.kernelFunc;
   // Re-registering an existing kernel logs a warning; drop the shipped one first.
