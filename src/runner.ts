@@ -103,9 +103,19 @@ export function planRun(recipe: Recipe, opts: Pick<RunOptions, 'output' | 'dataR
   return { runId, dir, action, record: existing };
 }
 
-/** The recipes of the paired balanced runs UA needs: plain softmax and the same method, on the balanced twin. */
-export function referenceRecipes(recipe: Recipe): { vanilla: Recipe; method: Recipe } {
-  const base: Recipe = { ...recipe, reference: 'none', dataset: { ...recipe.dataset, balanced: true } };
+/**
+ * The recipes of the paired balanced runs UA needs: plain softmax and the same method, on the
+ * balanced twin. `ltResolved` (the LT run's derived values) supplies what the method pins for its
+ * reference (ESQL's λ), unless the recipe sets it.
+ */
+export function referenceRecipes(recipe: Recipe, ltResolved: Record<string, unknown> = {}): { vanilla: Recipe; method: Recipe } {
+  const pinned: Record<string, unknown> = {};
+  const def = getMethod(recipe.method.name);
+  for (const key of def.pinnedForReference ?? []) {
+    if (recipe.method.params[key] === undefined && ltResolved[key] !== undefined) pinned[key] = ltResolved[key];
+  }
+  const method = Object.keys(pinned).length > 0 ? { ...recipe.method, params: { ...recipe.method.params, ...pinned } } : recipe.method;
+  const base: Recipe = { ...recipe, method, reference: 'none', dataset: { ...recipe.dataset, balanced: true } };
   const { stage2: _stage2, ...singleStage } = base; // plain softmax is single-stage
   return {
     // A_v is plain softmax: one stage, instance sampling, whatever the method's recipe does.
@@ -289,7 +299,7 @@ export async function runRecipe(recipe: Recipe, opts: RunOptions = {}): Promise<
   const main = await runOne(recipe, opts);
   if (recipe.reference !== 'auto' || recipe.dataset.balanced || recipe.dataset.profile === 'none') return main;
 
-  const refs = referenceRecipes(recipe);
+  const refs = referenceRecipes(recipe, main.record.method.resolved);
   const refOpts: RunOptions = { ...opts, force: false, recipePath: null };
   const vanilla = await trainOne(refs.vanilla, refOpts);
   const methodRef = recipe.method.name === 'softmax' && JSON.stringify(recipe.method.params) === '{}' && !isStagedRecipe(recipe) ? vanilla : await runOne(refs.method, refOpts);

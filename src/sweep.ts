@@ -9,7 +9,10 @@ import { existsSync } from 'node:fs';
 import { UsageError } from './errors.js';
 import { loadRecipe } from './recipe/load.js';
 import type { Recipe } from './recipe/schema.js';
-import { planRun, referenceRecipes, runRecipe, type RunOptions, type RunResult } from './runner.js';
+import { loadSource } from './data/load-source.js';
+import { getMethod } from './methods/registry.js';
+import type { RunRecord } from './results/types.js';
+import { planRun, referenceRecipes, runRecipe, splitFor, type RunOptions, type RunResult } from './runner.js';
 import { gitCommit, ltBenchVersion } from './version.js';
 
 export interface SweepJob {
@@ -74,6 +77,16 @@ function isStale(rec: { environment: { gitCommit: string | null; ltBench: string
   return rec.environment.ltBench !== ltBenchVersion() || (gitCommit() !== null && rec.environment.gitCommit !== gitCommit());
 }
 
+/** The LT run's derived values that its reference pins (ESQL's λ): from its record, else computed. */
+function ltResolvedParams(recipe: Recipe, record: RunRecord | null, opts: SweepOptions): Record<string, unknown> {
+  const def = getMethod(recipe.method.name);
+  if (!def.pinnedForReference?.length) return {};
+  if (record?.method.resolved) return record.method.resolved;
+  const source = loadSource(recipe, opts.dataRoot);
+  const split = splitFor(recipe, source);
+  return def.create({ classCounts: split.classCounts, numClasses: source.numClasses, params: recipe.method.params, epochs: recipe.train.epochs }).resolvedParams ?? {};
+}
+
 export function planSweep(jobs: SweepJob[], opts: SweepOptions): SweepPlanEntry[] {
   return jobs.map((job): SweepPlanEntry => {
     let p: ReturnType<typeof planRun>;
@@ -85,7 +98,7 @@ export function planSweep(jobs: SweepJob[], opts: SweepOptions): SweepPlanEntry[
     const action = p.action === 'reuse' && opts.rerunStale && p.record && isStale(p.record) ? 'rerun-stale' : p.action;
     const references: string[] = [];
     if (job.recipe.reference === 'auto' && !job.recipe.dataset.balanced && job.recipe.dataset.profile === 'exponential') {
-      const refs = referenceRecipes(job.recipe);
+      const refs = referenceRecipes(job.recipe, ltResolvedParams(job.recipe, p.record, opts));
       for (const r of [refs.vanilla, refs.method]) {
         const rp = planRun(r, opts);
         if (rp.action !== 'reuse' && !references.includes(rp.runId)) references.push(rp.runId);

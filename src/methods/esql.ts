@@ -4,7 +4,7 @@
  * Deviation: off ImageNet-LT, λ defaults to the frequency that marks the same share of classes
  * as tail (374/1000, i.e. the round(0.374·C) rarest classes); the resolved λ, the rule and the
  * tail classes go into the run record via `resolvedParams`. The random masks come from the
- * trainer's per-step `ctx.rng`.
+ * trainer's per-step `ctx.rng`. The balanced reference run (UA) reuses the LT run's λ.
  */
 import { esqlLoss, esqlParams, esqlThreshold } from '../losses/esql.js';
 import type { Method } from './types.js';
@@ -20,6 +20,10 @@ export const esqlMethod: Method = {
     code: 'Vanint/Awesome-LongTailed-Learning Main-codebase/loss/SEQLLoss.py',
   },
   params: esqlParams,
+  // λ marks the LT split's tail; on the balanced twin (every π equal) a derived λ would mark all
+  // classes or none by a tie, so the reference run keeps the LT value (as a fixed λ = 0.00043
+  // does on ImageNet-LT's balanced twin, where it masks nothing).
+  pinnedForReference: ['lambda'],
   create(setup) {
     const params = parseParams('esql', esqlParams, setup);
     const threshold = esqlThreshold(setup.classCounts, params.lambda);

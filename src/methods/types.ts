@@ -73,5 +73,11 @@ export interface Method {
   citation: { paper: string; code: string };
   /** Strict schema of `method.params`, with the shipped defaults. */
   params: z.ZodObject<z.ZodRawShape>;
+  /**
+   * Derived values (keys of `resolvedParams`) that the balanced reference run for UA must reuse
+   * from the long-tailed run rather than derive from the balanced counts, when the recipe did not
+   * set them: ESQL's λ, which on a balanced split would tie every class at the threshold.
+   */
+  pinnedForReference?: string[];
   create(setup: MethodSetup): MethodInstance;
 }
