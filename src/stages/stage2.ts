@@ -34,7 +34,7 @@ import type { TauNormHead } from '../models/heads/tau-norm.js';
 import { LtModel } from '../models/model.js';
 import type { Recipe } from '../recipe/schema.js';
 import { appendEpochLine, readRecord, trimEpochLines, writePerClassCsv, writeRecord, writeResolvedRecipe, writeStoppedRecord } from '../results/record.js';
-import type { EvalMetrics, RunRecord, Stage2Strategy } from '../results/types.js';
+import type { EvalMetrics, RunRecord, Stage2Info, Stage2Strategy } from '../results/types.js';
 import { sha256 } from '../recipe/hash.js';
 import { Rng } from '../rng.js';
 import type { RunOptions, RunResult } from '../runner.js';
@@ -83,6 +83,11 @@ function stage1Head(stage1: Recipe, split: LongTailSplit, numClasses: number): H
 
 function stage2Method(strategy: Stage2Strategy, classCounts: number[]): MethodInstance {
   return { head: HEAD_OF[strategy], loss: logitsLoss(softmaxLoss(classCounts)) };
+}
+
+/** A finished stage-2 run's head and prediction, to evaluate its checkpoints again (`lt-bench eval`). */
+export function stage2Evaluation(info: Stage2Info, classCounts: number[]): { method: MethodInstance; headOptions: Record<string, unknown> } {
+  return { method: stage2Method(info.strategy, classCounts), headOptions: info.tau ? { tau: info.tau.chosen } : {} };
 }
 
 /** Loads the backbone (and the head tensors the strategy keeps) from the stage-1 checkpoint. */
