@@ -210,7 +210,7 @@ export async function train(inputs: TrainInputs, cfg: TrainConfig): Promise<Trai
  * single-batch step (no weighting). Batch-norm buffer updates are applied after each micro-batch,
  * as PyTorch's accumulation does. Returns the batch's mean loss and correct count (read later).
  */
-function accumulatedStep(
+export function accumulatedStep(
   model: LtModel,
   method: MethodInstance,
   sgd: Sgd,
