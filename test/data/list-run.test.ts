@@ -65,7 +65,7 @@ function writeRecipe(rel: string, dataset: Record<string, unknown>, extra: Recor
     method: { name: 'softmax' },
     train: { epochs: 2, batchSize: 4, optimizer: { lr: 0.05 } },
     eval: { thresholds: { head: 5, tail: 3 }, batchSize: 8 },
-    output: 'results',
+    output: path.join(dir, 'results'),
     ...extra,
   };
   writeFileSync(file, stringify(recipe));
@@ -180,4 +180,15 @@ test('ImageListBatchSource: a resumed epoch (firstStep) draws the same augmented
   } finally {
     await data.close();
   }
+});
+
+test('stage 2 (crt) runs on an image-list stage-1 run, and lt-bench eval reproduces its metrics', async () => {
+  const { recipe } = loadRecipe(path.join(dir, 'recipe.yaml'), { sets: ['stage2.strategy=crt', 'stage2.epochs=1'] });
+  const r = await runRecipe(recipe, { backend: testBackend });
+  assert.equal(r.record.status, 'finished');
+  assert.equal(r.stage1!.reused, true, 'stage 1 is the run trained above');
+  assert.equal(r.record.stage2!.strategy, 'crt');
+  assert.ok(r.record.data!.images > 0);
+  const again = await evaluateRun(r.dir, { split: 'test', backend: testBackend });
+  assert.deepEqual(again.metrics, r.record.metrics.last);
 });

@@ -266,7 +266,14 @@ export class ImageListSource {
   }
 
   async close(): Promise<void> {
-    await this.pool?.close();
+    // Idle workers are unref'd, so awaiting their termination alone may let the process exit
+    // mid-await (exit code 13); a timer keeps the event loop alive until they have stopped.
+    const keepAlive = setInterval(() => {}, 1000);
+    try {
+      await this.pool?.close();
+    } finally {
+      clearInterval(keepAlive);
+    }
     this.pool = null;
   }
 }
