@@ -19,6 +19,9 @@ export { getBackbone, listBackbones, registerBackbone } from './models/backbones
 export { LtModel } from './models/model.js';
 export { learningRate } from './train/schedule.js';
 export { Sgd } from './train/sgd.js';
+export { evaluateRun, type EvalRunOptions, type EvalRunResult } from './eval/run-eval.js';
+export { openRunData, recipeSplit, type RunData } from './data/run-data.js';
+export { InMemoryBatchSource, ImageListBatchSource, type BatchSource, type SourceBatch, type EpochOptions } from './data/batch-source.js';
 export { readRecord, readEpochLines } from './results/record.js';
 export type { RunRecord, EpochLine, EvalMetrics } from './results/types.js';
 export { Rng } from './rng.js';

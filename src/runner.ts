@@ -7,24 +7,26 @@ import { runEnvironment } from './results/environment.js';
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { selectBackend } from './backend.js';
-import { InMemoryBatches } from './data/batches.js';
-import { loadSource } from './data/load-source.js';
 import { createSampler, resolveSamplerName } from './data/samplers.js';
 import { Rng } from './rng.js';
-import { groupSizes, makeLongTailSplit } from './data/longtail.js';
-import type { LongTailSplit, SourceData } from './data/types.js';
-import { evaluate, labelsOf, predictLogits } from './eval/evaluate.js';
+import { groupSizes } from './data/longtail.js';
+import type { LongTailSplit } from './data/types.js';
+import type { BatchSource } from './data/batch-source.js';
+import { openRunData, recipeSplit, type RunData } from './data/run-data.js';
+import { calibrateOnVal } from './eval/calibrate.js';
+import { evaluate, predictWithLabels } from './eval/evaluate.js';
 import { upperAndRelative } from './eval/metrics.js';
 import { getMethod } from './methods/registry.js';
 import type { MethodInstance, SamplerName } from './methods/types.js';
 import { LtModel } from './models/model.js';
 import { recipeHash, sha256 } from './recipe/hash.js';
-import type { Recipe } from './recipe/schema.js';
+import { isImageListDataset, type Recipe } from './recipe/schema.js';
 import { appendEpochLine, readRecord, trimEpochLines, writePerClassCsv, writeRecord, writeResolvedRecipe, writeStoppedRecord } from './results/record.js';
 import type { EvalMetrics, RunRecord } from './results/types.js';
 import { checkpointExists, loadCheckpoint, restoreVariables } from './train/checkpoint.js';
 import type { Reporter } from './train/reporter.js';
 import { stepsPerEpoch, train } from './train/trainer.js';
+import { describeActivationEstimate, estimateActivationMemory } from './train/memory.js';
 import { isStagedRecipe, planStagedRun, runStaged } from './stages/run-staged.js';
 
 export interface RunOptions {
@@ -57,31 +59,19 @@ export function slug(s: string): string {
   return s.toLowerCase().replace(/[^a-z0-9]+/g, '-').replace(/^-|-$/g, '');
 }
 
-/** The images validation reads: the held-out train images, or the test set (CIFAR-LT practice). */
-export function valImages(recipe: Recipe, source: SourceData): SourceData['train'] {
-  return recipe.dataset.valSource === 'test' ? source.test : source.train;
-}
+export { splitFor, valImages } from './data/run-data.js';
 
-export function splitFor(recipe: Recipe, source: SourceData): LongTailSplit {
+/** The dataset part of a run id: `<name>-lt<ratio>`, `<name>-full`, or the image-list dataset's name. */
+export function datasetTag(recipe: Recipe): string {
   const ds = recipe.dataset;
-  const split = makeLongTailSplit(source, {
-    profile: ds.profile,
-    imbalanceRatio: ds.imbalanceRatio,
-    maxPerClass: ds.maxPerClass,
-    splitSeed: ds.splitSeed,
-    valPerClass: ds.valPerClass,
-    balanced: ds.balanced,
-    thresholds: recipe.eval.thresholds,
-  });
-  // valSource 'test': validation (best epoch, post-hoc tuning) reads the test images.
-  return ds.valSource === 'test' ? { ...split, indices: { ...split.indices, val: split.indices.test } } : split;
+  const shape = isImageListDataset(ds.name) ? '' : ds.profile === 'none' ? '-full' : `-lt${ds.imbalanceRatio}`;
+  return `${ds.name}${shape}${ds.balanced ? '-bal' : ''}`;
 }
 
 /** The run id: method, dataset and a hash of the resolved recipe and the split's content. */
 export function runIdFor(recipe: Recipe, split: LongTailSplit): string {
   const h = sha256(`${recipeHash(recipe)}:${split.checksum}`).slice(0, 12);
-  const ds = `${recipe.dataset.name}${recipe.dataset.profile === 'none' ? '-full' : `-lt${recipe.dataset.imbalanceRatio}`}${recipe.dataset.balanced ? '-bal' : ''}`;
-  return `${slug(recipe.method.name)}-${ds}-${h}`;
+  return `${slug(recipe.method.name)}-${datasetTag(recipe)}-${h}`;
 }
 
 /**
@@ -97,7 +87,7 @@ export function locateRun(recipe: Recipe, split: LongTailSplit, opts: Pick<RunOp
 /** What `run` would do with a recipe: reuse a finished record, resume an unfinished one, or train anew. */
 export function planRun(recipe: Recipe, opts: Pick<RunOptions, 'output' | 'dataRoot'> = {}): { runId: string; dir: string; action: 'reuse' | 'resume' | 'train'; record: RunRecord | null } {
   if (isStagedRecipe(recipe)) return planStagedRun(recipe, opts);
-  const split = splitFor(recipe, loadSource(recipe, opts.dataRoot));
+  const split = recipeSplit(recipe, opts.dataRoot);
   const { runId, dir, existing } = locateRun(recipe, split, opts);
   const action = existing?.status === 'finished' ? 'reuse' : existing && checkpointExists(path.join(dir, 'last')) ? 'resume' : 'train';
   return { runId, dir, action, record: existing };
@@ -124,48 +114,41 @@ export function referenceRecipes(recipe: Recipe, ltResolved: Record<string, unkn
   };
 }
 
-function metricsOf(model: LtModel, method: MethodInstance, recipe: Recipe, source: SourceData, split: LongTailSplit, batches: { val: InMemoryBatches; test: InMemoryBatches }): { test: EvalMetrics; calibration?: Record<string, unknown> } {
-  let calibration: Record<string, unknown> | undefined;
-  if (method.calibrate) {
-    const valLogits = predictLogits(model, { loss: method.loss }, batches.val, split.indices.val, recipe.eval.batchSize);
-    try {
-      const configure = (o: Record<string, unknown>) => {
-        if (!model.head.configure) throw new Error(`the ${model.head.name} head has no test-time options`);
-        return model.head.configure(o);
-      };
-      calibration = method.calibrate(valLogits, labelsOf(batches.val, split.indices.val), {
-        valLogitsWith: (headOptions) => {
-          const previous = configure(headOptions);
-          try {
-            return predictLogits(model, { loss: method.loss }, batches.val, split.indices.val, recipe.eval.batchSize);
-          } finally {
-            configure(previous);
-          }
-        },
-        setHeadOptions: (o) => void configure(o),
-      });
-    } finally {
-      valLogits.dispose();
-    }
-  }
-  const test = evaluate(model, method, batches.test, split.indices.test, recipe.eval.batchSize, source.numClasses, split.groups);
+async function metricsOf(model: LtModel, method: MethodInstance, recipe: Recipe, data: RunData): Promise<{ test: EvalMetrics; calibration?: Record<string, unknown> }> {
+  const { split, sources } = data;
+  const calibration = await calibrateOnVal(model, method, sources.val, split.indices.val, recipe.eval.batchSize);
+  const test = await evaluate(model, method, sources.test, split.indices.test, recipe.eval.batchSize, data.numClasses, split.groups);
   return { test, calibration };
 }
 
 /** The epoch order of the training indices under the named sampler (seeded by the training seed). */
-function epochOrderFor(name: SamplerName, split: LongTailSplit, source: SourceData, seed: number, epochs: number) {
+function epochOrderFor(name: SamplerName, split: LongTailSplit, trainSource: BatchSource, numClasses: number, seed: number, epochs: number) {
   const train = split.indices.train;
-  const labels = Int32Array.from(train, (i) => source.train.labels[i]);
-  const sampler = createSampler(name, { labels, numClasses: source.numClasses, rng: new Rng(seed).fork('sampler') });
+  const labels = Int32Array.from(train, (i) => trainSource.labels[i]);
+  const sampler = createSampler(name, { labels, numClasses, rng: new Rng(seed).fork('sampler') });
   return (epoch: number) => Int32Array.from(sampler.epochIndices(epoch, epochs), (p) => train[p]);
+}
+
+/** The run record's `data` block: the image-list pipeline's counters. */
+export function pipelineRecord(data: RunData): RunRecord['data'] {
+  const s = data.pipelineStats();
+  return s ? { pipelineImagesPerSec: s.imagesPerSecond, images: s.images, skipped: s.skipped, skippedFiles: s.skippedFiles } : undefined;
+}
+
+/** Height, width and channels of the images a run trains on. */
+export function imageShapeOf(recipe: Recipe, data: RunData): [number, number, number] {
+  if (isImageListDataset(recipe.dataset.name)) {
+    const size = recipe.dataset.transform?.size ?? 224;
+    return [size, size, 3];
+  }
+  const b = (data.sources.train as { batches?: { images: { height: number; width: number; channels: number } } }).batches!.images;
+  return [b.height, b.width, b.channels];
 }
 
 async function trainOne(recipe: Recipe, opts: RunOptions): Promise<RunResult> {
   const reporter = opts.reporter ?? {};
   const backend = await selectBackend(opts.backend);
-  const source = loadSource(recipe, opts.dataRoot);
-  const split = splitFor(recipe, source);
-  let { runId, dir, existing } = locateRun(recipe, split, opts);
+  let { runId, dir, existing } = locateRun(recipe, recipeSplit(recipe, opts.dataRoot), opts);
   if (opts.force) {
     const baseId = runId;
     const outDir = path.dirname(dir);
@@ -176,13 +159,23 @@ async function trainOne(recipe: Recipe, opts: RunOptions): Promise<RunResult> {
     }
   }
   if (existing?.status === 'finished') return { record: existing, dir, reused: true };
+  const data = await openRunData(recipe, { dataRoot: opts.dataRoot });
+  try {
+    return await trainOpened(recipe, opts, data, runId, dir, existing, backend);
+  } finally {
+    await data.close();
+  }
+}
 
+async function trainOpened(recipe: Recipe, opts: RunOptions, data: RunData, runId: string, dir: string, existing: RunRecord | null, backend: Awaited<ReturnType<typeof selectBackend>>): Promise<RunResult> {
+  const reporter = opts.reporter ?? {};
+  const { split } = data;
   const methodDef = getMethod(recipe.method.name);
-  const method = methodDef.create({ classCounts: split.classCounts, numClasses: source.numClasses, params: recipe.method.params, epochs: recipe.train.epochs });
+  const method = methodDef.create({ classCounts: split.classCounts, numClasses: data.numClasses, params: recipe.method.params, epochs: recipe.train.epochs });
   mkdirSync(dir, { recursive: true });
   const startedAt = existing?.timing.startedAt ?? new Date().toISOString();
   const wallStart = performance.now() - 1000 * (existing?.timing.wallSeconds ?? 0);
-  const model = new LtModel({ backbone: recipe.backbone.name, head: method.head ?? 'linear', headOptions: method.headOptions, inChannels: source.train.channels, numClasses: source.numClasses, seed: recipe.train.seed });
+  const model = new LtModel({ backbone: recipe.backbone.name, head: method.head ?? 'linear', headOptions: method.headOptions, inChannels: data.channels, numClasses: data.numClasses, seed: recipe.train.seed });
   const record: RunRecord = {
     schemaVersion: 1,
     runId,
@@ -193,7 +186,7 @@ async function trainOne(recipe: Recipe, opts: RunOptions): Promise<RunResult> {
     method: { name: methodDef.name, family: methodDef.family, tag: methodDef.tag, params: recipe.method.params, ...(method.resolvedParams ? { resolved: method.resolvedParams } : {}) },
     backbone: recipe.backbone.name,
     dataset: {
-      name: source.name,
+      name: data.name,
       profile: recipe.dataset.profile,
       imbalanceRatio: recipe.dataset.profile === 'none' ? Math.max(...split.classCounts) / Math.min(...split.classCounts) : recipe.dataset.imbalanceRatio,
       balanced: recipe.dataset.balanced,
@@ -206,7 +199,7 @@ async function trainOne(recipe: Recipe, opts: RunOptions): Promise<RunResult> {
       thresholds: recipe.eval.thresholds,
       splitChecksum: split.checksum,
       sizes: { train: split.indices.train.length, val: split.indices.val.length, test: split.indices.test.length },
-      files: source.files,
+      files: data.files,
     },
     seeds: { train: recipe.train.seed, split: recipe.dataset.splitSeed },
     epochs: recipe.train.epochs,
@@ -220,11 +213,6 @@ async function trainOne(recipe: Recipe, opts: RunOptions): Promise<RunResult> {
   writeResolvedRecipe(dir, recipe, `run ${runId}: resolved recipe (all defaults filled in); hash ${record.recipeHash}`);
   writeRecord(dir, record);
 
-  const batches = {
-    train: new InMemoryBatches(source.train, source.mean, source.std),
-    val: new InMemoryBatches(valImages(recipe, source), source.mean, source.std),
-    test: new InMemoryBatches(source.test, source.mean, source.std),
-  };
   const lastDir = path.join(dir, 'last');
   let resumedFrom: { epoch: number; step: number } | undefined;
   if (checkpointExists(lastDir)) resumedFrom = loadCheckpoint<{ epoch: number; step: number }>(lastDir).meta;
@@ -234,19 +222,23 @@ async function trainOne(recipe: Recipe, opts: RunOptions): Promise<RunResult> {
   const samplerName = resolveSamplerName(t.sampler ?? method.sampler ?? 'instance');
   record.sampler = samplerName;
   reporter.runStart?.({ runId, name: record.name, epochs: t.epochs, stepsPerEpoch: stepsPerEpoch(split.indices.train.length, t.batchSize), resumedFrom });
+  const accumulate = t.accumulate ?? 1;
+  const mem = estimateActivationMemory(model, imageShapeOf(recipe, data), t.batchSize / accumulate, accumulate);
+  record.memory = { activationBytesEstimate: mem.bytesPerStep, activationBytesPerImage: mem.bytesPerImage, microBatch: mem.microBatch, accumulate, backend: mem.backend, estimate: true };
+  reporter.log?.(describeActivationEstimate(mem));
   try {
     const result = await train(
       {
         model,
         method,
-        train: { batches: batches.train, indices: split.indices.train },
-        val: { batches: batches.val, indices: split.indices.val },
-        numClasses: source.numClasses,
+        train: { source: data.sources.train, indices: split.indices.train },
+        val: { source: data.sources.val, indices: split.indices.val },
+        numClasses: data.numClasses,
         groups: split.groups,
         checkpointDir: dir,
         reporter,
         signal: opts.signal,
-        epochOrder: epochOrderFor(samplerName, split, source, t.seed, t.epochs),
+        epochOrder: epochOrderFor(samplerName, split, data.sources.train, data.numClasses, t.seed, t.epochs),
         onEpoch: (line) => appendEpochLine(dir, line),
       },
       {
@@ -256,17 +248,17 @@ async function trainOne(recipe: Recipe, opts: RunOptions): Promise<RunResult> {
         lr: t.optimizer.lr,
         schedule: t.schedule,
         sgd: { momentum: t.optimizer.momentum, nesterov: t.optimizer.nesterov, weightDecay: t.optimizer.weightDecay },
-        augment: recipe.dataset.augment.padCrop > 0 || recipe.dataset.augment.flip ? recipe.dataset.augment : null,
         evalBatchSize: recipe.eval.batchSize,
+        accumulate,
       },
     );
-    const last = metricsOf(model, method, recipe, source, split, batches);
+    const last = await metricsOf(model, method, recipe, data);
     let best: EvalMetrics | null = null;
     let bestCalibration: Record<string, unknown> | undefined;
     if (checkpointExists(path.join(dir, 'best'))) {
       const ck = loadCheckpoint(path.join(dir, 'best'));
       restoreVariables(model.store.all(), ck.tensors, path.join(dir, 'best'));
-      const m = metricsOf(model, method, recipe, source, split, batches);
+      const m = await metricsOf(model, method, recipe, data);
       best = m.test;
       bestCalibration = m.calibration;
     }
@@ -280,11 +272,15 @@ async function trainOne(recipe: Recipe, opts: RunOptions): Promise<RunResult> {
       startedAt,
       finishedAt: new Date().toISOString(),
     };
+    const pipeline = pipelineRecord(data);
+    if (pipeline) record.data = pipeline;
     writeRecord(dir, record);
-    writePerClassCsv(dir, record, source.classNames);
+    writePerClassCsv(dir, record, data.classNames);
     reporter.runEnd?.();
     return { record, dir, reused: false };
   } catch (e) {
+    const pipeline = pipelineRecord(data);
+    if (pipeline) record.data = pipeline;
     writeStoppedRecord(dir, record, e, (performance.now() - wallStart) / 1000);
     throw e;
   } finally {
@@ -297,7 +293,7 @@ export async function runRecipe(recipe: Recipe, opts: RunOptions = {}): Promise<
   // Two-stage recipes (a stage2 key or a decouple-* method) are run by src/stages/.
   const runOne = (r: Recipe, o: RunOptions) => (isStagedRecipe(r) ? runStaged(r, o) : trainOne(r, o));
   const main = await runOne(recipe, opts);
-  if (recipe.reference !== 'auto' || recipe.dataset.balanced || recipe.dataset.profile === 'none') return main;
+  if (recipe.reference !== 'auto' || recipe.dataset.balanced || (recipe.dataset.profile === 'none' && !isImageListDataset(recipe.dataset.name))) return main;
 
   const refs = referenceRecipes(recipe, main.record.method.resolved);
   const refOpts: RunOptions = { ...opts, force: false, recipePath: null };

@@ -8,8 +8,7 @@ import { countStats, KNOWN_MANIFESTS, loadManifest, manifestStats } from '../dat
 import { makeClassFolderLongTail, makeImageNetLt, writeLongTailLists } from '../data/make-lists.js';
 import { verifyLists } from '../data/verify.js';
 import { loadRecipe } from '../recipe/load.js';
-import { splitFor } from '../runner.js';
-import { loadSource } from '../data/load-source.js';
+import { recipeSplit } from '../data/run-data.js';
 
 function print(json: boolean, value: unknown, text: string): void {
   process.stdout.write(json ? `${JSON.stringify(value, null, 2)}\n` : `${text}\n`);
@@ -45,7 +44,7 @@ export function registerData(program: Command): void {
         return;
       }
       const { recipe } = loadRecipe(o.recipe!);
-      const split = splitFor(recipe, loadSource(recipe, o.dataRoot));
+      const split = recipeSplit(recipe, o.dataRoot);
       const s = countStats(split.classCounts, recipe.eval.thresholds);
       print(!!o.json, { ...s, splitChecksum: split.checksum, sizes: { train: split.indices.train.length, val: split.indices.val.length, test: split.indices.test.length } },
         `${describeCounts(`${recipe.name}: ${recipe.dataset.name} train split${recipe.dataset.balanced ? ' (balanced twin)' : ''}`, s)}\n  per class ${split.classCounts.join(', ')}\n  split checksum ${split.checksum}`);

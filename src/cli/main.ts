@@ -10,6 +10,7 @@ import { registerValidate } from './validate.js';
 import { registerSweep } from './sweep.js';
 import { registerRuns } from './runs.js';
 import { registerData } from './data.js';
+import { registerEval } from './eval.js';
 import { register as registerTable } from './table.js';
 import { register as registerPlot } from './plot.js';
 import { register as registerCheck } from './check.js';
@@ -29,6 +30,7 @@ export function buildProgram(): Command {
   registerSweep(program);
   registerRuns(program);
   registerData(program);
+  registerEval(program);
   registerTable(program, { expectedCells: () => expectedCellsFromRecipes('recipes') });
   registerPlot(program);
   registerCheck(program);

@@ -1,38 +1,57 @@
 /** Runs a model over an evaluation set in batches and computes its metrics. */
 import * as tf from '@tensorflow/tfjs';
-import type { InMemoryBatches } from '../data/batches.js';
+import type { BatchSource } from '../data/batch-source.js';
 import type { Group } from '../data/types.js';
 import type { MethodInstance } from '../methods/types.js';
 import type { LtModel } from '../models/model.js';
 import type { EvalMetrics } from '../results/types.js';
 import { classificationMetrics } from './metrics.js';
 
-/** Logits the method predicts with (post-hoc adjustments applied), for all `indices`. */
-export function predictLogits(model: LtModel, method: MethodInstance, batches: InMemoryBatches, indices: Int32Array, batchSize: number): tf.Tensor2D {
+/**
+ * Logits the method predicts with (post-hoc adjustments applied) and the labels of the images
+ * they belong to: all of `indices`, less any image a source with badImages: skip left out.
+ */
+export async function predictWithLabels(model: LtModel, method: MethodInstance, source: BatchSource, indices: Int32Array, batchSize: number): Promise<{ logits: tf.Tensor2D; labels: Int32Array }> {
   const parts: tf.Tensor2D[] = [];
-  for (let s = 0; s < indices.length; s += batchSize) {
-    const b = batches.make(indices.subarray(s, s + batchSize), null, null);
-    parts.push(
-      tf.tidy(() => {
-        const out = model.forward(tf.tensor4d(b.x, b.shape), false);
-        return method.predict ? method.predict(out) : out.logits;
-      }),
-    );
+  const labels: Int32Array[] = [];
+  try {
+    for await (const b of source.epoch(indices, batchSize, { mode: 'test' })) {
+      if (b.y.length === 0) continue;
+      labels.push(b.y);
+      parts.push(
+        tf.tidy(() => {
+          const out = model.forward(tf.tensor4d(b.x, b.shape), false);
+          return method.predict ? method.predict(out) : out.logits;
+        }),
+      );
+    }
+    const all = parts.length === 1 ? tf.clone(parts[0]) : (tf.concat(parts, 0) as tf.Tensor2D);
+    const y = new Int32Array(labels.reduce((a, l) => a + l.length, 0));
+    let at = 0;
+    for (const l of labels) {
+      y.set(l, at);
+      at += l.length;
+    }
+    return { logits: all, labels: y };
+  } finally {
+    for (const p of parts) p.dispose();
   }
-  const all = tf.concat(parts, 0) as tf.Tensor2D;
-  for (const p of parts) p.dispose();
-  return all;
 }
 
-export function labelsOf(batches: InMemoryBatches, indices: Int32Array): Int32Array {
-  return Int32Array.from(indices, (i) => batches.images.labels[i]);
+/** Logits the method predicts with (post-hoc adjustments applied), for all `indices`. */
+export async function predictLogits(model: LtModel, method: MethodInstance, source: BatchSource, indices: Int32Array, batchSize: number): Promise<tf.Tensor2D> {
+  return (await predictWithLabels(model, method, source, indices, batchSize)).logits;
 }
 
-export function evaluate(model: LtModel, method: MethodInstance, batches: InMemoryBatches, indices: Int32Array, batchSize: number, numClasses: number, groups: Group[]): EvalMetrics {
-  const logits = predictLogits(model, method, batches, indices, batchSize);
+export function labelsOf(source: BatchSource, indices: Int32Array): Int32Array {
+  return Int32Array.from(indices, (i) => source.labels[i]);
+}
+
+export async function evaluate(model: LtModel, method: MethodInstance, source: BatchSource, indices: Int32Array, batchSize: number, numClasses: number, groups: Group[]): Promise<EvalMetrics> {
+  const { logits, labels } = await predictWithLabels(model, method, source, indices, batchSize);
   const argmax = tf.argMax(logits, 1);
   const pred = Int32Array.from(argmax.dataSync());
   argmax.dispose();
   logits.dispose();
-  return classificationMetrics(pred, labelsOf(batches, indices), numClasses, groups);
+  return classificationMetrics(pred, labels, numClasses, groups);
 }

@@ -61,11 +61,11 @@ export const deConfoundMethod: Method = {
       resolvedParams: { headScale: params.tau / params.numHeads },
       ...(searchAlpha
         ? {
-            calibrate(_valLogits: tf.Tensor2D, valLabels: Int32Array, ctx?: CalibrationContext) {
+            async calibrate(_valLogits: tf.Tensor2D, valLabels: Int32Array, ctx?: CalibrationContext) {
               if (!ctx) throw new Error("de-confound alpha: val needs a calibration context (the runner's)");
               const grid = [...alphaGrid].sort((a, b) => a - b);
-              const z0 = ctx.valLogitsWith({ alpha: 0, useEffect: true });
-              const z1 = ctx.valLogitsWith({ alpha: 1, useEffect: true });
+              const z0 = await ctx.valLogitsWith({ alpha: 0, useEffect: true });
+              const z1 = await ctx.valLogitsWith({ alpha: 1, useEffect: true });
               const accuracyByAlpha: number[] = [];
               let best = -1;
               let alpha = grid[0];

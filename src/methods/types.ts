@@ -33,7 +33,7 @@ export interface MethodSetup {
  */
 export interface CalibrationContext {
   /** Val logits (raw head output) with these head options; the caller disposes them. */
-  valLogitsWith(headOptions: Record<string, unknown>): tf.Tensor2D;
+  valLogitsWith(headOptions: Record<string, unknown>): Promise<tf.Tensor2D>;
   /** Sets head options for everything evaluated afterwards (test, tables). */
   setHeadOptions(headOptions: Record<string, unknown>): void;
 }
@@ -54,7 +54,7 @@ export interface MethodInstance {
    * Post-hoc tuning on the validation split (never the test split), e.g. UNO-IC's β.
    * Receives val logits and labels; returns the chosen values, which go into the run record.
    */
-  calibrate?(valLogits: tf.Tensor2D, valLabels: Int32Array, ctx?: CalibrationContext): Record<string, unknown>;
+  calibrate?(valLogits: tf.Tensor2D, valLabels: Int32Array, ctx?: CalibrationContext): Record<string, unknown> | Promise<Record<string, unknown>>;
   /**
    * Values the method derived from its params and the class counts (ESQL's λ and tail classes,
    * LDAM's margins and DRW switch epoch, class weights), for the run record.

@@ -20,8 +20,12 @@ export function canonicalJson(value: unknown): string {
 export function semanticRecipe(recipe: Recipe): unknown {
   // `reference` only schedules extra runs; it does not change this run.
   const { name: _n, description: _d, output: _o, reference: _ref, ...rest } = recipe;
-  const { root: _r, ...dataset } = rest.dataset;
-  return { ...rest, dataset };
+  // Where the lists are and how many threads decode them do not change the result (the split
+  // checksum covers the lists' content); the defaults hash as if absent, so older recipes keep their ids.
+  const { root: _r, lists: _l, workers: _w, prefetch: _p, ...dataset } = rest.dataset;
+  if (dataset.badImages === 'error') delete dataset.badImages;
+  const { accumulate, ...train } = rest.train;
+  return { ...rest, dataset, train: accumulate === undefined || accumulate === 1 ? train : { ...train, accumulate } };
 }
 
 export function sha256(text: string | Uint8Array): string {

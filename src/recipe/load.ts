@@ -8,7 +8,8 @@ import path from 'node:path';
 import { parse as parseYaml, parseDocument } from 'yaml';
 import type { ZodIssue } from 'zod';
 import { RecipeError } from '../errors.js';
-import { recipeSchema, type Recipe } from './schema.js';
+import { isImageListDataset, recipeSchema, type Recipe } from './schema.js';
+import { loadManifest } from '../data/manifests.js';
 import { getMethod, listMethods } from '../methods/registry.js';
 import { listBackbones } from '../models/backbones/registry.js';
 
@@ -169,6 +170,9 @@ export function validateRecipe(raw: Plain, leaf = '(recipe)', origin = new Map<s
   const params = method.params.safeParse(recipe.method.params);
   if (!params.success) throw formatIssues(params.error.issues, origin, leaf, ['method', 'params']);
   recipe.method.params = params.data;
+  checkDataset(recipe, (keyPath) => originOf(keyPath, origin, leaf), leaf);
+  checkAccumulate(recipe, (keyPath) => originOf(keyPath, origin, leaf), leaf);
+  if (isImageListDataset(recipe.dataset.name)) return recipe;
   if (recipe.dataset.valSource === 'test' && recipe.dataset.valPerClass > 0) {
     throw new RecipeError(`${originOf('dataset.valPerClass', origin, leaf)}: dataset.valPerClass: must be 0 with valSource 'test' (no images are held out when the test set validates)`, leaf, 'dataset.valPerClass');
   }
@@ -176,6 +180,61 @@ export function validateRecipe(raw: Plain, leaf = '(recipe)', origin = new Map<s
     throw new RecipeError(`${originOf('dataset.balanced', origin, leaf)}: dataset.balanced: needs profile 'exponential' (profile 'none' is already balanced)`, leaf, 'dataset.balanced');
   }
   return recipe;
+}
+
+const LIST_ONLY_KEYS = ['numClasses', 'lists', 'transform', 'workers', 'prefetch', 'badImages'] as const;
+
+/** Image-list datasets: the lists are the split; the other datasets take none of the list keys. */
+function checkDataset(recipe: Recipe, from: (keyPath: string) => string, leaf: string): void {
+  const ds = recipe.dataset;
+  const fail = (key: string, msg: string) => new RecipeError(`${from(`dataset.${key}`)}: dataset.${key}: ${msg}`, leaf, `dataset.${key}`);
+  if (!isImageListDataset(ds.name)) {
+    for (const k of LIST_ONLY_KEYS) if (ds[k] !== undefined) throw fail(k, `only for the image-list datasets (imagenet-lt, places-lt, inat2018, image-list), not ${ds.name}`);
+    return;
+  }
+  if (ds.profile !== 'none') throw fail('profile', `${ds.name} is split by its lists (dataset.lists); remove the profile or set it to 'none'`);
+  if (ds.maxPerClass !== null) throw fail('maxPerClass', `${ds.name} is split by its lists (dataset.lists); remove maxPerClass`);
+  if (ds.name === 'image-list') {
+    if (ds.numClasses === undefined) throw fail('numClasses', 'required for image-list (the number of classes the labels index)');
+    if (!ds.lists?.train || !ds.lists.test) throw fail(ds.lists?.train ? 'lists.test' : 'lists.train', 'required for image-list (no official file names to default to)');
+    if (!ds.lists.val && ds.valSource !== 'test') throw fail('lists.val', "required for image-list unless valSource is 'test' (validate on the test list)");
+  } else {
+    const m = loadManifest(ds.name);
+    if (ds.numClasses !== undefined && ds.numClasses !== m.numClasses) throw fail('numClasses', `${ds.name} has ${m.numClasses} classes; remove numClasses`);
+  }
+  if ((ds.balanced || recipe.reference === 'auto') && !ds.lists?.balancedTrain && ds.name !== 'imagenet-lt') {
+    throw fail('lists.balancedTrain', `${ds.balanced ? 'dataset.balanced' : "reference: auto"} needs the balanced twin of the train list`);
+  }
+}
+
+function checkAccumulate(recipe: Recipe, from: (keyPath: string) => string, leaf: string): void {
+  const k = recipe.train.accumulate ?? 1;
+  const sizes: Array<[string, number | undefined]> = [['train.batchSize', recipe.train.batchSize], ['stage2.batchSize', recipe.stage2?.batchSize]];
+  for (const [key, size] of sizes) {
+    if (size !== undefined && size % k !== 0) {
+      throw new RecipeError(`${from('train.accumulate')}: train.accumulate: ${k} does not divide ${key} ${size} (micro-batches are ${key}/accumulate images)`, leaf, 'train.accumulate');
+    }
+  }
+}
+
+/**
+ * Image-list datasets: a relative root or list path is relative to the recipe file that set it
+ * (`--set` values: to the working directory), so a recipe and its lists can move together.
+ */
+function resolveDataPaths(recipe: Recipe, from: (keyPath: string) => string): void {
+  const ds = recipe.dataset;
+  if (!isImageListDataset(ds.name)) return;
+  const base = (keyPath: string) => {
+    const f = from(keyPath);
+    return f === '--set' || f === '' || !path.isAbsolute(f) ? process.cwd() : path.dirname(f);
+  };
+  if (ds.root) ds.root = path.resolve(base('dataset.root'), ds.root);
+  if (ds.lists) {
+    for (const k of ['train', 'val', 'test', 'balancedTrain'] as const) {
+      const v = ds.lists[k];
+      if (v) ds.lists[k] = path.resolve(base(`dataset.lists.${k}`), v);
+    }
+  }
 }
 
 function defaultName(file: string, recipesRoot?: string): string {
@@ -200,6 +259,7 @@ export function loadRecipe(file: string, opts: LoadOptions = {}): LoadedRecipe {
   const withSets = applySets(merged, opts.sets ?? [], origin);
   const abs = path.resolve(file);
   const recipe = validateRecipe(withSets, abs, origin);
+  resolveDataPaths(recipe, (keyPath) => originOf(keyPath, origin, abs));
   if (!recipe.name) recipe.name = defaultName(abs, opts.recipesRoot);
   return { recipe, file: abs, chain };
 }

@@ -26,11 +26,64 @@ export const syntheticSchema = z
   })
   .strict();
 
-export const datasetSchema = z
+/** Datasets read from image lists + a root folder, decoded with sharp (src/data/sources/image-list.ts). */
+export const IMAGE_LIST_DATASETS = ['imagenet-lt', 'places-lt', 'inat2018', 'image-list'] as const;
+export type ImageListDatasetName = (typeof IMAGE_LIST_DATASETS)[number];
+
+export function isImageListDataset(name: string): name is ImageListDatasetName {
+  return (IMAGE_LIST_DATASETS as readonly string[]).includes(name);
+}
+
+const listPath = z.string().min(1);
+export const imageListsSchema = z
   .object({
-    name: z.enum(['fashion-mnist', 'cifar10', 'cifar100', 'synthetic']).describe('dataset source'),
-    root: z.string().nullable().default(null).describe('directory with the dataset files (else --data-root, LT_BENCH_DATA, the vendored copy)'),
-    profile: z.enum(['exponential', 'none']).default('exponential').describe("'none' keeps the whole (balanced) train pool"),
+    train: listPath.optional().describe('train list (default: the official file name under root, e.g. ImageNet_LT_train.txt)'),
+    val: listPath.optional().describe('val list (default: the official file name under root; image-list without val: set valSource: test)'),
+    test: listPath.optional().describe('test list (default: the official file name under root)'),
+    balancedTrain: listPath
+      .optional()
+      .describe('the balanced twin of the train list, for dataset.balanced and reference: auto (`lt-bench data make imagenet-lt` writes ImageNet_LT_balanced_train.txt, the default name for imagenet-lt)'),
+  })
+  .strict()
+  .describe('image lists (`<relative path> <label>` per line); relative paths are relative to the recipe file that sets them');
+
+const range = z.tuple([z.number().positive(), z.number().positive()]);
+export const transformSchema = z
+  .object({
+    size: positiveInt.optional().describe('crop side (224); train: random-resized-crop to size; test: resize then centre-crop to size'),
+    resize: positiveInt.optional().describe('test: shorter side before the centre crop (default round(size·256/224))'),
+    scale: range.optional().describe('random-resized-crop area range (0.08, 1)'),
+    ratio: range.optional().describe('random-resized-crop aspect-ratio range (3/4, 4/3)'),
+    flip: z.number().min(0).max(1).optional().describe('horizontal-flip probability (0.5)'),
+    jitter: z
+      .object({
+        brightness: z.number().nonnegative().optional(),
+        contrast: z.number().nonnegative().optional(),
+        saturation: z.number().nonnegative().optional(),
+      })
+      .strict()
+      .optional()
+      .describe('colour jitter (0.4 each; 0 turns one off)'),
+    mean: z.array(z.number()).length(3).optional().describe("normalisation mean (default: the manifest's, else ImageNet's)"),
+    std: z.array(z.number().positive()).length(3).optional().describe("normalisation std (default: the manifest's, else ImageNet's)"),
+  })
+  .strict()
+  .describe('image-list decoding: train random-resized-crop + flip + colour jitter; test resize + centre crop; ImageNet normalisation');
+
+const datasetObjectSchema = z
+  .object({
+    name: z
+      .enum(['fashion-mnist', 'cifar10', 'cifar100', 'synthetic', ...IMAGE_LIST_DATASETS])
+      .describe('dataset source; imagenet-lt, places-lt, inat2018 and image-list read image lists (`<relative path> <label>` lines) under root'),
+    root: z
+      .string()
+      .nullable()
+      .default(null)
+      .describe('directory with the dataset files (else --data-root, LT_BENCH_DATA, the vendored copy); image lists: the folder the list paths are relative to (a relative root is relative to the recipe file)'),
+    profile: z
+      .enum(['exponential', 'none'])
+      .default('exponential')
+      .describe("'none' keeps the whole (balanced) train pool; image-list datasets: the lists are the split, so 'none' (the default there) is the only value"),
     imbalanceRatio: z.number().min(1).default(100).describe('n_max / n_min of the exponential profile'),
     maxPerClass: positiveInt
       .nullable()
@@ -51,8 +104,27 @@ export const datasetSchema = z
       .strict()
       .default({}),
     synthetic: syntheticSchema.optional().describe('only for name: synthetic (a small generated source for fast tests)'),
+    // ---- image-list datasets (imagenet-lt, places-lt, inat2018, image-list) only ----
+    numClasses: z.number().int().min(2).optional().describe('image-list: number of classes (required); the known datasets take it from their manifest'),
+    lists: imageListsSchema.optional(),
+    transform: transformSchema.optional(),
+    workers: nonNegativeInt.optional().describe('image decoding worker threads (default: cores − 1, at most UV_THREADPOOL_SIZE); 0 decodes on the training thread'),
+    prefetch: positiveInt.optional().describe('batches decoded ahead of the training step (default 2)'),
+    badImages: z
+      .enum(['error', 'skip'])
+      .optional()
+      .describe("a missing or corrupt image: 'error' (default) stops the run naming the file (exit 3); 'skip' leaves it out and counts it in run.json (data.skipped)"),
   })
   .strict();
+
+/** Image-list datasets default to profile 'none': their lists are the split. */
+export const datasetSchema = z.preprocess(
+  (v) =>
+    v && typeof v === 'object' && !Array.isArray(v) && (IMAGE_LIST_DATASETS as readonly unknown[]).includes((v as Record<string, unknown>).name) && (v as Record<string, unknown>).profile === undefined
+      ? { ...(v as Record<string, unknown>), profile: 'none' }
+      : v,
+  datasetObjectSchema,
+);
 
 export const backboneSchema = z
   .object({
@@ -107,6 +179,11 @@ export const trainSchema = z
       .describe("training sampler (default: the method's, else instance); aliases IB, CB, SR, PB, RS"),
     optimizer: optimizerSchema.default({}),
     schedule: scheduleSchema.default({}),
+    accumulate: positiveInt
+      .optional()
+      .describe(
+        'gradient accumulation (default 1): batchSize is the effective batch; each step sums the gradients of `accumulate` micro-batches of batchSize/accumulate images (must divide), so the update equals the full-batch one for losses that average over images — except batch norm, whose statistics are per micro-batch',
+      ),
   })
   .strict();
 

@@ -95,6 +95,14 @@ export interface RunRecord {
    */
   table7?: Table7Descriptor;
   timing: { wallSeconds: number; trainImagesPerSec: number; startedAt: string; finishedAt: string | null };
+  /**
+   * Image-list datasets only: the decoding pipeline over the whole run (training and evaluation).
+   * `pipelineImagesPerSec` is images decoded per second of wall time with a batch in flight;
+   * `skipped` counts bad images left out (dataset.badImages: skip), `skippedFiles` the first 100.
+   */
+  data?: { pipelineImagesPerSec: number; images: number; skipped: number; skippedFiles: string[] };
+  /** Activation memory of one training step, estimated before training (src/train/memory.ts). */
+  memory?: { activationBytesEstimate: number; activationBytesPerImage: number; microBatch: number; accumulate: number; backend: string; estimate: true };
   // ---- two-stage runs (src/stages/); absent on single-stage runs ----
   /**
    * What stage 2 did on which stage-1 run. `epochs`, `bestEpoch`, `timing` and `epochs.jsonl` of a

@@ -1,15 +1,21 @@
 /** Backbone features of a split, in evaluation mode (batch norm on its running statistics). */
 import * as tf from '@tensorflow/tfjs';
-import type { InMemoryBatches } from '../data/batches.js';
+import type { BatchSource } from '../data/batch-source.js';
 import type { LtModel } from '../models/model.js';
 
-export function extractFeatures(model: LtModel, batches: InMemoryBatches, indices: Int32Array, batchSize: number): tf.Tensor2D {
+/** Features of `indices` and the labels of the images they belong to (a skipped bad image has neither). */
+export async function extractFeatures(model: LtModel, source: BatchSource, indices: Int32Array, batchSize: number): Promise<{ features: tf.Tensor2D; labels: Int32Array }> {
   const parts: tf.Tensor2D[] = [];
-  for (let s = 0; s < indices.length; s += batchSize) {
-    const b = batches.make(indices.subarray(s, s + batchSize), null, null);
-    parts.push(tf.tidy(() => model.backbone.apply(tf.tensor4d(b.x, b.shape), false)));
+  const labels: number[] = [];
+  try {
+    for await (const b of source.epoch(indices, batchSize, { mode: 'test' })) {
+      if (b.y.length === 0) continue;
+      for (const l of b.y) labels.push(l);
+      parts.push(tf.tidy(() => model.backbone.apply(tf.tensor4d(b.x, b.shape), false)));
+    }
+    const features = parts.length === 1 ? tf.clone(parts[0]) : (tf.concat(parts, 0) as tf.Tensor2D);
+    return { features, labels: Int32Array.from(labels) };
+  } finally {
+    for (const p of parts) p.dispose();
   }
-  const all = tf.concat(parts, 0) as tf.Tensor2D;
-  for (const p of parts) p.dispose();
-  return all;
 }

@@ -4,11 +4,11 @@
  * `stage2.strategy: joint` is stage 1 alone.
  */
 import path from 'node:path';
-import { loadSource } from '../data/load-source.js';
+import { recipeSplit } from '../data/run-data.js';
 import type { Recipe } from '../recipe/schema.js';
 import { readRecord } from '../results/record.js';
 import type { RunRecord } from '../results/types.js';
-import { planRun, runRecipe, splitFor, type RunOptions, type RunResult } from '../runner.js';
+import { planRun, runRecipe, type RunOptions, type RunResult } from '../runner.js';
 import { checkpointExists } from '../train/checkpoint.js';
 import { isStagedRecipe, planStages } from './plan.js';
 import { runStage2, stage2RunId } from './stage2.js';
@@ -30,7 +30,7 @@ export async function runStaged(recipe: Recipe, opts: RunOptions): Promise<RunRe
 export function planStagedRun(recipe: Recipe, opts: Pick<RunOptions, 'output' | 'dataRoot'> = {}): { runId: string; dir: string; action: 'reuse' | 'resume' | 'train'; record: RunRecord | null } {
   const plan = planStages(recipe);
   if (!plan.stage2) return planRun(plan.stage1, opts);
-  const split = splitFor(plan.canonical, loadSource(plan.canonical, opts.dataRoot));
+  const split = recipeSplit(plan.canonical, opts.dataRoot);
   const runId = stage2RunId(plan, split);
   const dir = path.join(path.resolve(opts.output ?? recipe.output), runId);
   const record = readRecord(dir);

@@ -21,11 +21,10 @@ import * as tf from '@tensorflow/tfjs';
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { selectBackend } from '../backend.js';
-import { InMemoryBatches } from '../data/batches.js';
-import { loadSource } from '../data/load-source.js';
-import type { LongTailSplit, SourceData } from '../data/types.js';
+import { openRunData, recipeSplit, type RunData } from '../data/run-data.js';
+import type { LongTailSplit } from '../data/types.js';
 import { DataError, RecipeError } from '../errors.js';
-import { evaluate, labelsOf } from '../eval/evaluate.js';
+import { evaluate } from '../eval/evaluate.js';
 import { softmaxLoss } from '../losses/softmax.js';
 import { getMethod } from '../methods/registry.js';
 import { logitsLoss } from '../methods/setup.js';
@@ -35,11 +34,12 @@ import type { TauNormHead } from '../models/heads/tau-norm.js';
 import { LtModel } from '../models/model.js';
 import type { Recipe } from '../recipe/schema.js';
 import { appendEpochLine, readRecord, trimEpochLines, writePerClassCsv, writeRecord, writeResolvedRecipe, writeStoppedRecord } from '../results/record.js';
-import type { EvalMetrics, RunRecord, Stage2Strategy } from '../results/types.js';
+import type { EvalMetrics, RunRecord, Stage2Info, Stage2Strategy } from '../results/types.js';
 import { sha256 } from '../recipe/hash.js';
 import { Rng } from '../rng.js';
 import type { RunOptions, RunResult } from '../runner.js';
-import { slug, splitFor, valImages } from '../runner.js';
+import { datasetTag, imageShapeOf, pipelineRecord, slug } from '../runner.js';
+import { describeActivationEstimate, estimateActivationMemory } from '../train/memory.js';
 import { checkpointExists, loadCheckpoint, restoreVariables, saveCheckpoint } from '../train/checkpoint.js';
 import { stepsPerEpoch, train } from '../train/trainer.js';
 import { extractFeatures } from './features.js';
@@ -70,7 +70,7 @@ class FrozenBnModel extends LtModel {
 export function stage2RunId(plan: StagePlan, split: LongTailSplit): string {
   const r = plan.canonical;
   const h = sha256(`${plan.hash}:${split.checksum}`).slice(0, 12);
-  const ds = `${r.dataset.name}${r.dataset.profile === 'none' ? '-full' : `-lt${r.dataset.imbalanceRatio}`}${r.dataset.balanced ? '-bal' : ''}`;
+  const ds = datasetTag(r);
   const sampler = plan.stage1Sampler === 'instance' ? '' : `-${slug(plan.stage1Sampler)}`;
   return `${stage2MethodName(plan.stage2!.strategy)}-${slug(r.method.name)}${sampler}-${ds}-${h}`;
 }
@@ -85,6 +85,11 @@ function stage2Method(strategy: Stage2Strategy, classCounts: number[]): MethodIn
   return { head: HEAD_OF[strategy], loss: logitsLoss(softmaxLoss(classCounts)) };
 }
 
+/** A finished stage-2 run's head and prediction, to evaluate its checkpoints again (`lt-bench eval`). */
+export function stage2Evaluation(info: Stage2Info, classCounts: number[]): { method: MethodInstance; headOptions: Record<string, unknown> } {
+  return { method: stage2Method(info.strategy, classCounts), headOptions: info.tau ? { tau: info.tau.chosen } : {} };
+}
+
 /** Loads the backbone (and the head tensors the strategy keeps) from the stage-1 checkpoint. */
 function loadStage1(model: LtModel, strategy: Stage2Strategy, ckDir: string): void {
   if (!checkpointExists(ckDir)) throw new DataError(`${ckDir}: the stage-1 run has no such checkpoint; use stage2.from: last, or rerun stage 1 with --force`);
@@ -97,25 +102,19 @@ function freeze(model: LtModel, strategy: Stage2Strategy): void {
   for (const name of model.store.trainable.keys()) if (!TRAINED[strategy].includes(name)) model.store.frozen.add(name);
 }
 
-interface StageData {
-  source: SourceData;
-  split: LongTailSplit;
-  batches: { train: InMemoryBatches; val: InMemoryBatches; test: InMemoryBatches };
-}
-
 export async function runStage2(plan: StagePlan, stage1: RunResult, opts: RunOptions): Promise<RunResult> {
   const spec = plan.stage2 as Stage2Spec;
   const recipe = plan.canonical;
   const reporter = opts.reporter ?? {};
   const backend = await selectBackend(opts.backend);
-  const source = loadSource(recipe, opts.dataRoot);
-  const split = splitFor(recipe, source);
+  const split = recipeSplit(recipe, opts.dataRoot);
+  const numClasses = stage1.record.dataset.classCounts.length;
   const s1 = stage1.record;
   if (s1.dataset.splitChecksum !== split.checksum) {
     throw new DataError(`stage-1 run ${s1.runId} was trained on split ${s1.dataset.splitChecksum.slice(0, 12)}, stage 2 sees ${split.checksum.slice(0, 12)}`);
   }
-  if ((spec.strategy === 'lws' || spec.strategy === 'tau-norm') && stage1Head(plan.stage1, split, source.numClasses) !== 'linear') {
-    throw new RecipeError(`stage2.strategy: ${spec.strategy} needs a stage-1 linear classifier; ${plan.stage1.method.name} trains a '${stage1Head(plan.stage1, split, source.numClasses)}' head (use crt or ncm)`, undefined, 'stage2.strategy');
+  if ((spec.strategy === 'lws' || spec.strategy === 'tau-norm') && stage1Head(plan.stage1, split, numClasses) !== 'linear') {
+    throw new RecipeError(`stage2.strategy: ${spec.strategy} needs a stage-1 linear classifier; ${plan.stage1.method.name} trains a '${stage1Head(plan.stage1, split, numClasses)}' head (use crt or ncm)`, undefined, 'stage2.strategy');
   }
 
   const baseId = stage2RunId(plan, split);
@@ -131,13 +130,26 @@ export async function runStage2(plan: StagePlan, stage1: RunResult, opts: RunOpt
     }
   }
   if (existing?.status === 'finished') return { record: existing, dir, reused: true, stage1 };
+  const data = await openRunData(recipe, { dataRoot: opts.dataRoot });
+  try {
+    return await runStage2Opened(plan, stage1, opts, data, runId, dir, existing, backend);
+  } finally {
+    await data.close();
+  }
+}
 
+async function runStage2Opened(plan: StagePlan, stage1: RunResult, opts: RunOptions, data: RunData, runId: string, dir: string, existing: RunRecord | null, backend: Awaited<ReturnType<typeof selectBackend>>): Promise<RunResult> {
+  const spec = plan.stage2 as Stage2Spec;
+  const recipe = plan.canonical;
+  const reporter = opts.reporter ?? {};
+  const { split } = data;
+  const s1 = stage1.record;
   mkdirSync(dir, { recursive: true });
   const startedAt = existing?.timing.startedAt ?? new Date().toISOString();
   const wallStart = performance.now() - 1000 * (existing?.timing.wallSeconds ?? 0);
   const method = stage2Method(spec.strategy, split.classCounts);
   const Model = spec.backboneMode === 'eval' ? FrozenBnModel : LtModel;
-  const model = new Model({ backbone: recipe.backbone.name, head: HEAD_OF[spec.strategy], inChannels: source.train.channels, numClasses: source.numClasses, seed: recipe.train.seed });
+  const model = new Model({ backbone: recipe.backbone.name, head: HEAD_OF[spec.strategy], inChannels: data.channels, numClasses: data.numClasses, seed: recipe.train.seed });
   const record: RunRecord = {
     ...s1,
     runId,
@@ -180,15 +192,6 @@ export async function runStage2(plan: StagePlan, stage1: RunResult, opts: RunOpt
   writeResolvedRecipe(dir, recipe, `run ${runId}: stage 2 (${spec.strategy}) on stage-1 run ${s1.runId}; canonical recipe hash ${plan.hash}`);
   writeRecord(dir, record);
 
-  const data: StageData = {
-    source,
-    split,
-    batches: {
-      train: new InMemoryBatches(source.train, source.mean, source.std),
-      val: new InMemoryBatches(valImages(recipe, source), source.mean, source.std),
-      test: new InMemoryBatches(source.test, source.mean, source.std),
-    },
-  };
   try {
     loadStage1(model, spec.strategy, path.join(stage1.dir, spec.from));
     freeze(model, spec.strategy);
@@ -196,33 +199,37 @@ export async function runStage2(plan: StagePlan, stage1: RunResult, opts: RunOpt
     let valLast: EvalMetrics | null = null;
     let bestDir: string | null = null;
     if (spec.epochs > 0) {
-      const r = await trainClassifier(model, method, spec, recipe, data, dir, opts);
+      const r = await trainClassifier(model, method, spec, recipe, data, dir, opts, record);
       trainImagesPerSec = r.trainImagesPerSec;
       valLast = r.valLast;
       record.bestEpoch = r.bestEpoch;
       record.stage2!.bestEpoch = r.bestEpoch;
       bestDir = path.join(dir, 'best');
     } else {
-      fitWithoutTraining(model, spec, recipe, data, record);
-      valLast = evaluate(model, method, data.batches.val, split.indices.val, recipe.eval.batchSize, source.numClasses, split.groups);
+      await fitWithoutTraining(model, spec, recipe, data, record);
+      valLast = await evaluate(model, method, data.sources.val, split.indices.val, recipe.eval.batchSize, data.numClasses, split.groups);
       saveCheckpoint(path.join(dir, 'last'), model.store.all(), { epoch: 0, tau: record.stage2!.tau?.chosen ?? null });
     }
-    const last = evaluate(model, method, data.batches.test, split.indices.test, recipe.eval.batchSize, source.numClasses, split.groups);
+    const last = await evaluate(model, method, data.sources.test, split.indices.test, recipe.eval.batchSize, data.numClasses, split.groups);
     let best: EvalMetrics | null = null;
     if (bestDir && checkpointExists(bestDir)) {
       restoreVariables(model.store.all(), loadCheckpoint(bestDir).tensors, bestDir);
-      best = evaluate(model, method, data.batches.test, split.indices.test, recipe.eval.batchSize, source.numClasses, split.groups);
+      best = await evaluate(model, method, data.sources.test, split.indices.test, recipe.eval.batchSize, data.numClasses, split.groups);
     }
     record.metrics = { last, best, valLast };
     record.status = 'finished';
     const wallSeconds = (performance.now() - wallStart) / 1000;
     record.timing = { wallSeconds, trainImagesPerSec, startedAt, finishedAt: new Date().toISOString() };
     record.stage2!.wallSeconds = wallSeconds;
+    const pipeline = pipelineRecord(data);
+    if (pipeline) record.data = pipeline;
     writeRecord(dir, record);
-    writePerClassCsv(dir, record, source.classNames);
+    writePerClassCsv(dir, record, data.classNames);
     reporter.runEnd?.();
     return { record, dir, reused: false, stage1 };
   } catch (e) {
+    const pipeline = pipelineRecord(data);
+    if (pipeline) record.data = pipeline;
     writeStoppedRecord(dir, record, e, (performance.now() - wallStart) / 1000);
     throw e;
   } finally {
@@ -231,25 +238,30 @@ export async function runStage2(plan: StagePlan, stage1: RunResult, opts: RunOpt
 }
 
 /** crt / lws: train the unfrozen head parameters with the stage-2 sampler. */
-async function trainClassifier(model: LtModel, method: MethodInstance, spec: Stage2Spec, recipe: Recipe, data: StageData, dir: string, opts: RunOptions) {
-  const { source, split, batches } = data;
+async function trainClassifier(model: LtModel, method: MethodInstance, spec: Stage2Spec, recipe: Recipe, data: RunData, dir: string, opts: RunOptions, record: RunRecord) {
+  const { split, sources } = data;
   const reporter = opts.reporter ?? {};
   let resumedFrom: { epoch: number; step: number } | undefined;
   if (checkpointExists(path.join(dir, 'last'))) {
     resumedFrom = loadCheckpoint<{ epoch: number; step: number }>(path.join(dir, 'last')).meta;
     trimEpochLines(dir, resumedFrom.epoch);
   }
-  const epochOrder = samplerEpochOrder(spec.sampler, split.indices.train, source.train.labels, source.numClasses, spec.epochs, spec.epochLength, new Rng(recipe.train.seed).fork('stage2-sampler'));
+  const epochOrder = samplerEpochOrder(spec.sampler, split.indices.train, sources.train.labels, data.numClasses, spec.epochs, spec.epochLength, new Rng(recipe.train.seed).fork('stage2-sampler'));
   const perEpoch = epochOrder(0).length;
   reporter.runStart?.({ runId: path.basename(dir), name: `${recipe.name ?? ''} (stage 2: ${spec.strategy})`, epochs: spec.epochs, stepsPerEpoch: stepsPerEpoch(perEpoch, spec.batchSize), resumedFrom });
   const o = spec.optimizer;
+  // Stage 2 accumulates as stage 1 when train.accumulate divides its batch size (the recipe check ensures it).
+  const accumulate = spec.batchSize % (recipe.train.accumulate ?? 1) === 0 ? (recipe.train.accumulate ?? 1) : 1;
+  const mem = estimateActivationMemory(model, imageShapeOf(recipe, data), spec.batchSize / accumulate, accumulate);
+  record.memory = { activationBytesEstimate: mem.bytesPerStep, activationBytesPerImage: mem.bytesPerImage, microBatch: mem.microBatch, accumulate, backend: mem.backend, estimate: true };
+  reporter.log?.(describeActivationEstimate(mem));
   return train(
     {
       model,
       method,
-      train: { batches: batches.train, indices: split.indices.train },
-      val: { batches: batches.val, indices: split.indices.val },
-      numClasses: source.numClasses,
+      train: { source: sources.train, indices: split.indices.train },
+      val: { source: sources.val, indices: split.indices.val },
+      numClasses: data.numClasses,
       groups: split.groups,
       epochOrder,
       checkpointDir: dir,
@@ -264,33 +276,33 @@ async function trainClassifier(model: LtModel, method: MethodInstance, spec: Sta
       lr: o.lr,
       schedule: spec.schedule,
       sgd: { momentum: o.momentum, nesterov: o.nesterov, weightDecay: o.weightDecay },
-      augment: recipe.dataset.augment.padCrop > 0 || recipe.dataset.augment.flip ? recipe.dataset.augment : null,
       evalBatchSize: recipe.eval.batchSize,
+      accumulate,
     },
   );
 }
 
 /** tau-norm: choose τ on val; ncm: fit the cl2n centroids on the train features. */
-function fitWithoutTraining(model: LtModel, spec: Stage2Spec, recipe: Recipe, data: StageData, record: RunRecord): void {
-  const { source, split, batches } = data;
+async function fitWithoutTraining(model: LtModel, spec: Stage2Spec, recipe: Recipe, data: RunData, record: RunRecord): Promise<void> {
+  const { split, sources } = data;
   const bs = recipe.eval.batchSize;
   if (spec.strategy === 'tau-norm') {
     const head = model.head as TauNormHead;
-    const feats = extractFeatures(model, batches.val, split.indices.val, bs);
+    const feats = await extractFeatures(model, sources.val, split.indices.val, bs);
     try {
-      const choice = chooseTau(feats, labelsOf(batches.val, split.indices.val), head.weight as tf.Tensor2D, spec.tauGrid, source.numClasses);
+      const choice = chooseTau(feats.features, feats.labels, head.weight as tf.Tensor2D, spec.tauGrid, data.numClasses);
       head.tau = choice.chosen;
       record.stage2!.tau = choice;
       record.method.calibration = { last: { tau: choice.chosen, searched: true, split: 'val' }, best: null };
     } finally {
-      feats.dispose();
+      feats.features.dispose();
     }
   } else if (spec.strategy === 'ncm') {
-    const feats = extractFeatures(model, batches.train, split.indices.train, bs);
+    const feats = await extractFeatures(model, sources.train, split.indices.train, bs);
     try {
-      (model.head as NcmHead).fit(feats, labelsOf(batches.train, split.indices.train));
+      (model.head as NcmHead).fit(feats.features, feats.labels);
     } finally {
-      feats.dispose();
+      feats.features.dispose();
     }
   }
 }

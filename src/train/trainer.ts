@@ -8,7 +8,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import path from 'node:path';
-import type { AugmentSpec, InMemoryBatches } from '../data/batches.js';
+import { streamRng, type BatchSource } from '../data/batch-source.js';
 import type { Group } from '../data/types.js';
 import { evaluate } from '../eval/evaluate.js';
 import { InterruptedError } from '../errors.js';
@@ -28,15 +28,21 @@ export interface TrainConfig {
   lr: number;
   schedule: ScheduleSpec;
   sgd: SgdOptions;
-  augment: AugmentSpec | null;
   evalBatchSize: number;
+  /**
+   * Gradient accumulation: each step sums the gradients of `accumulate` micro-batches of
+   * batchSize/accumulate images (weighted by their share of the batch), so the update equals the
+   * full-batch one for losses that average over images; batch norm sees each micro-batch alone.
+   */
+  accumulate?: number;
 }
 
 export interface TrainInputs {
   model: LtModel;
   method: MethodInstance;
-  train: { batches: InMemoryBatches; indices: Int32Array };
-  val: { batches: InMemoryBatches; indices: Int32Array };
+  /** Training images (augmented by the source in 'train' mode) and the item ids of the split. */
+  train: { source: BatchSource; indices: Int32Array };
+  val: { source: BatchSource; indices: Int32Array };
   numClasses: number;
   groups: Group[];
   /** Orders the training indices of an epoch; default: a seeded shuffle (instance sampling). */
@@ -83,16 +89,16 @@ export function stepsPerEpoch(n: number, batchSize: number): number {
   return n % batchSize > 1 ? full + 1 : Math.max(full, 1);
 }
 
-function streamRng(seed: number, name: string): Rng {
-  return new Rng(seed).fork(name);
-}
-
 export async function train(inputs: TrainInputs, cfg: TrainConfig): Promise<TrainResult> {
   const { model, method, reporter } = inputs;
   const lastDir = path.join(inputs.checkpointDir, 'last');
   const bestDir = path.join(inputs.checkpointDir, 'best');
   const sgd = new Sgd(cfg.sgd);
   const vars = model.store.optimisable();
+  const accumulate = cfg.accumulate ?? 1;
+  if (!Number.isInteger(accumulate) || accumulate < 1 || cfg.batchSize % accumulate !== 0) {
+    throw new Error(`train.accumulate: ${accumulate} must be an integer >= 1 dividing train.batchSize ${cfg.batchSize}`);
+  }
   let state: TrainState = { epoch: 0, step: 0, lossSum: 0, correct: 0, seen: 0, bestValTop1: -Infinity, bestEpoch: null, trainSeconds: 0, trainImages: 0, epochSeconds: 0 };
   let resumedFrom: TrainResult['resumedFrom'] = null;
 
@@ -123,51 +129,44 @@ export async function train(inputs: TrainInputs, cfg: TrainConfig): Promise<Trai
       const steps = stepsPerEpoch(indices.length, cfg.batchSize);
       reporter.epochStart?.(epoch, steps, lr);
       let t0 = performance.now();
-      for (; state.step < steps; state.step++) {
-        const step = state.step;
-        const batchIdx = indices.subarray(step * cfg.batchSize, Math.min(indices.length, (step + 1) * cfg.batchSize));
-        const batch = inputs.train.batches.make(batchIdx, cfg.augment, streamRng(cfg.seed, `augment:${epoch}:${step}`));
-        const lossRng = streamRng(cfg.seed, `loss:${epoch}:${step}`);
-        const kept: { correct?: tf.Tensor } = {};
-        const { value, grads } = tf.tidy(() => {
-          const x = tf.tensor4d(batch.x, batch.shape);
-          const y = tf.tensor1d(batch.y, 'int32');
-          return tf.variableGrads(() => {
-            const out = model.forward(x, true);
-            kept.correct = tf.keep(tf.sum(tf.cast(tf.equal(tf.argMax(out.logits, 1), y), 'int32')));
-            return method.loss(out, y, { epoch, epochs: cfg.epochs, rng: lossRng });
-          }, [...vars.values()]);
-        });
-        const named: Record<string, tf.Tensor> = {};
-        for (const [name, v] of vars) named[name] = grads[v.name];
-        sgd.step(vars, named, lr);
-        model.store.applyUpdates();
-        const loss = (await value.data())[0];
-        const correct = (await kept.correct!.data())[0];
-        value.dispose();
-        kept.correct!.dispose();
-        for (const g of Object.values(grads)) g.dispose();
-        if (!Number.isFinite(loss)) throw new Error(`training diverged: loss is ${loss} at epoch ${epoch + 1}, step ${step + 1}`);
-        state.lossSum += loss * batch.y.length;
-        state.correct += correct;
-        state.seen += batch.y.length;
-        state.trainImages += batch.y.length;
-        reporter.step?.(step, loss);
-        // Let the event loop run (signal handlers such as Ctrl-C, progress output) once a step.
-        await new Promise((resolve) => setImmediate(resolve));
-        if (inputs.signal?.interrupted) {
-          const now = performance.now();
-          state.trainSeconds += (now - t0) / 1000;
-          state.epochSeconds += (now - t0) / 1000;
-          state.step++;
-          saveLast();
-          throw new InterruptedError(`interrupted at epoch ${epoch + 1}, step ${step + 1}; 'last' saved, rerun the same command to resume`);
+      // The batches the epoch trains on (a last batch of one image is dropped, see stepsPerEpoch).
+      const usable = indices.subarray(0, Math.min(indices.length, steps * cfg.batchSize));
+      const batches = inputs.train.source.epoch(usable, cfg.batchSize, { mode: 'train', seed: cfg.seed, epoch, firstStep: state.step })[Symbol.asyncIterator]();
+      try {
+        for (; state.step < steps; state.step++) {
+          const step = state.step;
+          const next = await batches.next();
+          if (next.done) throw new Error(`batch source ended at step ${step + 1} of ${steps} (epoch ${epoch + 1})`);
+          const batch = next.value;
+          const lossRng = streamRng(cfg.seed, `loss:${epoch}:${step}`);
+          const { loss, correct } = batch.y.length > 0 ? accumulatedStep(model, method, sgd, vars, batch, accumulate, lr, { epoch, epochs: cfg.epochs, rng: lossRng }) : { loss: Promise.resolve(0), correct: Promise.resolve(0) };
+          const lossValue = await loss;
+          const correctValue = await correct;
+          if (!Number.isFinite(lossValue)) throw new Error(`training diverged: loss is ${lossValue} at epoch ${epoch + 1}, step ${step + 1}`);
+          state.lossSum += lossValue * batch.y.length;
+          state.correct += correctValue;
+          state.seen += batch.y.length;
+          state.trainImages += batch.y.length;
+          reporter.step?.(step, lossValue);
+          // Let the event loop run (signal handlers such as Ctrl-C, progress output) once a step.
+          await new Promise((resolve) => setImmediate(resolve));
+          if (inputs.signal?.interrupted) {
+            const now = performance.now();
+            state.trainSeconds += (now - t0) / 1000;
+            state.epochSeconds += (now - t0) / 1000;
+            state.step++;
+            saveLast();
+            throw new InterruptedError(`interrupted at epoch ${epoch + 1}, step ${step + 1}; 'last' saved, rerun the same command to resume`);
+          }
         }
+      } finally {
+        // Stops the source's prefetch when the epoch ends early (interrupt, error).
+        await batches.return?.(undefined);
       }
       const trainDone = performance.now();
       state.trainSeconds += (trainDone - t0) / 1000;
       state.epochSeconds += (trainDone - t0) / 1000;
-      const val = evaluate(model, method, inputs.val.batches, inputs.val.indices, cfg.evalBatchSize, inputs.numClasses, inputs.groups);
+      const val = await evaluate(model, method, inputs.val.source, inputs.val.indices, cfg.evalBatchSize, inputs.numClasses, inputs.groups);
       valLast = val;
       const line: EpochLine = {
         epoch: epoch + 1,
@@ -202,4 +201,80 @@ export async function train(inputs: TrainInputs, cfg: TrainConfig): Promise<Trai
     trainImagesPerSec: state.trainImages / Math.max(1e-9, state.trainSeconds),
     resumedFrom,
   };
+}
+
+/**
+ * One optimiser step over `batch`, as `accumulate` micro-batches of batchSize/accumulate images.
+ * The loss of micro-batch i (a mean over its n_i images) is weighted by n_i / n, so the summed
+ * gradient is the gradient of the whole batch's mean loss. With accumulate 1 this is exactly the
+ * single-batch step (no weighting). Batch-norm buffer updates are applied after each micro-batch,
+ * as PyTorch's accumulation does. Returns the batch's mean loss and correct count (read later).
+ */
+export function accumulatedStep(
+  model: LtModel,
+  method: MethodInstance,
+  sgd: Sgd,
+  vars: Map<string, tf.Variable>,
+  batch: { x: Float32Array; y: Int32Array; shape: [number, number, number, number] },
+  accumulate: number,
+  lr: number,
+  ctx: { epoch: number; epochs: number; rng: Rng },
+): { loss: Promise<number>; correct: Promise<number> } {
+  const [n, h, w, c] = batch.shape;
+  const micro = Math.ceil(n / accumulate);
+  const per = h * w * c;
+  let sum: Record<string, tf.Tensor> | null = null;
+  let lossSum: tf.Tensor | null = null;
+  let correctSum: tf.Tensor | null = null;
+  for (let start = 0; start < n; start += micro) {
+    const end = Math.min(n, start + micro);
+    const weight = (end - start) / n;
+    const kept: { correct?: tf.Tensor } = {};
+    const { value, grads } = tf.tidy(() => {
+      const x = tf.tensor4d(accumulate === 1 ? batch.x : batch.x.subarray(start * per, end * per), [end - start, h, w, c]);
+      const y = tf.tensor1d(accumulate === 1 ? batch.y : batch.y.subarray(start, end), 'int32');
+      return tf.variableGrads(() => {
+        const out = model.forward(x, true);
+        kept.correct = tf.keep(tf.sum(tf.cast(tf.equal(tf.argMax(out.logits, 1), y), 'int32')));
+        const loss = method.loss(out, y, ctx);
+        return accumulate === 1 ? loss : tf.mul(loss, weight);
+      }, [...vars.values()]);
+    });
+    model.store.applyUpdates();
+    const named: Record<string, tf.Tensor> = {};
+    for (const [name, v] of vars) named[name] = grads[v.name];
+    if (sum === null) {
+      sum = named;
+      lossSum = value;
+      correctSum = kept.correct!;
+    } else {
+      const prev = sum;
+      sum = {};
+      for (const name of Object.keys(prev)) {
+        sum[name] = tf.add(prev[name], named[name]);
+        prev[name].dispose();
+        named[name].dispose();
+      }
+      const l: tf.Tensor = tf.add(lossSum!, value);
+      const k: tf.Tensor = tf.add(correctSum!, kept.correct!);
+      lossSum!.dispose();
+      value.dispose();
+      correctSum!.dispose();
+      kept.correct!.dispose();
+      lossSum = l;
+      correctSum = k;
+    }
+  }
+  sgd.step(vars, sum!, lr);
+  for (const g of Object.values(sum!)) g.dispose();
+  const lossT = lossSum!;
+  const correctT = correctSum!;
+  const read = async (t: tf.Tensor) => {
+    try {
+      return (await t.data())[0];
+    } finally {
+      t.dispose();
+    }
+  };
+  return { loss: read(lossT), correct: read(correctT) };
 }

@@ -15,7 +15,7 @@ before(async () => {
 });
 
 describe('de-confound alpha: val', () => {
-  it('picks the smallest grid α with the best mean per-class val accuracy and fixes it on the head', () => {
+  it('picks the smallest grid α with the best mean per-class val accuracy and fixes it on the head', async () => {
     // Two classes, labels [0, 0, 1, 1]. z(α) = z0 + α·(z1 − z0); the margin m = z_1 − z_0 per sample:
     //   samples 0, 1: m = −1 at every α (always class 0, correct)
     //   sample 2: m = −0.5 + α      → class 1 from α > 0.5
@@ -28,7 +28,7 @@ describe('de-confound alpha: val', () => {
     const asked: unknown[] = [];
     let set: Record<string, unknown> | undefined;
     const ctx = {
-      valLogitsWith: (o: Record<string, unknown>) => {
+      valLogitsWith: async (o: Record<string, unknown>) => {
         asked.push(o.alpha);
         return tf.tensor2d(o.alpha === 0 ? z0 : z1);
       },
@@ -36,7 +36,7 @@ describe('de-confound alpha: val', () => {
     };
     const before = tf.memory().numTensors;
     const placeholder = tf.zeros([4, 2]) as tf.Tensor2D;
-    const out = instance.calibrate!(placeholder, Int32Array.from([0, 0, 1, 1]), ctx);
+    const out = await instance.calibrate!(placeholder, Int32Array.from([0, 0, 1, 1]), ctx);
     placeholder.dispose();
     assert.equal(tf.memory().numTensors, before, 'no tensors left behind');
     assert.deepEqual(asked, [0, 1], 'two val passes cover the grid');

@@ -31,7 +31,7 @@ describe('uno-ic', () => {
     assert.ok(Math.abs(got[0] - official[0]) < 1e-6 && Math.abs(got[1] - official[1]) < 1e-6, `${got} vs ${official}`);
   });
 
-  it('chooses the smallest β on the grid that maximises balanced val accuracy', () => {
+  it('chooses the smallest β on the grid that maximises balanced val accuracy', async () => {
     // Class-1 samples (z = [3, 0]) flip to correct once 4.6052·β > 3, i.e. β > 0.6514;
     // class-0 samples (z = [5, 0]) stay correct while β < 1.0857. Best grid β: 0.7.
     const valLogits = tf.tensor2d([
@@ -45,7 +45,7 @@ describe('uno-ic', () => {
     // Before calibration β = 0: raw logits.
     const raw = tf.tidy(() => inst.predict!({ logits: tf.tensor2d([[3, 0]]), features: features() }).arraySync());
     assert.deepEqual(raw, [[3, 0]]);
-    const chosen = inst.calibrate!(valLogits, valLabels);
+    const chosen = await inst.calibrate!(valLogits, valLabels);
     assert.equal(chosen.beta, 0.7);
     assert.equal(chosen.valMeanClassAccuracy, 1);
     const acc = chosen.accuracyByBeta as number[];

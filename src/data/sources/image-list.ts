@@ -124,8 +124,8 @@ export interface ImageBatch {
 export interface ImageListSourceOptions {
   root: string;
   numClasses: number;
-  /** Lists per split (file paths). val is optional (CIFAR-style runs tune on test). */
-  lists: { train: string; val?: string; test: string };
+  /** Lists per split (file paths). val is optional (CIFAR-style runs tune on test); train is optional for evaluation only. */
+  lists: { train?: string; val?: string; test: string };
   transform?: Partial<TransformOptions>;
   /** Worker threads (0 decodes on the calling thread, for tests). */
   workers?: number;
@@ -197,12 +197,13 @@ export class ImageListSource {
    * Batches of `split` in `order` (indices into its list; e.g. a sampler's epoch order), with
    * `prefetch` batches decoding ahead. Train mode augments; the seed of image i of the epoch is
    * derived from (seed, epoch, i), so results do not depend on timing or worker count.
+   * `skip` starts at that batch (a run resumed mid-epoch) with the seeds it would have had.
    */
   async *batches(
     split: SplitKey,
     order: Int32Array,
     batchSize: number,
-    opts: { mode?: Mode; seed?: number; epoch?: number; prefetch?: number } = {},
+    opts: { mode?: Mode; seed?: number; epoch?: number; prefetch?: number; skip?: number } = {},
   ): AsyncGenerator<ImageBatch> {
     const entries = this.entries(split);
     const mode = opts.mode ?? (split === 'train' ? 'train' : 'test');
@@ -210,7 +211,8 @@ export class ImageListSource {
     const depth = Math.max(1, opts.prefetch ?? this.opts.prefetch ?? 2);
     const count = Math.ceil(order.length / batchSize);
     const inFlight: Array<Promise<ImageBatch>> = [];
-    let issued = 0;
+    const first = Math.min(count, Math.max(0, opts.skip ?? 0));
+    let issued = first;
     const issue = () => {
       const b = issued++;
       const idx = order.subarray(b * batchSize, Math.min(order.length, (b + 1) * batchSize));
@@ -223,8 +225,8 @@ export class ImageListSource {
       p.catch(() => {});
       inFlight.push(p);
     };
-    while (issued < Math.min(depth, count)) issue();
-    for (let b = 0; b < count; b++) {
+    while (issued < Math.min(first + depth, count)) issue();
+    for (let b = first; b < count; b++) {
       const batch = await inFlight.shift()!;
       if (issued < count) issue();
       yield batch;
@@ -264,7 +266,14 @@ export class ImageListSource {
   }
 
   async close(): Promise<void> {
-    await this.pool?.close();
+    // Idle workers are unref'd, so awaiting their termination alone may let the process exit
+    // mid-await (exit code 13); a timer keeps the event loop alive until they have stopped.
+    const keepAlive = setInterval(() => {}, 1000);
+    try {
+      await this.pool?.close();
+    } finally {
+      clearInterval(keepAlive);
+    }
     this.pool = null;
   }
 }
