@@ -153,4 +153,6 @@ export interface EpochLine {
   seconds: number;
   imagesPerSec: number;
   numTensors: number;
+  /** Tensors alive in the backend's own store (the torch addon's table), where it reports them. */
+  backendTensors?: number;
 }

@@ -83,6 +83,12 @@ export function shuffledOrder(indices: Int32Array, rng: Rng): Int32Array {
   return rng.shuffle(Int32Array.from(indices));
 }
 
+/** The torch backend reports its native tensor table in tf.memory(); a leak shows there first. */
+function backendTensorCount(): { backendTensors?: number } {
+  const n = (tf.memory() as { nativeTensors?: number }).nativeTensors;
+  return typeof n === 'number' ? { backendTensors: n } : {};
+}
+
 export function stepsPerEpoch(n: number, batchSize: number): number {
   // A last batch of one image is dropped: batch norm needs two.
   const full = Math.floor(n / batchSize);
@@ -178,6 +184,7 @@ export async function train(inputs: TrainInputs, cfg: TrainConfig): Promise<Trai
         seconds: state.epochSeconds + (performance.now() - trainDone) / 1000,
         imagesPerSec: state.seen / Math.max(1e-9, state.epochSeconds),
         numTensors: tf.memory().numTensors,
+        ...backendTensorCount(),
       };
       if (val.top1 > state.bestValTop1) {
         state.bestValTop1 = val.top1;
