@@ -5,8 +5,8 @@
  * i.e. antialiased; normalize_coeffs_8bpc, 22-bit fixed point) and its two passes, horizontal into a
  * temporary image of the rows the vertical pass needs, then vertical.
  *
- * The passes run as WebAssembly SIMD (native/resample/pil-bilinear.c, built into
- * image-resample.wasm.ts): about 0.35 ms for a 300×250 crop to 224×224 on one core, against about
+ * The passes run as WebAssembly SIMD (native/image-kernels/pil-bilinear.c, see image-kernels.ts):
+ * about 0.35 ms for a 300×250 crop to 224×224 on one core, against about
  * 1 ms for the same resize through libvips inside a sharp pipeline and 1.5 ms in plain JS (`resampleRGBReference`,
  * kept as the reference the tests compare with, and as the fallback where WebAssembly is missing).
  *
@@ -14,7 +14,7 @@
  * pixels the crop drops), and names the source region it reads, so the decoder only has to
  * produce that region.
  */
-import { PIL_BILINEAR_WASM_BASE64 } from './image-resample.wasm.js';
+import { align16, ensureMemory, imageKernels } from './image-kernels.js';
 
 const PRECISION_BITS = 22;
 const HALF = 1 << (PRECISION_BITS - 1);
@@ -130,35 +130,10 @@ function sliceAxis(c: AxisCoefficients, at: number, n: number): { axis: AxisCoef
   return { axis: { ksize: c.ksize, bounds, weights: c.weights.slice(at * c.ksize, (at + n) * c.ksize) }, first, end };
 }
 
-interface Kernels {
-  memory: WebAssembly.Memory;
-  heapBase: number;
-  resample_h: (src: number, srcStride: number, rows: number, dst: number, outW: number, bounds: number, kk: number, ksize: number, flip: number) => void;
-  resample_v: (src: number, rowBytes: number, outH: number, dst: number, bounds: number, kk: number, ksize: number) => void;
-}
-
-/** Per thread (each worker has its own module instance); null where WebAssembly SIMD is missing. */
-let kernels: Kernels | null | undefined;
-
-function loadKernels(): Kernels | null {
-  if (kernels !== undefined) return kernels;
-  try {
-    const bytes = Buffer.from(PIL_BILINEAR_WASM_BASE64, 'base64');
-    const inst = new WebAssembly.Instance(new WebAssembly.Module(bytes), {});
-    const e = inst.exports as unknown as Omit<Kernels, 'heapBase'> & { __heap_base: WebAssembly.Global };
-    kernels = { memory: e.memory, heapBase: ((e.__heap_base.value as number) + 15) & ~15, resample_h: e.resample_h, resample_v: e.resample_v };
-  } catch {
-    kernels = null;
-  }
-  return kernels;
-}
-
 /** Whether the WebAssembly kernels are in use (otherwise the JS reference runs). */
 export function resampleUsesWasm(): boolean {
-  return loadKernels() !== null;
+  return imageKernels() !== null;
 }
-
-const align16 = (n: number) => (n + 15) & ~15;
 
 /**
  * Runs a plan on `src` (the plan's source region, packed RGB) and returns `width × height × 3`
@@ -167,7 +142,7 @@ const align16 = (n: number) => (n + 15) & ~15;
  * if it must outlive that.
  */
 export function resampleRGBView(plan: ResizePlan, src: Uint8Array, flip = false): Uint8Array {
-  const k = loadKernels();
+  const k = imageKernels();
   if (!k) return resampleRGBReference(plan, src, flip);
   const { source, width, height, h, v } = plan;
   if (src.length !== source.width * source.height * 3) throw new Error(`resample: got ${src.length} bytes, the plan reads ${source.width}x${source.height}x3`);
@@ -180,8 +155,7 @@ export function resampleRGBView(plan: ResizePlan, src: Uint8Array, flip = false)
   const vbAt = hkAt + h.weights.byteLength;
   const vkAt = vbAt + v.bounds.byteLength;
   const end = vkAt + v.weights.byteLength;
-  const grow = end - k.memory.buffer.byteLength;
-  if (grow > 0) k.memory.grow(Math.ceil(grow / 65536));
+  ensureMemory(k, end);
   const m8 = new Uint8Array(k.memory.buffer);
   const m32 = new Int32Array(k.memory.buffer);
   m8.set(src, srcAt);
