@@ -1,37 +1,56 @@
 /**
- * Data-pipeline benchmark: JPEG decode + random-resized-crop + resize to 224 + flip, images/s per
- * core through sharp, beside the same pipeline in PIL (/usr/bin/python3, Debian python3-pil).
+ * Data-pipeline benchmark: JPEG decode + random-resized-crop + resize to 224 + flip, images per
+ * CPU-second (the per-core rate) through sharp, beside the same pipeline in PIL
+ * (/usr/bin/python3, Debian python3-pil; scripts/bench-data.py).
  *
- *   npx tsc -p tsconfig.json && node dist/scripts/bench-data.js [--images 64] [--seconds 2] [--workers N]
+ *   npx tsc -p tsconfig.json && node dist/scripts/bench-data.js [--images 32] [--seconds 1] [--rounds 3] [--workers N] [--out file.json]
  *
  * Generates 500×375 JPEGs (ImageNet's typical size; smooth content plus noise, quality 90, about
- * ImageNet's file sizes) in a temp folder, and times, one image at a time on one thread with the
- * files already in memory:
- *   decode        sharp: decode to raw RGB            | PIL: open + convert('RGB')
- *   pipeline      + RRC params, crop, resize 224 (linear / bilinear), flip, raw RGB out
- *   full          (sharp only) + colour jitter 0.4 + ImageNet normalisation to float32 (lt-bench's train transform)
- * and variants that show what limits sharp:
- *   pipelineWithMetadata  the pipeline asking libvips metadata() for the size (lt-bench parses the header bytes)
- *   pipelineShrink   crop in the JPEG's DCT domain: when the crop is ≥ 2× the output, let libvips
- *                    shrink on load by resizing the whole image first (approximates PIL's draft mode)
- * Then the worker pool (ImageListSource, files from disk) with --workers threads.
- * "perCpuSecond" divides by process CPU time: the per-core figure, robust to a shared machine.
- * Prints one JSON object.
+ * ImageNet's file sizes) in a temp folder. Every stage runs one image at a time on one thread with
+ * the files in memory, and is timed by CPU time (process.cpuUsage: all threads of the process, so
+ * libuv's and libvips' too), which stays meaningful on a machine shared with other work, unlike wall
+ * time. The sharp stages and the PIL script take turns for --rounds rounds (so both see the same
+ * load); each figure is the median over rounds.
+ *
+ * sharp stages (lt-bench's functions, default options unless named):
+ *   pipeline          decodeGeometric, train: RRC params, sharp decodes the crop region, Pillow's
+ *                     bilinear resize in WebAssembly with the flip folded in; the uint8 RGB out
+ *                     (the same work as PIL's `pipeline`, and bit-identical output)
+ *   pipelineLibvips   the same with resampler 'libvips' (extract + resize + flop inside sharp, the
+ *                     earlier implementation)
+ *   full              transformImage: pipeline + colour jitter 0.4 + normalisation to float32
+ *   fullBefore        the same as lt-bench did it before (libvips resize, jitter + normalisation in JS)
+ * and the profile of `pipeline`, stage by stage (msPerImage = CPU ms per image):
+ *   callOverhead      sharp on a 1×1 raw image: JS options → C++, libuv + libvips thread hand-offs
+ *   tinyJpeg          sharp decoding a 16×16 JPEG: + JPEG loader set-up
+ *   decode            sharp decoding the whole 500×375 JPEG to raw RGB
+ *   decodeRegion      sharp decoding only the RRC region (what `pipeline` asks of sharp)
+ *   resize            the WebAssembly Pillow resize of an already decoded region, incl. copies
+ *   resizeJs          the same resize in plain JS (the reference implementation)
+ *   jitterNormalize   WebAssembly colour jitter + normalisation of a 224² image
+ *   jitterNormalizeJs the JS version
+ * PIL: decode (open + convert('RGB')) and pipeline. Then the worker pool (ImageListSource, files
+ * from disk, full train transform, --workers threads), wall and CPU rates.
+ * Prints one JSON object (and writes it to --out).
  */
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { readdirSync } from 'node:fs';
-import { tmpdir, availableParallelism } from 'node:os';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { availableParallelism, loadavg, tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import sharp from 'sharp';
 import { Rng } from '../src/rng.js';
 import {
   decodeGeometric,
+  jitterNormalizeInto,
+  jitterNormalizeJs,
   randomResizedCropBox,
   resolveTransform,
+  sampleJitter,
   transformImage,
+  type CropBox,
 } from '../src/data/image-pipeline.js';
+import { planBilinearResize, resampleRGBReference, resampleRGBView, resampleUsesWasm, type ResizePlan } from '../src/data/image-resample.js';
 import { ImageListSource, formatImageList } from '../src/data/sources/image-list.js';
 
 function arg(name: string, def: number): number {
@@ -61,102 +80,158 @@ async function makeJpegs(dir: string, n: number): Promise<string[]> {
   return files;
 }
 
-async function timeStage(blobs: Buffer[], seconds: number, fn: (b: Buffer, i: number) => Promise<unknown>) {
-  const best = { wall: 0, perCpuSecond: 0 };
-  for (let rep = 0; rep < 3; rep++) {
-    let n = 0;
-    const t0 = performance.now();
-    const c0 = process.cpuUsage();
-    for (;;) {
-      for (const b of blobs) await fn(b, n++);
-      const el = (performance.now() - t0) / 1000;
-      if (el >= seconds) {
-        const cpu = process.cpuUsage(c0);
-        best.wall = Math.max(best.wall, n / el);
-        best.perCpuSecond = Math.max(best.perCpuSecond, n / ((cpu.user + cpu.system) / 1e6));
-        break;
-      }
+interface Rate {
+  wall: number;
+  perCpuSecond: number;
+}
+
+/** Runs fn over the inputs, round after round, for `seconds` of wall time; images per wall / CPU second. */
+async function timeStage<T>(inputs: T[], seconds: number, fn: (x: T, i: number) => unknown): Promise<Rate> {
+  for (let i = 0; i < Math.min(4, inputs.length); i++) await fn(inputs[i], i); // warm-up
+  let n = 0;
+  const t0 = performance.now();
+  const c0 = process.cpuUsage();
+  for (;;) {
+    for (const x of inputs) await fn(x, n++);
+    const el = (performance.now() - t0) / 1000;
+    if (el >= seconds) {
+      const cpu = process.cpuUsage(c0);
+      return { wall: n / el, perCpuSecond: n / ((cpu.user + cpu.system) / 1e6) };
     }
   }
-  return { wall: +best.wall.toFixed(1), perCpuSecond: +best.perCpuSecond.toFixed(1) };
+}
+
+const median = (xs: number[]) => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length % 2 ? s[s.length >> 1] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
+};
+
+function summarise(runs: Rate[]): { perCpuSecond: number; msPerImage: number; wall: number; rounds: number[] } {
+  const cpu = median(runs.map((r) => r.perCpuSecond));
+  return {
+    perCpuSecond: +cpu.toFixed(1),
+    msPerImage: +(1000 / cpu).toFixed(3),
+    wall: +median(runs.map((r) => r.wall)).toFixed(1),
+    rounds: runs.map((r) => +r.perCpuSecond.toFixed(1)),
+  };
 }
 
 async function main() {
-  const nImages = arg('images', 64);
-  const seconds = arg('seconds', 2);
+  const nImages = arg('images', 32);
+  const seconds = arg('seconds', 1);
+  const rounds = arg('rounds', 3);
   const workers = arg('workers', Math.max(1, availableParallelism() - 1));
+  const outIdx = process.argv.indexOf('--out');
+  const outFile = outIdx >= 0 ? process.argv[outIdx + 1] : null;
   const dir = mkdtempSync(path.join(tmpdir(), 'ltb-bench-data-'));
   try {
     const files = await makeJpegs(dir, nImages);
     const blobs = files.map((f) => readFileSync(f));
     const meanKiB = blobs.reduce((a, b) => a + b.length, 0) / blobs.length / 1024;
+    // as the pool's worker threads set them
     sharp.concurrency(1);
     sharp.cache(false);
     const t = resolveTransform({ size: 224 });
-    const rng = new Rng(0);
-    const out: Record<string, unknown> = {
-      machine: { cores: availableParallelism(), node: process.version, sharp: sharp.versions.sharp, vips: sharp.versions.vips },
-      images: { count: nImages, width: 500, height: 375, meanKiB: +meanKiB.toFixed(1) },
-      note: 'single thread, images in memory; perCpuSecond = images per CPU-second of the process (per-core rate)',
-    };
-    const s: Record<string, unknown> = {};
-    s.decode = await timeStage(blobs, seconds, (b) => sharp(b).raw().toBuffer());
-    s.pipeline = await timeStage(blobs, seconds, (b) => decodeGeometric(b, 'train', t, rng));
-    s.pipelineWithMetadata = await timeStage(blobs, seconds, async (b) => {
-      const img = sharp(b);
-      const m = await img.metadata();
-      const box = randomResizedCropBox(m.width!, m.height!, rng);
-      let p = img.extract(box).resize(224, 224, { fit: 'fill', kernel: 'linear' });
-      if (rng.next() < 0.5) p = p.flop();
-      return p.raw().toBuffer();
+    const tVips = resolveTransform({ size: 224, resampler: 'libvips' });
+    const tiny = await sharp({ create: { width: 16, height: 16, channels: 3, background: '#808080' } }).jpeg().toBuffer();
+    const onePixel = Buffer.alloc(3);
+    // one RRC region (and flip) per image, decoded once for the resize-only stages
+    const boxes: Array<{ box: CropBox; flip: boolean }> = blobs.map((_, i) => {
+      const rng = new Rng(1000 + i);
+      return { box: randomResizedCropBox(500, 375, rng, t.scale, t.ratio), flip: rng.next() < t.flip };
     });
-    s.pipelineShrink = await timeStage(blobs, seconds, async (b) => {
-      const box = randomResizedCropBox(500, 375, rng);
-      const k = Math.floor(Math.min(box.width, box.height) / 224);
-      const flip = rng.next() < 0.5;
-      if (k < 2) {
-        let p = sharp(b).extract(box).resize(224, 224, { fit: 'fill', kernel: 'linear' });
-        if (flip) p = p.flop();
-        return p.raw().toBuffer();
-      }
-      // whole-image resize by 1/k first: libvips decodes the JPEG at 1/k (DCT scaling), then crop + resize
-      const small = await sharp(b).resize(Math.round(500 / k), Math.round(375 / k), { fit: 'fill', kernel: 'linear' }).raw().toBuffer({ resolveWithObject: true });
-      const sb = { left: Math.floor(box.left / k), top: Math.floor(box.top / k), width: Math.min(Math.floor(box.width / k), small.info.width - Math.floor(box.left / k)), height: Math.min(Math.floor(box.height / k), small.info.height - Math.floor(box.top / k)) };
-      let p = sharp(small.data, { raw: { width: small.info.width, height: small.info.height, channels: 3 } }).extract(sb).resize(224, 224, { fit: 'fill', kernel: 'linear' });
-      if (flip) p = p.flop();
-      return p.raw().toBuffer();
-    });
-    const buf = new Float32Array(224 * 224 * 3);
-    s.full = await timeStage(blobs, seconds, (b, i) => transformImage(b, 'train', t, i, buf, 0));
-    out.sharp = s;
-
-    let pil: unknown;
-    try {
-      const script = path.join(path.dirname(fileURLToPath(import.meta.url)), '..', '..', 'scripts', 'bench-data.py');
-      pil = JSON.parse(execFileSync('/usr/bin/python3', [script, dir, String(seconds)], { encoding: 'utf8' }));
-    } catch (e) {
-      pil = { error: `PIL benchmark failed (install python3-pil): ${(e as Error).message.split('\n')[0]}` };
+    const decoded: Array<{ plan: ResizePlan; raw: Buffer; flip: boolean }> = [];
+    for (let i = 0; i < blobs.length; i++) {
+      const { box, flip } = boxes[i];
+      const plan = planBilinearResize(box.width, box.height, 224, 224);
+      decoded.push({ plan, flip, raw: await sharp(blobs[i]).extract(box).raw().toBuffer() });
     }
-    out.pil = pil;
+    const rgb224 = blobs.map((_, i) => Uint8Array.from(resampleRGBView(decoded[i].plan, decoded[i].raw, decoded[i].flip)));
+    const f32 = new Float32Array(224 * 224 * 3);
+    const jplan = (i: number) => sampleJitter(t.jitter, new Rng(i));
+
+    const stages: Record<string, (x: Buffer, i: number) => unknown> = {
+      pipeline: (b, i) => decodeGeometric(b, 'train', t, new Rng(i)),
+      pipelineLibvips: (b, i) => decodeGeometric(b, 'train', tVips, new Rng(i)),
+      full: (b, i) => transformImage(b, 'train', t, i, f32, 0),
+      // transformImage as it was before the WebAssembly kernels: libvips resize + flop, JS jitter
+      fullBefore: async (b, i) => {
+        const rng = new Rng(i);
+        const { rgb } = await decodeGeometric(b, 'train', tVips, rng);
+        jitterNormalizeJs(rgb, sampleJitter(t.jitter, rng), t.mean, t.std, f32, 0);
+      },
+      callOverhead: () => sharp(onePixel, { raw: { width: 1, height: 1, channels: 3 } }).raw().toBuffer(),
+      tinyJpeg: () => sharp(tiny).raw().toBuffer(),
+      decode: (b) => sharp(b).raw().toBuffer(),
+      decodeRegion: (b, i) => sharp(b).extract(boxes[i % blobs.length].box).raw().toBuffer(),
+      resize: (_, i) => {
+        const d = decoded[i % blobs.length];
+        return resampleRGBView(d.plan, d.raw, d.flip);
+      },
+      resizeJs: (_, i) => {
+        const d = decoded[i % blobs.length];
+        return resampleRGBReference(d.plan, d.raw, d.flip);
+      },
+      jitterNormalize: (_, i) => jitterNormalizeInto(rgb224[i % blobs.length], jplan(i), t.mean, t.std, f32, 0),
+      jitterNormalizeJs: (_, i) => jitterNormalizeJs(rgb224[i % blobs.length], jplan(i), t.mean, t.std, f32, 0),
+    };
+    const sharpRuns: Record<string, Rate[]> = Object.fromEntries(Object.keys(stages).map((k) => [k, []]));
+    const pilRuns: Record<string, Rate[]> = { decode: [], pipeline: [] };
+    let pilInfo: Record<string, unknown> = {};
+    const script = path.join(path.dirname(fileURLToPath(import.meta.url)), '..', '..', 'scripts', 'bench-data.py');
+    for (let r = 0; r < rounds; r++) {
+      for (const [name, fn] of Object.entries(stages)) {
+        // the fast in-JS stages need less time to be measured well
+        const s = name.startsWith('resize') || name.startsWith('jitter') ? seconds / 2 : seconds;
+        sharpRuns[name].push(await timeStage(blobs, s, fn));
+      }
+      try {
+        const p = JSON.parse(execFileSync('/usr/bin/python3', [script, dir, String(seconds)], { encoding: 'utf8' }));
+        pilRuns.decode.push(p.decode);
+        pilRuns.pipeline.push(p.pipeline);
+        pilInfo = { version: p.pil };
+      } catch (e) {
+        pilInfo = { error: `PIL benchmark failed (install python3-pil): ${(e as Error).message.split('\n')[0]}` };
+      }
+    }
+    const sharpOut = Object.fromEntries(Object.entries(sharpRuns).map(([k, v]) => [k, summarise(v)]));
+    const pilOut = pilRuns.pipeline.length ? { ...pilInfo, decode: summarise(pilRuns.decode), pipeline: summarise(pilRuns.pipeline) } : pilInfo;
 
     // The worker pool, files from disk, full train transform.
     writeFileSync(path.join(dir, 'list.txt'), formatImageList(readdirSync(dir).filter((f) => f.endsWith('.jpg')).map((f) => ({ path: f, label: 0 }))));
     const src = await ImageListSource.open({ root: dir, numClasses: 1, lists: { train: path.join(dir, 'list.txt'), test: path.join(dir, 'list.txt') }, workers, prefetch: 4 });
-    const order = Int32Array.from({ length: nImages * 4 }, (_, i) => i % nImages);
+    // one untimed pass first: worker start-up (isolates, module loading, JIT) is not per-image cost
+    for await (const b of src.batches('train', Int32Array.from({ length: nImages }, (_, i) => i), 32, { seed: 2 })) void b;
+    const order = Int32Array.from({ length: nImages * 6 }, (_, i) => i % nImages);
     const t0 = performance.now();
+    const c0 = process.cpuUsage();
     let n = 0;
     for await (const b of src.batches('train', order, 32, { seed: 1 })) n += b.n;
     const wall = (performance.now() - t0) / 1000;
+    const cpu = process.cpuUsage(c0);
     await src.close();
-    out.pool = {
-      workers,
-      uvThreadpool: Number(process.env.UV_THREADPOOL_SIZE) || 4,
-      imagesPerSecond: +(n / wall).toFixed(1),
-      perWorker: +(n / wall / Math.min(workers, availableParallelism())).toFixed(1),
+
+    const pipe = sharpOut.pipeline.perCpuSecond;
+    const pilPipe = (pilOut as { pipeline?: { perCpuSecond: number } }).pipeline?.perCpuSecond;
+    const out = {
+      date: new Date().toISOString(),
+      machine: { cores: availableParallelism(), loadavg: loadavg().map((x) => +x.toFixed(2)), node: process.version, sharp: sharp.versions.sharp, vips: sharp.versions.vips, wasmKernels: resampleUsesWasm() },
+      images: { count: nImages, width: 500, height: 375, meanKiB: +meanKiB.toFixed(1) },
+      method: `single thread, images in memory; CPU time of the whole process (all threads); median of ${rounds} rounds of ${seconds} s per stage, sharp and PIL taking turns`,
+      sharp: sharpOut,
+      pil: pilOut,
+      ratioSharpToPilPerCore: pilPipe ? +(pipe / pilPipe).toFixed(2) : null,
+      pool: {
+        workers,
+        images: n,
+        imagesPerSecond: +(n / wall).toFixed(1),
+        perCpuSecond: +(n / ((cpu.user + cpu.system) / 1e6)).toFixed(1),
+        note: 'after a warm-up pass; the wall rate depends on the free cores of a shared machine; perCpuSecond counts every thread (main thread batching too)',
+      },
     };
-    const p = pil as { pipeline?: { perCpuSecond: number } };
-    if (p.pipeline) out.ratioSharpToPilPerCore = +((s.pipeline as { perCpuSecond: number }).perCpuSecond / p.pipeline.perCpuSecond).toFixed(2);
-    console.log(JSON.stringify(out, null, 2));
+    const json = JSON.stringify(out, null, 2);
+    if (outFile) writeFileSync(outFile, json + '\n');
+    console.log(json);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

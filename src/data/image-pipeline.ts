@@ -8,9 +8,21 @@
  * - test: Resize(resize, shorter side) → CenterCrop(size) → Normalize.
  * Sizes, jitter and statistics are configurable (small runs use smaller crops).
  *
- * Where this deviates from torchvision: resampling is libvips' linear kernel (PIL bilinear with
- * antialias is the same triangle filter, but rounding differs), and colour jitter works on float
- * pixels clamped to [0, 255] after each step instead of PIL's uint8 round trips.
+ * Geometry is bit-exact with torchvision on PIL images (checked against Pillow 9.4 on 500×375
+ * JPEGs, train and test): sharp (libjpeg-turbo, like Pillow) decodes only the region the resize
+ * reads, and Pillow's bilinear resize runs in WebAssembly (image-resample.ts), the flip folded into
+ * it. Options: `resampler: 'libvips'` resizes inside sharp instead (libvips' linear kernel: the
+ * same triangle filter, other rounding, within 3 levels when shrinking, up to ~27 when enlarging;
+ * slower); `shrinkOnLoad` lets libjpeg decode at reduced scale when the region is at least twice
+ * the output (not torchvision: a second resampling step; off by default).
+ * Where this deviates from torchvision: colour jitter works on float pixels clamped to [0, 255]
+ * after each step instead of PIL's uint8 round trips.
+ *
+ * Cost per image on one core (scripts/bench-data.ts, 500×375 JPEGs, CPU time): the sharp call is
+ * most of it, and most of that is fixed per call (JS options → C++, libuv and libvips thread hand-offs,
+ * building libvips operations: ~0.9 ms for a 16×16 JPEG) beside libjpeg's ~1.2 ms of decoding; the
+ * WebAssembly resize is ~0.35 ms where libvips' resize chain inside the sharp call cost ~1 ms, and
+ * jitter + normalisation in WebAssembly ~0.3 ms where the JS took ~1.8 ms.
  *
  * Every image's random choices come from its own seed (derived from the run seed, the epoch and
  * its position in the epoch), so the result does not depend on which worker decodes it.
@@ -20,11 +32,13 @@
  * default, so with more than 4 workers set UV_THREADPOOL_SIZE (≥ workers) before the process
  * does any asynchronous I/O — the CLI launcher is the place.
  */
-import { readFile } from 'node:fs/promises';
+import { readFileSync } from 'node:fs';
 import os from 'node:os';
 import { Worker } from 'node:worker_threads';
 import sharp, { type Sharp } from 'sharp';
 import { Rng } from '../rng.js';
+import { align16, ensureMemory, imageKernels } from './image-kernels.js';
+import { planBilinearResize, resampleRGBView, type ResizePlan } from './image-resample.js';
 
 export const IMAGENET_MEAN = [0.485, 0.456, 0.406];
 export const IMAGENET_STD = [0.229, 0.224, 0.225];
@@ -44,6 +58,20 @@ export interface TransformOptions {
   jitter: { brightness: number; contrast: number; saturation: number };
   mean: number[];
   std: number[];
+  /**
+   * How the crop is resized. 'pil' (default): Pillow's bilinear filter, bit-exact with torchvision
+   * on PIL images, in WebAssembly (image-resample.ts); sharp only decodes the region it needs.
+   * 'libvips': sharp's linear kernel inside the sharp pipeline (the same triangle filter with other
+   * rounding: within 3 levels of PIL when shrinking, up to about 18 when enlarging; slower).
+   */
+  resampler?: 'pil' | 'libvips';
+  /**
+   * JPEG shrink-on-load, as PIL's draft(): decode at 1/2, 1/4 or 1/8 scale (libjpeg's DCT scaling)
+   * when the region to resize is at least that many times the output on both sides, then resize
+   * from there. Off by default: torchvision decodes at full size, and the DCT-domain reduction
+   * filters differently from the triangle filter. Needs resampler 'pil'; JPEG inputs only.
+   */
+  shrinkOnLoad?: boolean;
 }
 
 export const DEFAULT_TRANSFORM: TransformOptions = {
@@ -55,6 +83,8 @@ export const DEFAULT_TRANSFORM: TransformOptions = {
   jitter: { brightness: 0.4, contrast: 0.4, saturation: 0.4 },
   mean: IMAGENET_MEAN,
   std: IMAGENET_STD,
+  resampler: 'pil',
+  shrinkOnLoad: false,
 };
 
 /** Fills the options a recipe left out; a smaller `size` scales `resize` by 256/224. */
@@ -188,27 +218,122 @@ export async function decodeGeometric(
   t: TransformOptions,
   rng: Rng,
 ): Promise<{ rgb: Buffer; flipped: boolean }> {
-  const img = sharp(input, { failOn: 'error' });
+  const { rgb, flipped } = await geometric(input, mode, t, rng);
+  return { rgb: Buffer.isBuffer(rgb) ? rgb : Buffer.from(rgb), flipped };
+}
+
+/**
+ * `decodeGeometric`, where `rgb` may be a view into the resampler's memory that the next resample
+ * overwrites (transformImage consumes it at once, saving a copy).
+ */
+async function geometric(input: Buffer, mode: Mode, t: TransformOptions, rng: Rng): Promise<{ rgb: Uint8Array; flipped: boolean }> {
   // The size from the header bytes (microseconds) instead of metadata() (a libvips call, ~6% of the pipeline).
-  const size = headerSize(input) ?? (await img.metadata());
+  const size = headerSize(input) ?? (await sharp(input, { failOn: 'error' }).metadata());
   const W = size.width;
   const H = size.height;
   if (!W || !H) throw new Error('image has no size');
-  let pipeline: Sharp;
+  // The region of the image that is resized, the size it is resized to, and the window of that kept.
+  let region: CropBox;
+  let outW: number;
+  let outH: number;
+  let window: CropBox;
   let flipped = false;
   if (mode === 'train') {
-    const box = randomResizedCropBox(W, H, rng, t.scale, t.ratio);
-    pipeline = img.extract(box).resize(t.size, t.size, { fit: 'fill', kernel: 'linear' });
+    region = randomResizedCropBox(W, H, rng, t.scale, t.ratio);
     flipped = rng.next() < t.flip;
-    if (flipped) pipeline = pipeline.flop();
+    outW = outH = t.size;
+    window = { left: 0, top: 0, width: t.size, height: t.size };
   } else {
-    const r = resizeShorterSide(W, H, t.resize);
-    const c = centerCropBox(r.width, r.height, t.size);
-    pipeline = img.resize(r.width, r.height, { fit: 'fill', kernel: 'linear' }).extract(c);
+    region = { left: 0, top: 0, width: W, height: H };
+    ({ width: outW, height: outH } = resizeShorterSide(W, H, t.resize));
+    window = centerCropBox(outW, outH, t.size);
   }
-  const rgb = await pipeline.removeAlpha().toColourspace('srgb').raw().toBuffer();
+  const rgb =
+    (t.resampler ?? 'pil') === 'libvips'
+      ? await libvipsResize(input, mode, region, outW, outH, window, flipped)
+      : await pilResize(input, t.shrinkOnLoad ? loadShrink(input, region, outW, outH) : 1, W, H, region, outW, outH, window, flipped);
   if (rgb.length !== t.size * t.size * 3) throw new Error(`decoded ${rgb.length} bytes, expected ${t.size * t.size * 3}`);
   return { rgb, flipped };
+}
+
+/** Raw RGB out of a sharp pipeline, whatever the input's bands and colour space. */
+function rawRgb(p: Sharp): Promise<Buffer> {
+  return p.removeAlpha().toColourspace('srgb').raw().toBuffer();
+}
+
+/**
+ * sharp decodes just the source region the resize reads (a sequential JPEG decode stops after its
+ * last row), then Pillow's bilinear resize (WebAssembly) with the flip folded into its first pass.
+ * torchvision crops, then resizes the crop as an image of its own: the filter never reads outside
+ * the region.
+ *
+ * With shrink s > 1 (shrinkOnLoad), sharp first reduces the whole image to about 1/s, which libvips
+ * does with libjpeg's DCT scaling (1/2, 1/4, 1/8) plus its linear kernel for the rest, and the
+ * region becomes the fractional box region × (reduced / full size) of that image (Pillow's resize
+ * with a box: the filter may read up to a pixel beyond it). sharp cannot stop at the DCT scaling
+ * alone, hence the two resampling steps.
+ */
+async function pilResize(
+  input: Buffer,
+  s: number,
+  W: number,
+  H: number,
+  region: CropBox,
+  outW: number,
+  outH: number,
+  window: CropBox,
+  flipped: boolean,
+): Promise<Uint8Array> {
+  let plan: ResizePlan;
+  let decode: Sharp;
+  if (s === 1) {
+    plan = planBilinearResize(region.width, region.height, outW, outH, window);
+    const src = { ...plan.source, left: plan.source.left + region.left, top: plan.source.top + region.top };
+    decode = sharp(input, { failOn: 'error' });
+    if (src.left !== 0 || src.top !== 0 || src.width !== W || src.height !== H) decode = decode.extract(src);
+  } else {
+    const dw = Math.ceil(W / s);
+    const dh = Math.ceil(H / s);
+    const fx = dw / W;
+    const fy = dh / H;
+    const box: [number, number, number, number] = [region.left * fx, region.top * fy, (region.left + region.width) * fx, (region.top + region.height) * fy];
+    plan = planBilinearResize(dw, dh, outW, outH, window, box);
+    decode = sharp(input, { failOn: 'error' }).resize(dw, dh, { fit: 'fill', kernel: 'linear' }).extract(plan.source);
+  }
+  const raw = await rawRgb(decode);
+  return resampleRGBView(plan, raw, flipped);
+}
+
+/**
+ * The whole-image reduction for shrinkOnLoad: the integer s = floor(region / output) on the tighter
+ * axis when that is at least 2 (so the region stays at least the output size), else 1; 1 for
+ * anything but a JPEG.
+ */
+export function loadShrink(input: Uint8Array, region: CropBox, outW: number, outH: number): number {
+  if (!(input[0] === 0xff && input[1] === 0xd8)) return 1;
+  const s = Math.floor(Math.min(region.width / outW, region.height / outH));
+  return s >= 2 ? s : 1;
+}
+
+/** The whole transform inside sharp: extract + resize (libvips linear kernel) + flop, or resize + extract. */
+async function libvipsResize(
+  input: Buffer,
+  mode: Mode,
+  region: CropBox,
+  outW: number,
+  outH: number,
+  window: CropBox,
+  flipped: boolean,
+): Promise<Buffer> {
+  const img = sharp(input, { failOn: 'error' });
+  let pipeline: Sharp;
+  if (mode === 'train') {
+    pipeline = img.extract(region).resize(outW, outH, { fit: 'fill', kernel: 'linear' });
+    if (flipped) pipeline = pipeline.flop();
+  } else {
+    pipeline = img.resize(outW, outH, { fit: 'fill', kernel: 'linear' }).extract(window);
+  }
+  return rawRgb(pipeline);
 }
 
 /**
@@ -258,21 +383,70 @@ export async function transformImage(
   offset: number,
 ): Promise<void> {
   const rng = new Rng(seed);
-  const { rgb } = await decodeGeometric(input, mode, t, rng);
+  const { rgb } = await geometric(input, mode, t, rng);
   const j = t.jitter;
   const plan = mode === 'train' && (j.brightness > 0 || j.contrast > 0 || j.saturation > 0) ? sampleJitter(j, rng) : null;
   jitterNormalizeInto(rgb, plan, t.mean, t.std, out, offset);
+}
+
+/**
+ * Colour jitter (`applyJitter`'s arithmetic) and normalisation, written into `out` at `offset`.
+ * Runs as WebAssembly SIMD (native/image-kernels/jitter-normalize.c: ~0.2 ms at 224² against ~1.8 ms
+ * for the JS below; float32 arithmetic, within ~1e-5 of a grey level of the JS), reading `rgb` in
+ * place when it is already in the kernels' memory (the resampler's output); JS where WebAssembly is
+ * missing.
+ */
+export function jitterNormalizeInto(
+  rgb: Uint8Array,
+  plan: JitterPlan | null,
+  mean: number[],
+  std: number[],
+  out: Float32Array,
+  offset: number,
+): void {
+  const k = imageKernels();
+  if (!k) return jitterNormalizeJs(rgb, plan, mean, std, out, offset);
+  const n = rgb.length;
+  let rgbAt = rgb.byteOffset;
+  if (rgb.buffer !== k.memory.buffer) {
+    rgbAt = k.heapBase;
+    ensureMemory(k, rgbAt + n);
+    new Uint8Array(k.memory.buffer).set(rgb, rgbAt);
+  }
+  const outAt = align16(rgbAt + n);
+  ensureMemory(k, outAt + 4 * n); // may detach `rgb` if it was a view: only its address is used from here
+  const order = plan?.order ?? [];
+  const f = plan?.factors ?? [1, 1, 1];
+  k.jitter_normalize(
+    rgbAt,
+    outAt,
+    n / 3,
+    order[0] ?? -1,
+    order[1] ?? -1,
+    order[2] ?? -1,
+    f[0],
+    f[1],
+    f[2],
+    1 / (255 * std[0]),
+    1 / (255 * std[1]),
+    1 / (255 * std[2]),
+    mean[0] / std[0],
+    mean[1] / std[1],
+    mean[2] / std[2],
+  );
+  out.set(new Float32Array(k.memory.buffer, outAt, n), offset);
 }
 
 /** Per-thread scratch image, reused: jitter runs synchronously, so images never share it at once. */
 let scratch = new Float32Array(0);
 
 /**
- * Colour jitter (`applyJitter`, on a reused float scratch image filled by a native copy) and
+ * The JS version of `jitterNormalizeInto` (the fallback, and the reference the kernel is tested
+ * against): `applyJitter` on a reused float scratch image filled by a native copy, then
  * normalisation straight into `out`. Measured: a single fused per-pixel pass with the ops in a
  * runtime order was slower (about 2.4 ms vs 1.7 ms at 224²) than these tight single-op loops.
  */
-export function jitterNormalizeInto(
+export function jitterNormalizeJs(
   rgb: Uint8Array,
   plan: JitterPlan | null,
   mean: number[],
@@ -332,7 +506,9 @@ export async function processChunk(req: ChunkRequest): Promise<ChunkResult> {
   let n = 0;
   for (const job of req.jobs) {
     try {
-      const buf = await readFile(job.file);
+      // Synchronous: this runs in a worker thread, one image after another, and readFileSync costs
+      // less CPU than the promise API's open/stat/read/close round trips through the libuv pool.
+      const buf = readFileSync(job.file);
       await transformImage(buf, req.mode, req.transform, job.seed, out, n * per);
       ok.push(true);
       n++;

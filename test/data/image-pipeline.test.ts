@@ -6,6 +6,7 @@ import {
   centerCropBox,
   headerSize,
   jitterNormalizeInto,
+  jitterNormalizeJs,
   pyRound,
   randomResizedCropBox,
   resizeShorterSide,
@@ -13,6 +14,7 @@ import {
   sampleJitter,
   transformImage,
 } from '../../src/data/image-pipeline.js';
+import { planBilinearResize, resampleRGBView } from '../../src/data/image-resample.js';
 import sharp from 'sharp';
 
 test('torchvision geometry: Resize(256) of 500x375 is 341x256, CenterCrop(224) at (58, 16)', () => {
@@ -98,4 +100,36 @@ test('image size from the JPEG / PNG header equals libvips metadata', async () =
   }
   assert.equal(headerSize(Buffer.from('not an image')), null);
   assert.equal(headerSize(Buffer.from([0xff, 0xd8, 0xff])), null);
+});
+
+test('jitter + normalisation kernel (WebAssembly) equals the JS version: any length, no plan, factors 0 and 1, input in its memory', () => {
+  const rng = new Rng(21);
+  const mean = [0.485, 0.456, 0.406];
+  const std = [0.229, 0.224, 0.225];
+  for (let trial = 0; trial < 30; trial++) {
+    const npix = 1 + rng.int(70); // tails: not a multiple of 4 pixels
+    const rgb = Uint8Array.from({ length: npix * 3 }, () => rng.int(256));
+    const plan =
+      trial % 5 === 0
+        ? null
+        : trial % 5 === 1
+          ? { order: [2, 0, 1], factors: [1, 0, 1.4] as [number, number, number] } // brightness 1 is skipped, contrast 0 is flat grey
+          : sampleJitter({ brightness: 0.4, contrast: 0.4, saturation: 0.4 }, rng);
+    const want = new Float32Array(rgb.length + 5);
+    const got = new Float32Array(rgb.length + 5);
+    jitterNormalizeJs(rgb, plan, mean, std, want, 5);
+    jitterNormalizeInto(rgb, plan, mean, std, got, 5);
+    for (let i = 0; i < want.length; i++) assert.ok(Math.abs(got[i] - want[i]) < 2e-5, `trial ${trial} value ${i}: ${got[i]} vs ${want[i]}`);
+  }
+  // the resampler's output is read where it lies in the kernels' memory
+  const src = Uint8Array.from({ length: 9 * 7 * 3 }, () => rng.int(256));
+  const rplan = planBilinearResize(9, 7, 6, 5);
+  const view = resampleRGBView(rplan, src);
+  const copy = Uint8Array.from(view);
+  const jplan = sampleJitter({ brightness: 0.4, contrast: 0.4, saturation: 0.4 }, rng);
+  const want = new Float32Array(copy.length);
+  const got = new Float32Array(copy.length);
+  jitterNormalizeJs(copy, jplan, mean, std, want, 0);
+  jitterNormalizeInto(view, jplan, mean, std, got, 0);
+  for (let i = 0; i < want.length; i++) assert.ok(Math.abs(got[i] - want[i]) < 2e-5);
 });
