@@ -20,6 +20,7 @@
  */
 import type * as tf from '@tensorflow/tfjs';
 import type * as tfwasm from '@tensorflow/tfjs-backend-wasm';
+import { align16, reserve, wasmKernels, type WasmKernels } from './wasm-kernels.js';
 
 type BackendWasm = tfwasm.BackendWasm;
 type TensorInfo = tf.TensorInfo;
@@ -49,6 +50,8 @@ export function batchNormTrainWasm({ inputs, backend, attrs }: KernelArgs): Tens
   const varOut = b.typedArrayFromHeap(varInfo) as Float32Array;
   const invOut = b.typedArrayFromHeap(invInfo) as Float32Array;
 
+  const k = simdKernels(x.shape.length, M * C);
+  if (k && forwardSimd(k, xs, M, C, g, bt, eps, y, meanOut, varOut, invOut)) return [yInfo, meanInfo, varInfo, invInfo];
   const acc = new Float64Array(C);
   for (let i = 0, p = 0; i < M; i++) for (let c = 0; c < C; c++, p++) acc[c] += xs[p];
   const mean = new Float64Array(C);
@@ -94,6 +97,8 @@ export function batchNormTrainGradWasm({ inputs, backend }: KernelArgs): TensorI
   const dgamma = b.typedArrayFromHeap(dgInfo) as Float32Array;
   const dbeta = b.typedArrayFromHeap(dbInfo) as Float32Array;
 
+  const kk = simdKernels(x.shape.length, M * C);
+  if (kk && backwardSimd(kk, dys, xs, M, C, g, mu, inv, dx, dgamma, dbeta)) return [dxInfo, dgInfo, dbInfo];
   const sumDy = new Float64Array(C);
   const sumDyXc = new Float64Array(C);
   for (let i = 0, p = 0; i < M; i++) {
@@ -119,4 +124,92 @@ export function batchNormTrainGradWasm({ inputs, backend }: KernelArgs): TensorI
   }
   for (let i = 0, p = 0; i < M; i++) for (let c = 0; c < C; c++, p++) dx[p] = a[c] * dys[p] + k[c] * xs[p] + d0[c];
   return [dxInfo, dgInfo, dbInfo];
+}
+
+let simdWanted = process.env.LT_WASM_BN !== 'js';
+
+/** Turns the SIMD kernels on or off (off: the JavaScript loops above), e.g. to compare them. */
+export function setBatchNormSimd(on: boolean): void {
+  simdWanted = on;
+}
+
+/** The path the two kernels take now: 'simd' unless switched off or WebAssembly SIMD is missing. */
+export function batchNormTrainPath(): 'simd' | 'js' {
+  return simdWanted && wasmKernels() !== null ? 'simd' : 'js';
+}
+
+function simdKernels(rank: number, size: number): WasmKernels | null {
+  return simdWanted && rank > 0 && size > 0 ? wasmKernels() : null;
+}
+
+/** Per-channel copy of a [C] or [1] parameter into the kernels' memory at float index `at`. */
+function putChannels(f: Float32Array, at: number, v: Float32Array, C: number): void {
+  if (v.length === 1) f.fill(v[0], at, at + C);
+  else f.set(v.subarray(0, C), at);
+}
+
+/**
+ * Lays out [work | 4 per-channel vectors of C | 3C stats | `big` arrays of M·C] in the kernels'
+ * memory, grown as needed; false when it cannot grow (the caller then runs the JS loops).
+ */
+function layout(k: WasmKernels, C: number, n: number, big: number): { work: number; p: number[]; stats: number; big: number[] } | null {
+  const work = k.heapBase;
+  const p: number[] = [];
+  let at = align16(work + k.bn_train_work_bytes(C));
+  for (let i = 0; i < 4; i++, at += align16(4 * C)) p.push(at);
+  const stats = at;
+  at += align16(12 * C);
+  const bigs: number[] = [];
+  for (let i = 0; i < big; i++, at += align16(4 * n)) bigs.push(at);
+  try {
+    reserve(k, at);
+  } catch {
+    return null; // RangeError: the module's memory cannot grow that far
+  }
+  return { work, p, stats, big: bigs };
+}
+
+function forwardSimd(
+  k: WasmKernels, xs: Float32Array, M: number, C: number, g: Float32Array, bt: Float32Array, eps: number,
+  y: Float32Array, meanOut: Float32Array, varOut: Float32Array, invOut: Float32Array,
+): boolean {
+  const n = M * C;
+  const l = layout(k, C, n, 1);
+  if (!l) return false;
+  const f = new Float32Array(k.memory.buffer); // after the growth in layout()
+  const [pg, pb] = l.p;
+  const px = l.big[0];
+  putChannels(f, pg / 4, g, C);
+  putChannels(f, pb / 4, bt, C);
+  f.set(xs, px / 4);
+  k.bn_train_forward(px, M, C, pg, pb, eps, l.stats, l.work);
+  y.set(f.subarray(px / 4, px / 4 + n));
+  const s = l.stats / 4;
+  meanOut.set(f.subarray(s, s + C));
+  varOut.set(f.subarray(s + C, s + 2 * C));
+  invOut.set(f.subarray(s + 2 * C, s + 3 * C));
+  return true;
+}
+
+function backwardSimd(
+  k: WasmKernels, dys: Float32Array, xs: Float32Array, M: number, C: number, g: Float32Array, mu: Float32Array,
+  inv: Float32Array, dx: Float32Array, dgamma: Float32Array, dbeta: Float32Array,
+): boolean {
+  const n = M * C;
+  const l = layout(k, C, n, 2);
+  if (!l) return false;
+  const f = new Float32Array(k.memory.buffer);
+  const [pg, pm, pi] = l.p;
+  const [pdy, px] = l.big;
+  putChannels(f, pg / 4, g, C);
+  putChannels(f, pm / 4, mu, C);
+  putChannels(f, pi / 4, inv, C);
+  f.set(dys, pdy / 4);
+  f.set(xs, px / 4);
+  k.bn_train_backward(pdy, px, M, C, pg, pm, pi, l.stats, l.work);
+  dx.set(f.subarray(pdy / 4, pdy / 4 + n));
+  const s = l.stats / 4;
+  dgamma.set(f.subarray(s, s + C));
+  dbeta.set(f.subarray(s + C, s + 2 * C));
+  return true;
 }

@@ -10,6 +10,8 @@ import * as tfwasm from '@tensorflow/tfjs-backend-wasm';
 import { Rng } from '../../src/rng.js';
 import { initWasm, registerWasmTrainingKernels } from '../../src/backends/wasm-training.js';
 import { batchNormTrain } from '../../src/backends/batch-norm-train.js';
+import { batchNormTrainPath, setBatchNormSimd } from '../../src/backends/wasm-batch-norm.js';
+import { wasmKernels } from '../../src/backends/wasm-kernels.js';
 
 const RTOL = 1e-5;
 const ATOL = 1e-6;
@@ -180,13 +182,18 @@ test('FusedBatchNorm gradient (re-registered, no Tile) equals the elementary-op 
   }
 });
 
-test('batchNormTrain (closed form on cpu, LtBatchNormTrain kernels on wasm) equals autodiff through moments + batchNorm', async () => {
-  const rng = new Rng(31);
-  const shape: [number, number, number, number] = [3, 4, 5, 6];
-  const xv = randn(rng, 3 * 4 * 5 * 6).map((v) => 2 * v + 1);
-  const gv = randn(rng, 6).map((v) => 1 + 0.2 * v);
-  const bv = randn(rng, 6).map((v) => 0.2 * v);
-  const wv = randn(rng, 3 * 4 * 5 * 6);
+/**
+ * batchNormTrain's values and gradients on `backend` against autodiff through moments + batchNorm
+ * on cpu, for an NHWC input of `shape`.
+ */
+async function checkBatchNormTrain(shape: [number, number, number, number], seed: number, what: string): Promise<void> {
+  const rng = new Rng(seed);
+  const size = tf.util.sizeFromShape(shape);
+  const C = shape[3];
+  const xv = randn(rng, size).map((v) => 2 * v + 1);
+  const gv = randn(rng, C).map((v) => 1 + 0.2 * v);
+  const bv = randn(rng, C).map((v) => 0.2 * v);
+  const wv = randn(rng, size);
   const run = (fused: boolean) => tf.tidy(() => {
     const f = (x: tf.Tensor, g: tf.Tensor, b: tf.Tensor) => {
       let y: tf.Tensor;
@@ -209,16 +216,45 @@ test('batchNormTrain (closed form on cpu, LtBatchNormTrain kernels on wasm) equa
     const { mean, variance } = tf.moments(x, [0, 1, 2]);
     return [tf.batchNorm(x, mean, variance, tf.tensor1d(bv), tf.tensor1d(gv), 1e-5), mean, variance].map((t) => t.dataSync().slice());
   });
-  assert.ok(tf.getKernel('LtBatchNormTrain', 'wasm') != null, 'wasm runs the JS batch-norm kernels');
   for (const backend of ['cpu', 'wasm'] as const) {
     await tf.setBackend(backend);
     const before = tf.memory().numTensors;
     const got = run(true);
-    assert.equal(tf.memory().numTensors, before, `${backend}: no leaks`);
-    got.slice(0, 3).forEach((g, i) => assertClose(g, ref[i], `${backend} gradient ${i}`));
-    got.slice(3).forEach((v, i) => assertClose(v, moments[i], `${backend} forward output ${i}`));
+    assert.equal(tf.memory().numTensors, before, `${what} ${backend}: no leaks`);
+    got.slice(0, 3).forEach((g, i) => assertClose(g, ref[i], `${what} ${backend} gradient ${i}`));
+    got.slice(3).forEach((v, i) => assertClose(v, moments[i], `${what} ${backend} forward output ${i}`));
   }
   await tf.setBackend('cpu');
+}
+
+// C = 6 and 7 take the 4-wide and scalar tails, 20 the 16-wide groups plus a 4-wide one; 9·9 rows
+// per image give a last row block shorter than the others (64 rows per block up to C = 64).
+const bnShapes: Array<[number, number, number, number]> = [[3, 4, 5, 6], [2, 3, 3, 7], [2, 9, 9, 20], [1, 2, 2, 1]];
+
+test('batchNormTrain (closed form on cpu, LtBatchNormTrain kernels on wasm) equals autodiff through moments + batchNorm, SIMD and JS paths', async () => {
+  assert.ok(tf.getKernel('LtBatchNormTrain', 'wasm') != null, 'wasm has the batch-norm training kernels');
+  // WebAssembly SIMD is in every Node this project supports, so the SIMD kernels must be in use
+  assert.ok(wasmKernels() !== null, 'the batch-norm WebAssembly SIMD module instantiates');
+  assert.equal(batchNormTrainPath(), 'simd');
+  try {
+    for (const path of ['simd', 'js'] as const) {
+      setBatchNormSimd(path === 'simd');
+      assert.equal(batchNormTrainPath(), path);
+      for (const [i, shape] of bnShapes.entries()) await checkBatchNormTrain(shape, 31 + i, `${path} [${shape}]`);
+    }
+  } finally {
+    setBatchNormSimd(true);
+  }
+});
+
+test('batchNormTrain SIMD kernels grow their memory for a large input and still match cpu', async () => {
+  assert.equal(batchNormTrainPath(), 'simd');
+  const shape: [number, number, number, number] = [4, 16, 16, 36]; // 36864 floats: 288 KiB for dy and x
+  const k = wasmKernels()!;
+  const bytesBefore = k.memory.buffer.byteLength;
+  assert.ok(bytesBefore < 2 * 4 * tf.util.sizeFromShape(shape), 'the module starts smaller than this case needs');
+  await checkBatchNormTrain(shape, 77, `large [${shape}]`);
+  assert.ok(k.memory.buffer.byteLength >= 2 * 4 * tf.util.sizeFromShape(shape), 'the module memory grew to hold dy and x');
 });
 
 test('Sum / Mean gradients through LtBroadcastTo on wasm match cpu (several axes)', async () => {
