@@ -27,6 +27,11 @@
  *   [128,32,32,16]  forward 39.9 → 4.2 ms, backward 44.4 → 6.5 ms
  *   [128,16,16,32]  forward 12.2 → 1.9 ms, backward 23.0 → 3.7 ms
  *   [128,8,8,64]    forward  6.8 → 0.6 ms, backward  8.5 → 1.1 ms
+ * (the kernels alone, without the copies: forward 0.6–1.1 ns/element, backward 1.3–2 ns/element).
+ * One ResNet-32 step, `node dist/scripts/bench-train.js --profile --worker wasm:2 --batch 128`
+ * (wall time per kernel, 31 calls each, same loaded machine, so everything is ~2.5× the idle
+ * figures): LtBatchNormTrain 1229 → 94 / 144 ms, LtBatchNormTrainGrad 1604 → 253 / 192 ms (two
+ * SIMD runs; LT_WASM_BN=js for the JS figures).
  *
  *   forward:  μ = Σx/M, σ² = Σ(x−μ)²/M (biased), s = 1/√(σ² + ε), y = (x−μ)·s·γ + β
  *   backward: dβ = Σdy, dγ = s·Σdy·(x−μ),
