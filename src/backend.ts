@@ -15,6 +15,8 @@ export interface BackendProbe {
   usable: boolean;
   reason?: string;
   device?: string;
+  /** Compute threads (libtorch intra-op threads, the wasm XNNPACK pool), where known. */
+  threads?: number;
 }
 
 export interface BackendChoice {
@@ -23,6 +25,8 @@ export interface BackendChoice {
   /** tfjs's name of the active backend. */
   tfjsName: string;
   device: string;
+  /** Compute threads, where the backend says. */
+  threads?: number;
   probes: BackendProbe[];
 }
 
@@ -33,7 +37,7 @@ async function importOptional(specifier: string): Promise<any> {
   return import(specifier);
 }
 
-async function activate(name: BackendName): Promise<{ tfjsName: string; device: string }> {
+async function activate(name: BackendName): Promise<{ tfjsName: string; device: string; threads?: number }> {
   switch (name) {
     case 'torch': {
       const torch = await importOptional(new URL('./backends/torch/index.js', import.meta.url).href).catch((e: Error) => {
@@ -41,7 +45,8 @@ async function activate(name: BackendName): Promise<{ tfjsName: string; device: 
       });
       await torch.loadTorchBackend();
       if (!(await tf.setBackend('torch'))) throw new Error('tf.setBackend("torch") failed');
-      return { tfjsName: 'torch', device: torch.torchBackendStatus?.().device ?? 'cpu' };
+      const threads = (tf.backend() as { threads?: number }).threads;
+      return { tfjsName: 'torch', device: torch.torchBackendStatus?.().device ?? 'cpu', ...(threads ? { threads } : {}) };
     }
     case 'tensorflow-gpu':
     case 'tensorflow': {
@@ -62,7 +67,7 @@ async function activate(name: BackendName): Promise<{ tfjsName: string; device: 
       if (tf.getBackend() !== 'wasm' && !(await tf.setBackend('wasm'))) throw new Error('the wasm backend failed to initialise');
       if (kernels?.registerWasmTrainingKernels) kernels.registerWasmTrainingKernels();
       else if (!tf.getKernel('Conv2DBackpropFilter', 'wasm')) throw new Error('wasm lacks the Conv2DBackpropFilter kernel needed for training');
-      return { tfjsName: 'wasm', device: 'cpu' };
+      return { tfjsName: 'wasm', device: 'cpu', ...(kernels?.wasmThreadsInUse ? { threads: kernels.wasmThreadsInUse() as number } : {}) };
     }
     case 'cpu':
       await import('@tensorflow/tfjs-backend-cpu');
@@ -84,9 +89,9 @@ export async function selectBackend(forced?: string): Promise<BackendChoice> {
   const probes: BackendProbe[] = [];
   for (const name of candidates) {
     try {
-      const { tfjsName, device } = await activate(name);
-      probes.push({ name, usable: true, device });
-      current = { name, tfjsName, device, probes };
+      const { tfjsName, device, threads } = await activate(name);
+      probes.push({ name, usable: true, device, ...(threads ? { threads } : {}) });
+      current = { name, tfjsName, device, ...(threads ? { threads } : {}), probes };
       return current;
     } catch (e) {
       probes.push({ name, usable: false, reason: (e as Error).message.split('\n')[0] });
@@ -101,8 +106,8 @@ export async function probeBackends(): Promise<BackendProbe[]> {
   const out: BackendProbe[] = [];
   for (const name of BACKEND_ORDER) {
     try {
-      const { device } = await activate(name);
-      out.push({ name, usable: true, device });
+      const { device, threads } = await activate(name);
+      out.push({ name, usable: true, device, ...(threads ? { threads } : {}) });
     } catch (e) {
       out.push({ name, usable: false, reason: (e as Error).message.split('\n')[0] });
     }

@@ -15,7 +15,7 @@ export function registerDoctor(program: Command): void {
       }
       for (const p of probes) {
         const mark = p === best ? 'default' : p.usable ? 'usable' : 'no';
-        process.stdout.write(`${p.name.padEnd(15)} ${mark.padEnd(8)} ${p.usable ? `device ${p.device}` : p.reason}\n`);
+        process.stdout.write(`${p.name.padEnd(15)} ${mark.padEnd(8)} ${p.usable ? `device ${p.device}${p.threads ? `, ${p.threads} threads` : ''}` : p.reason}\n`);
       }
     });
 }

@@ -4,10 +4,11 @@ import type { BackendChoice } from '../backend.js';
 import { gitCommit, ltBenchVersion, tfjsVersion } from '../version.js';
 import type { RunRecord } from './types.js';
 
-export function runEnvironment(backend: Pick<BackendChoice, 'name' | 'device'>): RunRecord['environment'] {
+export function runEnvironment(backend: Pick<BackendChoice, 'name' | 'device' | 'threads'>): RunRecord['environment'] {
   return {
     backend: backend.name,
     device: backend.device,
+    ...(backend.threads ? { threads: backend.threads } : {}),
     node: process.version,
     tfjs: tfjsVersion(),
     ltBench: ltBenchVersion(),

@@ -80,6 +80,8 @@ export interface RunRecord {
   environment: {
     backend: string;
     device: string;
+    /** Compute threads of the backend (libtorch intra-op, the wasm pool), where known. */
+    threads?: number;
     node: string;
     tfjs: string;
     ltBench: string;

@@ -3,6 +3,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { readdirSync } from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { packageRoot } from '../../src/version.js';
 import { tempDir, testBackend, writeYaml } from './helpers.js';
@@ -56,6 +57,8 @@ test('run --json prints run.json; a second run reuses it', () => {
   const rec = JSON.parse(r.stdout);
   assert.equal(rec.status, 'finished');
   assert.equal(rec.environment.backend, testBackend);
+  // Both CPU engines use every core by default (wasm: the threaded build), and the record says so.
+  if (testBackend === 'wasm' || testBackend === 'torch') assert.equal(rec.environment.threads, os.availableParallelism());
   const again = cli(['run', file, '--output', dir, '--backend', testBackend]);
   assert.equal(again.code, 0);
   assert.match(again.stdout, /existing record reused/);
