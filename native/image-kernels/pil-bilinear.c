@@ -6,7 +6,7 @@
  * Pillow's, so the output is bit-identical to Image.resize(..., Image.BILINEAR) (torchvision's
  * Resize / RandomResizedCrop on PIL images); the tests check it against the JS reference.
  *
- * Build: node scripts/build-image-kernels.mjs (clang with the wasm32 target and wasm-ld; Debian
+ * Build: node scripts/build-wasm-kernels.mjs (clang with the wasm32 target and wasm-ld; Debian
  * clang-14 + lld-14), which regenerates src/data/image-kernels.wasm.ts.
  */
 #include <stdint.h>

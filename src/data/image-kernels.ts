@@ -1,15 +1,13 @@
 /**
  * The image pipeline's WebAssembly SIMD kernels (native/image-kernels/*.c, built into
- * image-kernels.wasm.ts by scripts/build-image-kernels.mjs): Pillow's bilinear resize passes
+ * image-kernels.wasm.ts by scripts/build-wasm-kernels.mjs): Pillow's bilinear resize passes
  * (image-resample.ts) and colour jitter + normalisation (image-pipeline.ts). One instance per
  * thread, loaded on first use; callers lay out their buffers in its memory from `heapBase` on.
  */
+import { align16, growMemory, instantiateSimdModule, type SimdModule } from '../wasm-simd.js';
 import { IMAGE_KERNELS_WASM_BASE64 } from './image-kernels.wasm.js';
 
-export interface ImageKernels {
-  memory: WebAssembly.Memory;
-  /** First free byte (16-aligned) after the module's own data and stack. */
-  heapBase: number;
+export interface ImageKernels extends SimdModule {
   resample_h(src: number, srcStride: number, rows: number, dst: number, outW: number, bounds: number, kk: number, ksize: number, flip: number): void;
   resample_v(src: number, rowBytes: number, outH: number, dst: number, bounds: number, kk: number, ksize: number): void;
   jitter_normalize(
@@ -35,27 +33,10 @@ let kernels: ImageKernels | null | undefined;
 
 /** This thread's kernels; null where WebAssembly (with SIMD) is unavailable, and callers fall back to JS. */
 export function imageKernels(): ImageKernels | null {
-  if (kernels !== undefined) return kernels;
-  try {
-    const inst = new WebAssembly.Instance(new WebAssembly.Module(Buffer.from(IMAGE_KERNELS_WASM_BASE64, 'base64')), {});
-    const e = inst.exports as unknown as Omit<ImageKernels, 'heapBase'> & { __heap_base: WebAssembly.Global };
-    kernels = {
-      memory: e.memory,
-      heapBase: align16(e.__heap_base.value as number),
-      resample_h: e.resample_h,
-      resample_v: e.resample_v,
-      jitter_normalize: e.jitter_normalize,
-    };
-  } catch {
-    kernels = null;
-  }
+  if (kernels === undefined) kernels = instantiateSimdModule<ImageKernels>(IMAGE_KERNELS_WASM_BASE64, ['resample_h', 'resample_v', 'jitter_normalize']);
   return kernels;
 }
 
 /** Grows the kernels' memory so that bytes [0, end) exist. */
-export function ensureMemory(k: ImageKernels, end: number): void {
-  const grow = end - k.memory.buffer.byteLength;
-  if (grow > 0) k.memory.grow(Math.ceil(grow / 65536));
-}
-
-export const align16 = (n: number): number => (n + 15) & ~15;
+export const ensureMemory = growMemory;
+export { align16 };
