@@ -7,7 +7,8 @@ import { runEnvironment } from './results/environment.js';
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { selectBackend } from './backend.js';
-import { createSampler, resolveSamplerName } from './data/samplers.js';
+import { samplerEpochOrder } from './data/epoch-order.js';
+import { resolveSamplerName } from './data/samplers.js';
 import { Rng } from './rng.js';
 import { groupSizes } from './data/longtail.js';
 import type { LongTailSplit } from './data/types.js';
@@ -121,14 +122,6 @@ async function metricsOf(model: LtModel, method: MethodInstance, recipe: Recipe,
   return { test, calibration };
 }
 
-/** The epoch order of the training indices under the named sampler (seeded by the training seed). */
-function epochOrderFor(name: SamplerName, split: LongTailSplit, trainSource: BatchSource, numClasses: number, seed: number, epochs: number) {
-  const train = split.indices.train;
-  const labels = Int32Array.from(train, (i) => trainSource.labels[i]);
-  const sampler = createSampler(name, { labels, numClasses, rng: new Rng(seed).fork('sampler') });
-  return (epoch: number) => Int32Array.from(sampler.epochIndices(epoch, epochs), (p) => train[p]);
-}
-
 /** The run record's `data` block: the image-list pipeline's counters. */
 export function pipelineRecord(data: RunData): RunRecord['data'] {
   const s = data.pipelineStats();
@@ -238,7 +231,8 @@ async function trainOpened(recipe: Recipe, opts: RunOptions, data: RunData, runI
         checkpointDir: dir,
         reporter,
         signal: opts.signal,
-        epochOrder: epochOrderFor(samplerName, split, data.sources.train, data.numClasses, t.seed, t.epochs),
+        // The sampler's epoch order (seeded by the training seed), N per epoch unless train.epochLength says 'sampler'.
+        epochOrder: samplerEpochOrder(samplerName, split.indices.train, data.sources.train.labels, data.numClasses, t.epochs, t.epochLength ?? 'dataset', new Rng(t.seed).fork('sampler')),
         onEpoch: (line) => appendEpochLine(dir, line),
       },
       {

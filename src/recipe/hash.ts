@@ -24,8 +24,11 @@ export function semanticRecipe(recipe: Recipe): unknown {
   // checksum covers the lists' content); the defaults hash as if absent, so older recipes keep their ids.
   const { root: _r, lists: _l, workers: _w, prefetch: _p, ...dataset } = rest.dataset;
   if (dataset.badImages === 'error') delete dataset.badImages;
-  const { accumulate, ...train } = rest.train;
-  return { ...rest, dataset, train: accumulate === undefined || accumulate === 1 ? train : { ...train, accumulate } };
+  const { accumulate, epochLength, ...train } = rest.train;
+  // The epoch length only matters for the class-aware sampler (the others yield N per epoch). There
+  // it always hashes, so CB runs made before the key existed (the sampler's length) keep other ids.
+  const cbLength = train.sampler === 'class-balanced' ? { epochLength: epochLength ?? 'dataset' } : {};
+  return { ...rest, dataset, train: { ...train, ...cbLength, ...(accumulate === undefined || accumulate === 1 ? {} : { accumulate }) } };
 }
 
 export function sha256(text: string | Uint8Array): string {

@@ -177,6 +177,12 @@ export const trainSchema = z
     sampler: canonicalSamplerSchema
       .optional()
       .describe("training sampler (default: the method's, else instance); aliases IB, CB, SR, PB, RS"),
+    epochLength: z
+      .enum(['dataset', 'sampler'])
+      .optional()
+      .describe(
+        "samples per epoch (default 'dataset'): as many as the train set, as the official trainers do (they stop at N/batch steps); 'sampler': the sampler's own length (class-balanced: max n_k × C, the only sampler where the two differ)",
+      ),
     optimizer: optimizerSchema.default({}),
     schedule: scheduleSchema.default({}),
     accumulate: positiveInt

@@ -43,7 +43,7 @@ import { describeActivationEstimate, estimateActivationMemory } from '../train/m
 import { checkpointExists, loadCheckpoint, restoreVariables, saveCheckpoint } from '../train/checkpoint.js';
 import { stepsPerEpoch, train } from '../train/trainer.js';
 import { extractFeatures } from './features.js';
-import { samplerEpochOrder } from './order.js';
+import { samplerEpochOrder } from '../data/epoch-order.js';
 import type { StagePlan, Stage2Spec } from './plan.js';
 import { stage2MethodName } from './presets.js';
 import { chooseTau } from './tau-norm.js';

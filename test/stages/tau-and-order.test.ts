@@ -6,7 +6,7 @@ import { before, describe, it } from 'node:test';
 import * as assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs';
 import { Rng } from '../../src/rng.js';
-import { samplerEpochOrder } from '../../src/stages/order.js';
+import { samplerEpochOrder } from '../../src/data/epoch-order.js';
 import { DEFAULT_TAU_GRID } from '../../src/stages/presets.js';
 import { chooseTau } from '../../src/stages/tau-norm.js';
 

@@ -1,12 +1,12 @@
 /**
- * Stage-2 epoch orders: a sampler (src/data/samplers.ts) over the LT train labels, mapped to
- * dataset indices. With `epochLength: 'dataset'` an epoch is cut to as many samples as the LT
+ * Epoch orders of stage 1 (train.sampler) and stage 2: a sampler (samplers.ts) over the LT train
+ * labels, mapped to dataset indices. With `epochLength: 'dataset'` an epoch is cut to as many samples as the LT
  * train set, as the official classifier-balancing / KaihuaTang trainers do (`epoch_steps =
  * int(N / batch_size)`, breaking out of the class-aware sampler's max n_k·C-long iterator).
  * Deviation: the official iterator then resumes the next epoch where the cut one stopped; here the
  * next epoch continues after the sampler's full (uncut) epoch — still whole 4-per-class cycles.
  */
-import { createSampler } from '../data/samplers.js';
+import { createSampler } from './samplers.js';
 import type { SamplerName } from '../methods/types.js';
 import type { Rng } from '../rng.js';
 
