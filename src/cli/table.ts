@@ -9,6 +9,7 @@ import { formatTables, TABLE_FORMATS, type TableFormat } from '../results/format
 import { loadPaperTables } from '../results/paper.js';
 import { choice, DEFAULT_PAPER_FILE, DEFAULT_RESULTS_DIR, loadForCommand } from './results-common.js';
 import { writeAllFigures } from './plot.js';
+import { UsageError } from '../errors.js';
 
 export interface TableHooks {
   /** Cells the study expects (e.g. resolved from recipes/), so empty cells name their recipe. */
@@ -23,6 +24,7 @@ interface TableOpts {
   paperFile: string;
   checkpoint: 'last' | 'best';
   dataset?: string;
+  epochs?: string;
   out?: string;
   figures?: string;
   verbose: boolean;
@@ -39,17 +41,21 @@ export function register(program: Command, hooks: TableHooks = {}): void {
     .option('--paper-file <path>', "the paper's numbers (survey-tables.json)", DEFAULT_PAPER_FILE)
     .option('--checkpoint <which>', 'report the last-epoch or best-on-val checkpoint', choice(['last', 'best'] as const), 'last')
     .option('--dataset <name>', 'only this dataset')
+    .option('--epochs <n>', 'only this epoch budget')
     .option('--out <file>', 'write to a file instead of stdout')
     .option('--figures <dir>', 'also write the figures (SVG + PNG) into this directory')
     .option('--verbose', 'list skipped (unfinished) runs on stderr', false)
     .action(async (opts: TableOpts) => {
       const { records } = await loadForCommand(opts.results, opts.verbose);
-      const rows = opts.dataset ? records.filter((r) => r.dataset.name === opts.dataset) : records;
-      const expected = hooks.expectedCells ? await hooks.expectedCells() : [];
+      const epochs = opts.epochs === undefined ? undefined : Number(opts.epochs);
+      if (epochs !== undefined && !(Number.isInteger(epochs) && epochs > 0)) throw new UsageError(`--epochs ${opts.epochs}: expected a positive integer`);
+      const keep = (dataset: string, e: number) => (!opts.dataset || dataset === opts.dataset) && (epochs === undefined || e === epochs);
+      const rows = records.filter((r) => keep(r.dataset.name, r.epochs));
+      const expected = (hooks.expectedCells ? await hooks.expectedCells() : []).filter((e) => keep(e.dataset, e.epochs));
       const tables = buildTables(rows, {
         checkpoint: opts.checkpoint,
         paper: opts.paper ? await loadPaperTables(opts.paperFile) : null,
-        expected: opts.dataset ? expected.filter((e) => e.dataset === opts.dataset) : expected,
+        expected,
         tables: opts.table === 'all' ? [5, 6, 7] : [Number(opts.table) as TableId],
         referenceRecords: records,
       });

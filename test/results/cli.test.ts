@@ -49,6 +49,9 @@ test('lt-bench table/check/plot over a results directory', async () => {
   try {
     const csv = await run(['table', '--table', '5', '--format', 'csv', '--results', dir]);
     assert.equal(csv.out.split('\n')[3], '5,fashion-lt,resnet8,exponential,20,last,baseline,softmax,4 epochs,RA,75,,1,,,,s v');
+    // --epochs keeps one budget: the 4-epoch records fill the table, another budget leaves nothing.
+    assert.deepEqual((await run(['table', '--table', '5', '--format', 'csv', '--results', dir, '--epochs', '4'])).out, csv.out);
+    assert.equal((await run(['table', '--table', '5', '--format', 'csv', '--results', dir, '--epochs', '90'])).out.trim().split('\n').length, 1);
 
     await writeFile(join(dir, 'baseline.yaml'), 'runs:\n  test/softmax-e4:\n    top1: 62\n    ra: 75\n');
     const check = await run(['check', '--baseline', join(dir, 'baseline.yaml'), '--results', dir]);
