@@ -8,6 +8,7 @@ import { expandRecipeArgs } from '../sweep.js';
 import { loadRecipe } from '../recipe/load.js';
 import type { ExpectedCell } from './tables.js';
 import { stagedRunDescriptor } from '../stages/plan.js';
+import { withTrainSampler } from './table-layout.js';
 
 export async function expectedCellsFromRecipes(recipesDir: string): Promise<ExpectedCell[]> {
   if (!existsSync(recipesDir)) return [];
@@ -27,7 +28,7 @@ export async function expectedCellsFromRecipes(recipesDir: string): Promise<Expe
       dataset: recipe.dataset.name,
       backbone: recipe.backbone.name,
       method: staged?.method ?? recipe.method.name,
-      params: staged?.params ?? recipe.method.params,
+      params: staged?.params ?? withTrainSampler(recipe.method.params, recipe.train.sampler),
       ...(staged?.table7 ? { table7: staged.table7 } : {}),
       epochs: recipe.train.epochs,
       maxPerClass: recipe.dataset.maxPerClass,

@@ -47,7 +47,22 @@ export const DISTINGUISHING_PARAMS: Record<string, string[]> = {
 };
 
 /** Distinguishing param values that are the default and so do not split a row. */
-export const DEFAULT_PARAM_VALUES: Record<string, unknown> = { stage1Loss: 'softmax', mode: 'loss', variant: 'ldam-drw', drw: true, detach: false, lossType: 'softmax' };
+export const DEFAULT_PARAM_VALUES: Record<string, unknown> = { stage1Loss: 'softmax', mode: 'loss', variant: 'ldam-drw', drw: true, detach: false, lossType: 'softmax', sampler: 'instance' };
+
+/**
+ * The keys that split a method into rows: its own distinguishing params, plus the training sampler
+ * (`sampler`, from the record or recipe, not a method param): softmax trained with the class-aware
+ * sampler is another row than softmax. Decoupled methods carry it as `stage1Sampler` already.
+ */
+export function distinguishingKeys(method: string): string[] {
+  const own = DISTINGUISHING_PARAMS[method] ?? [];
+  return own.includes('stage1Sampler') ? own : [...own, 'sampler'];
+}
+
+/** A method's params plus the run's training sampler as the pseudo-param `sampler` (see distinguishingKeys). */
+export function withTrainSampler(params: Record<string, unknown>, sampler: string | undefined | null): Record<string, unknown> {
+  return sampler && sampler !== 'instance' ? { ...params, sampler } : params;
+}
 
 /** Short names the survey uses for the stage-1 samplers. */
 export const SAMPLER_ABBREVIATIONS: Record<string, string> = {
@@ -135,18 +150,18 @@ function shown(key: string, value: unknown): boolean {
 
 /** The row key of a method + params: the method name plus the values of its distinguishing params. */
 export function rowKey(method: string, params: Record<string, unknown>): string {
-  const keys = DISTINGUISHING_PARAMS[method] ?? [];
+  const keys = distinguishingKeys(method);
   const parts = keys.filter((k) => shown(k, params[k])).map((k) => `${k}=${String(params[k])}`);
   return parts.length > 0 ? `${method}[${parts.join(',')}]` : method;
 }
 
 /** Display label of a row: the method name, with the survey's sampler abbreviation when it has one. */
 export function rowLabel(method: string, params: Record<string, unknown>): string {
-  const keys = DISTINGUISHING_PARAMS[method] ?? [];
+  const keys = distinguishingKeys(method);
   const parts = keys
     .filter((k) => shown(k, params[k]))
     .map((k) =>
-      k === 'stage1Sampler' ? SAMPLER_ABBREVIATIONS[String(params[k])] ?? String(params[k]) : k === 'stage1Loss' ? String(params[k]) : `${k}=${String(params[k])}`,
+      k === 'stage1Sampler' || k === 'sampler' ? SAMPLER_ABBREVIATIONS[String(params[k])] ?? String(params[k]) : k === 'stage1Loss' ? String(params[k]) : `${k}=${String(params[k])}`,
     );
   return parts.length > 0 ? `${method} (${parts.join(', ')})` : method;
 }

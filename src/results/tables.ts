@@ -21,7 +21,7 @@ import {
   CLASSIFIER_LABELS,
   DECOUPLED_CLASSIFIER,
   DEFAULT_PARAM_VALUES,
-  DISTINGUISHING_PARAMS,
+  distinguishingKeys,
   FAMILY_LABELS,
   FAMILY_ORDER,
   SURVEY_ROWS,
@@ -33,6 +33,7 @@ import {
   layoutIndex,
   rowKey,
   rowLabel,
+  withTrainSampler,
   type FamilyId,
 } from './table-layout.js';
 import { paperTable5, paperTable6, paperTable7, type PaperTables } from './paper.js';
@@ -214,13 +215,13 @@ function sections(records: RunRecord[], expected: ExpectedCell[]): SectionGroup[
 }
 
 /**
- * The params that pick a row (see DISTINGUISHING_PARAMS). A Table 7 descriptor's stage-1 loss
+ * The params that pick a row (see distinguishingKeys). A Table 7 descriptor's stage-1 loss
  * counts as the `stage1Loss` param, so a focal-stage-1 cRT run is not reported as Decouple-CRT.
  */
 function distinguishing(method: string, params: Record<string, unknown>, table7?: Table7Descriptor): Record<string, unknown> {
   const effective = table7 ? { ...params, stage1Loss: table7.stage1Loss } : params;
   const out: Record<string, unknown> = {};
-  for (const k of DISTINGUISHING_PARAMS[method] ?? []) {
+  for (const k of distinguishingKeys(method)) {
     if (effective[k] !== undefined && effective[k] !== DEFAULT_PARAM_VALUES[k]) out[k] = effective[k];
   }
   return out;
@@ -454,7 +455,7 @@ function sectionRows(g: SectionGroup, paperRows: Record<string, unknown> | null)
 }
 
 function specOfRecord(r: RunRecord): RowSpec {
-  return rowSpec(r.method.name, r.method.params, r.method.family, r.table7);
+  return rowSpec(r.method.name, withTrainSampler(r.method.params, r.sampler), r.method.family, r.table7);
 }
 
 function specOfExpected(e: ExpectedCell): RowSpec {

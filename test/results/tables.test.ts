@@ -335,3 +335,14 @@ test('a capped split (dataset.maxPerClass) is a table of its own', () => {
   assert.match(md, /\| softmax \| 70\.0 \|/);
   assert.match(md, /\| softmax \| 40\.0 \|/);
 });
+
+test('a run with another training sampler is a row of its own, labelled with the survey abbreviation', () => {
+  const plain = fakeRecord({ runId: 'p', method: 'softmax', epochs: 8, top1: 70 });
+  const cb = fakeRecord({ runId: 'c', method: 'softmax', epochs: 8, top1: 80 });
+  cb.sampler = 'class-balanced';
+  const ib = fakeRecord({ runId: 'i', method: 'softmax', epochs: 8, top1: 72, seed: 2 });
+  ib.sampler = 'instance'; // the default sampler named explicitly: the plain row
+  const md = formatTables(buildTable5([plain, cb, ib]), 'md');
+  assert.match(md, /\| softmax \| 71\.0 ± 1\.4 \|/);
+  assert.match(md, /\| softmax \(CB\) \| 80\.0 \|/);
+});
