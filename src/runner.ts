@@ -128,6 +128,12 @@ export function pipelineRecord(data: RunData): RunRecord['data'] {
   return s ? { pipelineImagesPerSec: s.imagesPerSecond, images: s.images, skipped: s.skipped, skippedFiles: s.skippedFiles } : undefined;
 }
 
+/** Puts the pipeline's counters (image lists only) into a record about to be written. */
+export function attachPipelineStats(record: RunRecord, data: RunData): void {
+  const pipeline = pipelineRecord(data);
+  if (pipeline) record.data = pipeline;
+}
+
 /** Height, width and channels of the images a run trains on. */
 export function imageShapeOf(recipe: Recipe, data: RunData): [number, number, number] {
   if (isImageListDataset(recipe.dataset.name)) {
@@ -266,15 +272,13 @@ async function trainOpened(recipe: Recipe, opts: RunOptions, data: RunData, runI
       startedAt,
       finishedAt: new Date().toISOString(),
     };
-    const pipeline = pipelineRecord(data);
-    if (pipeline) record.data = pipeline;
+    attachPipelineStats(record, data);
     writeRecord(dir, record);
     writePerClassCsv(dir, record, data.classNames);
     reporter.runEnd?.();
     return { record, dir, reused: false };
   } catch (e) {
-    const pipeline = pipelineRecord(data);
-    if (pipeline) record.data = pipeline;
+    attachPipelineStats(record, data);
     writeStoppedRecord(dir, record, e, (performance.now() - wallStart) / 1000);
     throw e;
   } finally {

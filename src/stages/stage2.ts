@@ -38,7 +38,7 @@ import type { EvalMetrics, RunRecord, Stage2Info, Stage2Strategy } from '../resu
 import { sha256 } from '../recipe/hash.js';
 import { Rng } from '../rng.js';
 import type { RunOptions, RunResult } from '../runner.js';
-import { datasetTag, imageShapeOf, pipelineRecord, slug } from '../runner.js';
+import { attachPipelineStats, datasetTag, imageShapeOf, slug } from '../runner.js';
 import { describeActivationEstimate, estimateActivationMemory } from '../train/memory.js';
 import { checkpointExists, loadCheckpoint, restoreVariables, saveCheckpoint } from '../train/checkpoint.js';
 import { stepsPerEpoch, train } from '../train/trainer.js';
@@ -221,15 +221,13 @@ async function runStage2Opened(plan: StagePlan, stage1: RunResult, opts: RunOpti
     const wallSeconds = (performance.now() - wallStart) / 1000;
     record.timing = { wallSeconds, trainImagesPerSec, startedAt, finishedAt: new Date().toISOString() };
     record.stage2!.wallSeconds = wallSeconds;
-    const pipeline = pipelineRecord(data);
-    if (pipeline) record.data = pipeline;
+    attachPipelineStats(record, data);
     writeRecord(dir, record);
     writePerClassCsv(dir, record, data.classNames);
     reporter.runEnd?.();
     return { record, dir, reused: false, stage1 };
   } catch (e) {
-    const pipeline = pipelineRecord(data);
-    if (pipeline) record.data = pipeline;
+    attachPipelineStats(record, data);
     writeStoppedRecord(dir, record, e, (performance.now() - wallStart) / 1000);
     throw e;
   } finally {
