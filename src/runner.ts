@@ -122,16 +122,10 @@ async function metricsOf(model: LtModel, method: MethodInstance, recipe: Recipe,
   return { test, calibration };
 }
 
-/** The run record's `data` block: the image-list pipeline's counters. */
-export function pipelineRecord(data: RunData): RunRecord['data'] {
-  const s = data.pipelineStats();
-  return s ? { pipelineImagesPerSec: s.imagesPerSecond, images: s.images, skipped: s.skipped, skippedFiles: s.skippedFiles } : undefined;
-}
-
-/** Puts the pipeline's counters (image lists only) into a record about to be written. */
+/** Puts the image-list pipeline's counters (the record's `data` block) into a record about to be written. */
 export function attachPipelineStats(record: RunRecord, data: RunData): void {
-  const pipeline = pipelineRecord(data);
-  if (pipeline) record.data = pipeline;
+  const s = data.pipelineStats();
+  if (s) record.data = { pipelineImagesPerSec: s.imagesPerSecond, images: s.images, skipped: s.skipped, skippedFiles: s.skippedFiles };
 }
 
 /** Height, width and channels of the images a run trains on. */

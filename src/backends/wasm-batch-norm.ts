@@ -43,7 +43,8 @@
  */
 import type * as tf from '@tensorflow/tfjs';
 import type * as tfwasm from '@tensorflow/tfjs-backend-wasm';
-import { align16, reserve, wasmKernels, type WasmKernels } from './wasm-kernels.js';
+import { align16, growMemory } from '../wasm-simd.js';
+import { wasmKernels, type WasmKernels } from './wasm-kernels.js';
 
 type BackendWasm = tfwasm.BackendWasm;
 type TensorInfo = tf.TensorInfo;
@@ -185,7 +186,7 @@ function layout(k: WasmKernels, C: number, n: number, big: number): { work: numb
   const bigs: number[] = [];
   for (let i = 0; i < big; i++, at += align16(4 * n)) bigs.push(at);
   try {
-    reserve(k, at);
+    growMemory(k, at);
   } catch {
     return null; // RangeError: the module's memory cannot grow that far
   }

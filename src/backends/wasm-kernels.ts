@@ -3,9 +3,9 @@
  * wasm-kernels.wasm.ts by scripts/build-wasm-kernels.mjs): training-mode batch norm
  * (wasm-batch-norm.ts). One instance per thread, loaded on first use. The module has its own
  * memory, separate from the tfjs heap: callers copy inputs in and outputs out, growing it with
- * `reserve` (it is never shrunk, so it is reused between calls).
+ * `growMemory` (src/wasm-simd.ts; it is never shrunk, so it is reused between calls).
  */
-import { align16, growMemory, instantiateSimdModule, type SimdModule } from '../wasm-simd.js';
+import { instantiateSimdModule, type SimdModule } from '../wasm-simd.js';
 import { WASM_KERNELS_BASE64 } from './wasm-kernels.wasm.js';
 
 export interface WasmKernels extends SimdModule {
@@ -21,7 +21,3 @@ export function wasmKernels(): WasmKernels | null {
   if (kernels === undefined) kernels = instantiateSimdModule<WasmKernels>(WASM_KERNELS_BASE64, ['bn_train_forward', 'bn_train_backward', 'bn_train_work_bytes']);
   return kernels;
 }
-
-/** Grows the kernels' memory so that bytes [0, end) exist (this detaches views of the old buffer). */
-export const reserve = growMemory;
-export { align16 };

@@ -4,7 +4,7 @@
  * (image-resample.ts) and colour jitter + normalisation (image-pipeline.ts). One instance per
  * thread, loaded on first use; callers lay out their buffers in its memory from `heapBase` on.
  */
-import { align16, growMemory, instantiateSimdModule, type SimdModule } from '../wasm-simd.js';
+import { instantiateSimdModule, type SimdModule } from '../wasm-simd.js';
 import { IMAGE_KERNELS_WASM_BASE64 } from './image-kernels.wasm.js';
 
 export interface ImageKernels extends SimdModule {
@@ -36,7 +36,3 @@ export function imageKernels(): ImageKernels | null {
   if (kernels === undefined) kernels = instantiateSimdModule<ImageKernels>(IMAGE_KERNELS_WASM_BASE64, ['resample_h', 'resample_v', 'jitter_normalize']);
   return kernels;
 }
-
-/** Grows the kernels' memory so that bytes [0, end) exist. */
-export const ensureMemory = growMemory;
-export { align16 };

@@ -37,7 +37,8 @@ import os from 'node:os';
 import { Worker } from 'node:worker_threads';
 import sharp, { type Sharp } from 'sharp';
 import { Rng } from '../rng.js';
-import { align16, ensureMemory, imageKernels } from './image-kernels.js';
+import { align16, growMemory } from '../wasm-simd.js';
+import { imageKernels } from './image-kernels.js';
 import { planBilinearResize, resampleRGBView, type ResizePlan } from './image-resample.js';
 
 export const IMAGENET_MEAN = [0.485, 0.456, 0.406];
@@ -410,11 +411,11 @@ export function jitterNormalizeInto(
   let rgbAt = rgb.byteOffset;
   if (rgb.buffer !== k.memory.buffer) {
     rgbAt = k.heapBase;
-    ensureMemory(k, rgbAt + n);
+    growMemory(k, rgbAt + n);
     new Uint8Array(k.memory.buffer).set(rgb, rgbAt);
   }
   const outAt = align16(rgbAt + n);
-  ensureMemory(k, outAt + 4 * n); // may detach `rgb` if it was a view: only its address is used from here
+  growMemory(k, outAt + 4 * n); // may detach `rgb` if it was a view: only its address is used from here
   const order = plan?.order ?? [];
   const f = plan?.factors ?? [1, 1, 1];
   k.jitter_normalize(

@@ -14,7 +14,8 @@
  * pixels the crop drops), and names the source region it reads, so the decoder only has to
  * produce that region.
  */
-import { align16, ensureMemory, imageKernels } from './image-kernels.js';
+import { align16, growMemory } from '../wasm-simd.js';
+import { imageKernels } from './image-kernels.js';
 
 const PRECISION_BITS = 22;
 const HALF = 1 << (PRECISION_BITS - 1);
@@ -155,7 +156,7 @@ export function resampleRGBView(plan: ResizePlan, src: Uint8Array, flip = false)
   const vbAt = hkAt + h.weights.byteLength;
   const vkAt = vbAt + v.bounds.byteLength;
   const end = vkAt + v.weights.byteLength;
-  ensureMemory(k, end);
+  growMemory(k, end);
   const m8 = new Uint8Array(k.memory.buffer);
   const m32 = new Int32Array(k.memory.buffer);
   m8.set(src, srcAt);
