@@ -9,7 +9,7 @@
  *   balanced twin's list when dataset.balanced), groups always from the LT train list's counts
  *   with the recipe's thresholds (the survey's >100 head, <20 tail by default).
  */
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { DataError } from '../errors.js';
 import { sha256 } from '../recipe/hash.js';
@@ -106,15 +106,32 @@ export function listLocations(recipe: Recipe, dataRoot?: string): ListLocations 
   };
 }
 
+/**
+ * Lists already parsed, by file, with the stat of the version read. A run reads its lists to plan
+ * (the run id needs the split) and again to open its data, and a sweep reads the same lists for
+ * every recipe: one parse serves them all while the file is unchanged. A few lists at most.
+ */
+const parsedLists = new Map<string, { version: string; list: ImageList }>();
+const PARSED_LISTS_KEPT = 8;
+
 /** Reads a list synchronously (planning a run must not wait on the event loop), strictly. */
 export function readListStrict(file: string, numClasses: number): ImageList {
-  let buf: Buffer;
+  let list: ImageList;
   try {
-    buf = readFileSync(file);
+    const st = statSync(file);
+    const version = `${st.dev}:${st.ino}:${st.size}:${st.mtimeMs}:${st.ctimeMs}`;
+    const known = parsedLists.get(file);
+    if (known?.version === version) list = known.list;
+    else {
+      list = imageListFromBytes(file, readFileSync(file));
+      parsedLists.delete(file);
+      parsedLists.set(file, { version, list });
+      if (parsedLists.size > PARSED_LISTS_KEPT) parsedLists.delete(parsedLists.keys().next().value!);
+    }
   } catch (e) {
+    if (e instanceof DataError) throw e;
     throw new DataError(`cannot read image list ${file}: ${(e as Error).message}`, file);
   }
-  const list = imageListFromBytes(file, buf);
   const bad = list.entries.find((e) => e.label >= numClasses);
   if (bad) throw new DataError(`${file}:${bad.line}: label ${bad.label} is outside 0..${numClasses - 1}`, file);
   if (list.entries.length === 0) throw new DataError(`${file}: the list is empty`, file);

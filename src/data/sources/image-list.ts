@@ -102,6 +102,7 @@ export async function readImageList(file: string, opts: { strict?: boolean } = {
  */
 export function escapesRoot(p: string): boolean {
   if (path.isAbsolute(p)) return true;
+  if (!p.includes('..')) return false; // the common case, without normalising
   const first = path.normalize(p).split(path.sep)[0];
   return first === '..';
 }
