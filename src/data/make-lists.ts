@@ -211,6 +211,14 @@ export const CLASSES_FILE = 'classes.txt';
 
 /** Writes `<prefix>_{train,val,test,balanced_train}.txt` and `classes.txt` (each atomically); returns the paths. */
 export async function writeLongTailLists(dir: string, prefix: string, lists: LongTailLists): Promise<Record<string, string>> {
+  const existing = (() => {
+    try {
+      return statSync(dir);
+    } catch {
+      return null;
+    }
+  })();
+  if (existing && !existing.isDirectory()) throw new UsageError(`${dir}: not a folder (expected --out to name a folder for the lists)`);
   const files: Record<string, string> = {
     train: path.join(dir, `${prefix}_train.txt`),
     val: path.join(dir, `${prefix}_val.txt`),

@@ -14,7 +14,7 @@
 import { stat } from 'node:fs/promises';
 import path from 'node:path';
 import sharp from 'sharp';
-import { UsageError } from '../errors.js';
+import { DataError, UsageError } from '../errors.js';
 import { expectedCounts, type DatasetManifest, type SplitName } from './manifests.js';
 import { escapesRoot, labelCounts, readImageList, type ImageList } from './sources/image-list.js';
 
@@ -170,6 +170,10 @@ export async function verifyLists(opts: VerifyOptions): Promise<VerifyReport> {
   const mode = opts.images ?? (opts.root ? 'header' : 'none');
   if (mode !== 'none') {
     if (!opts.root) throw new UsageError('verify: the image checks need the dataset root');
+    // A wrong --root would report every image missing: say so once instead.
+    const rootStat = await stat(opts.root).catch(() => null);
+    if (!rootStat?.isDirectory())
+      throw new DataError(`${opts.root}: ${rootStat ? 'not a folder' : 'no such folder'} (expected the image root the list paths are relative to)`, opts.root);
     const inside = (k: ListKey) => lists[k]!.entries.filter((e) => !escapesRoot(e.path));
     const all = [...new Map(keys.flatMap((k) => inside(k).map((e) => [e.path, `${lists[k]!.file}:${e.line}`] as const))).entries()];
     const problems: string[] = [];

@@ -83,6 +83,10 @@ test('data make class-folder --test-per-class/--val-per-class, then data verify 
   assert.equal(small.code, 3, small.stderr);
   assert.match(small.stdout, /FAIL labels: \d+ labels out of range/);
   assert.match(oneLine(small.stderr), /data verify: labels failed; first: .*LT_train\.txt:\d+: label 2 outside 0\.\.1/);
+  // A --root that does not exist is one line, not every image reported missing.
+  const noRoot = cli(['data', 'verify', '--dataset', 'image-list', '--train', path.join(out, 'LT_train.txt'), '--root', path.join(dir, 'no-root')]);
+  assert.equal(noRoot.code, 3, noRoot.stderr);
+  assert.equal(oneLine(noRoot.stderr), `lt-bench: ${path.join(dir, 'no-root')}: no such folder (expected the image root the list paths are relative to)`);
   // No --num-classes and no classes.txt beside the list: a usage error.
   writeFileSync(path.join(dir, 'alone.txt'), 'ant/img_0.png 0\n');
   assert.equal(cli(['data', 'verify', '--dataset', 'image-list', '--train', path.join(dir, 'alone.txt')]).code, 2);
@@ -163,6 +167,11 @@ test('data stats --dataset cifar10 with no data, data make on a missing root: on
   const file = path.join(dir, 'alone.txt');
   writeFileSync(file, 'x\n');
   assert.match(oneLine(cli(['data', 'make', 'class-folder', '--root', file, '--out', path.join(dir, 'out')]).stderr), /alone\.txt: not a folder \(expected a class-folder dataset/);
+
+  // --out that is a file: a usage error, one line.
+  const outFile = cli(['data', 'make', 'class-folder', '--root', path.join(dir, 'cf'), '--out', file, '--test-per-class', '1', '--val-per-class', '1']);
+  assert.equal(outFile.code, 2, outFile.stderr);
+  assert.equal(oneLine(outFile.stderr), `lt-bench: ${file}: not a folder (expected --out to name a folder for the lists)`);
 
   // With data, --dataset of an in-memory dataset counts its full train set.
   const synth = cli(['data', 'stats', '--dataset', 'synthetic', '--json']);
