@@ -89,7 +89,7 @@ export function registerData(program: Command): void {
     });
   data
     .command('verify')
-    .description('check image lists: parse, labels in range, duplicates, val/test images in train, counts against the manifest, missing or unreadable images (exit 3 when a check fails)')
+    .description('check image lists: parse, paths inside the root, labels in range, duplicates, val/test images in train, counts against the manifest, missing or unreadable images (exit 3 when a check fails)')
     .requiredOption('--dataset <name>', `a known dataset: ${KNOWN_MANIFESTS.join(', ')} (counts checked against its manifest), or image-list (your own lists, e.g. from data make class-folder)`)
     .option('--num-classes <n>', 'classes, with --dataset image-list (default: the lines of the classes.txt beside the lists)', wholeNumber(1))
     .option('--train <file>', 'train list')

@@ -152,9 +152,10 @@ export interface MakeClassFolderOptions {
   balancedPerClass?: number;
 }
 
-/** A Pareto long-tailed split of a class-folder dataset: balanced test and val held out first. */
+/** Images held out per class by `data make class-folder` unless set (ImageNet-LT's 20 val, 50 test). */
 export const CLASS_FOLDER_DEFAULTS = { valPerClass: 20, testPerClass: 50 } as const;
 
+/** A Pareto long-tailed split of a class-folder dataset: balanced test and val held out first. */
 export async function makeClassFolderLongTail(opts: MakeClassFolderOptions): Promise<LongTailLists> {
   const valPer = opts.valPerClass ?? CLASS_FOLDER_DEFAULTS.valPerClass;
   const testPer = opts.testPerClass ?? CLASS_FOLDER_DEFAULTS.testPerClass;
@@ -206,18 +207,12 @@ export async function makeClassFolderLongTail(opts: MakeClassFolderOptions): Pro
   return { classes: idx.classes, train, val, test, balanced, counts };
 }
 
-/** The list file names `data make` writes (`classes.txt`: class names, line k = label k). */
+/** The class names `data make` writes beside its lists (line k = the name of label k). */
 export const CLASSES_FILE = 'classes.txt';
 
 /** Writes `<prefix>_{train,val,test,balanced_train}.txt` and `classes.txt` (each atomically); returns the paths. */
 export async function writeLongTailLists(dir: string, prefix: string, lists: LongTailLists): Promise<Record<string, string>> {
-  const existing = (() => {
-    try {
-      return statSync(dir);
-    } catch {
-      return null;
-    }
-  })();
+  const existing = statSync(dir, { throwIfNoEntry: false });
   if (existing && !existing.isDirectory()) throw new UsageError(`${dir}: not a folder (expected --out to name a folder for the lists)`);
   const files: Record<string, string> = {
     train: path.join(dir, `${prefix}_train.txt`),
