@@ -2,16 +2,43 @@
  * `lt-bench data stats|verify|make`: facts about a long-tailed split before hours of training
  * are spent on it. Thin shells over src/data/ (manifests, verify, make-lists).
  */
-import type { Command } from 'commander';
+import { InvalidArgumentError, type Command } from 'commander';
 import { DataError, UsageError } from '../errors.js';
-import { countStats, KNOWN_MANIFESTS, loadManifest, manifestStats } from '../data/manifests.js';
-import { makeClassFolderLongTail, makeImageNetLt, writeLongTailLists } from '../data/make-lists.js';
+import { IN_MEMORY_DATASETS, loadDataset, type InMemoryDataset } from '../data/load-source.js';
+import { countStats, KNOWN_MANIFESTS, loadManifest, manifestStats, type DatasetManifest } from '../data/manifests.js';
+import { classesBeside, CLASS_FOLDER_DEFAULTS, makeClassFolderLongTail, makeImageNetLt, writeLongTailLists } from '../data/make-lists.js';
+import { labelCounts } from '../data/sources/image-list.js';
 import { verifyLists } from '../data/verify.js';
 import { loadRecipe } from '../recipe/load.js';
 import { recipeSplit } from '../data/run-data.js';
 
 function print(json: boolean, value: unknown, text: string): void {
   process.stdout.write(json ? `${JSON.stringify(value, null, 2)}\n` : `${text}\n`);
+}
+
+/** A commander parser for a whole number >= min (a bad value is a usage error, exit 2). */
+function wholeNumber(min: number) {
+  return (v: string): number => {
+    const n = Number(v);
+    if (!/^\d+$/.test(v.trim()) || !Number.isSafeInteger(n) || n < min) throw new InvalidArgumentError(`expected a whole number >= ${min}`);
+    return n;
+  };
+}
+
+const isManifest = (name: string) => (KNOWN_MANIFESTS as readonly string[]).includes(name);
+const isInMemory = (name: string): name is InMemoryDataset => (IN_MEMORY_DATASETS as readonly string[]).includes(name);
+
+/** Classes of a list-only dataset: --num-classes, else the classes.txt `data make` wrote beside the lists. */
+function imageListClasses(numClasses: number | undefined, lists: Array<string | undefined>): number {
+  if (numClasses !== undefined) return numClasses;
+  for (const f of lists) {
+    const beside = f ? classesBeside(f) : null;
+    if (beside) {
+      if (beside.classes.length === 0) throw new DataError(`${beside.file}: no class names (expected one class name per line)`, beside.file);
+      return beside.classes.length;
+    }
+  }
+  throw new UsageError('data verify --dataset image-list: give --num-classes N (or keep the classes.txt that data make writes beside the lists)');
 }
 
 function describeCounts(title: string, s: ReturnType<typeof countStats>): string {
@@ -28,13 +55,24 @@ export function registerData(program: Command): void {
   data
     .command('stats')
     .description('per-class counts, group sizes, imbalance ratio and a checksum: of a known dataset (from its manifest, no images needed) or of a recipe\'s split')
-    .option('--dataset <name>', `a known dataset: ${KNOWN_MANIFESTS.join(', ')}`)
+    .option('--dataset <name>', `a known dataset: ${KNOWN_MANIFESTS.join(', ')} (from the manifest), or ${IN_MEMORY_DATASETS.join(', ')} (its full train set, read from --data-root)`)
     .option('--recipe <file>', "a recipe: the split it trains on (reads the dataset's files)")
-    .option('--data-root <dir>', 'dataset directory (with --recipe)')
-    .option('--json', 'machine-readable output')
+    .option('--data-root <dir>', 'dataset directory (with --recipe, or --dataset cifar10 ...)')
+    .option('--json', 'machine-readable output (classCounts: the train images per class, index = label)')
     .action((o: { dataset?: string; recipe?: string; dataRoot?: string; json?: boolean }) => {
       if (!!o.dataset === !!o.recipe) throw new UsageError('data stats: give exactly one of --dataset NAME or --recipe FILE');
+      if (o.dataset && isInMemory(o.dataset)) {
+        const src = loadDataset(o.dataset, { dataRoot: o.dataRoot });
+        const counts = labelCounts(Array.from(src.train.labels, (label) => ({ label })), src.numClasses);
+        const testCounts = labelCounts(Array.from(src.test.labels, (label) => ({ label })), src.numClasses);
+        const s = countStats(counts);
+        print(!!o.json, { name: src.name, numClasses: src.numClasses, files: src.files, classCounts: counts, train: s, test: { total: src.test.count, classCounts: testCounts } },
+          `${describeCounts(`${src.name}: the full train set (a recipe's long-tailed split: data stats --recipe FILE)`, s)}\n  per class ${counts.join(', ')}\n  test: ${src.test.count} images, per class ${testCounts.join(', ')}`);
+        return;
+      }
       if (o.dataset) {
+        if (!isManifest(o.dataset))
+          throw new UsageError(`data stats --dataset ${o.dataset}: expected one of ${[...KNOWN_MANIFESTS, ...IN_MEMORY_DATASETS].join(', ')}${o.dataset === 'image-list' ? ' (an image-list dataset has no fixed split: use --recipe FILE)' : ''}`);
         const m = manifestStats(loadManifest(o.dataset));
         const text = m.train
           ? describeCounts(`${m.title} train split (manifest)`, m.train)
@@ -46,13 +84,14 @@ export function registerData(program: Command): void {
       const { recipe } = loadRecipe(o.recipe!);
       const split = recipeSplit(recipe, o.dataRoot);
       const s = countStats(split.classCounts, recipe.eval.thresholds);
-      print(!!o.json, { ...s, splitChecksum: split.checksum, sizes: { train: split.indices.train.length, val: split.indices.val.length, test: split.indices.test.length } },
+      print(!!o.json, { ...s, classCounts: split.classCounts, splitChecksum: split.checksum, sizes: { train: split.indices.train.length, val: split.indices.val.length, test: split.indices.test.length } },
         `${describeCounts(`${recipe.name}: ${recipe.dataset.name} train split${recipe.dataset.balanced ? ' (balanced twin)' : ''}`, s)}\n  per class ${split.classCounts.join(', ')}\n  split checksum ${split.checksum}`);
     });
   data
     .command('verify')
-    .description('check image lists: parse, labels in range, duplicates, val/test images in train, counts against the manifest, missing or unreadable images (exit 3 when a check fails)')
-    .requiredOption('--dataset <name>', `a known dataset: ${KNOWN_MANIFESTS.join(', ')}`)
+    .description('check image lists: parse, paths inside the root, labels in range, duplicates, val/test images in train, counts against the manifest, missing or unreadable images (exit 3 when a check fails)')
+    .requiredOption('--dataset <name>', `a known dataset: ${KNOWN_MANIFESTS.join(', ')} (counts checked against its manifest), or image-list (your own lists, e.g. from data make class-folder)`)
+    .option('--num-classes <n>', 'classes, with --dataset image-list (default: the lines of the classes.txt beside the lists)', wholeNumber(1))
     .option('--train <file>', 'train list')
     .option('--val <file>', 'val list')
     .option('--test <file>', 'test list')
@@ -60,17 +99,29 @@ export function registerData(program: Command): void {
     .option('--root <dir>', 'image root the list paths are relative to (enables the image checks)')
     .option('--images <mode>', 'none | header | decode', 'header')
     .option('--json', 'machine-readable output')
-    .action(async (o: { dataset: string; train?: string; val?: string; test?: string; balanced?: string; root?: string; images: 'none' | 'header' | 'decode'; json?: boolean }) => {
-      const manifest = loadManifest(o.dataset);
+    .action(async (o: { dataset: string; numClasses?: number; train?: string; val?: string; test?: string; balanced?: string; root?: string; images: 'none' | 'header' | 'decode'; json?: boolean }) => {
+      if (o.dataset !== 'image-list' && !isManifest(o.dataset))
+        throw new UsageError(`data verify --dataset ${o.dataset}: expected one of ${[...KNOWN_MANIFESTS, 'image-list'].join(', ')}`);
+      if (!['none', 'header', 'decode'].includes(o.images)) throw new UsageError(`data verify --images ${o.images}: expected none, header or decode`);
       const lists = { train: o.train, val: o.val, test: o.test, balanced: o.balanced };
       if (!Object.values(lists).some(Boolean)) throw new UsageError('data verify: give at least one of --train, --val, --test, --balanced');
-      const report = await verifyLists({ numClasses: manifest.numClasses, lists, root: o.root, manifest, images: o.root ? o.images : 'none' });
+      let manifest: DatasetManifest | undefined;
+      let numClasses: number;
+      if (o.dataset === 'image-list') numClasses = imageListClasses(o.numClasses, Object.values(lists));
+      else {
+        manifest = loadManifest(o.dataset);
+        if (o.numClasses !== undefined && o.numClasses !== manifest.numClasses)
+          throw new UsageError(`data verify --num-classes ${o.numClasses}: ${o.dataset} has ${manifest.numClasses} classes`);
+        numClasses = manifest.numClasses;
+      }
+      const report = await verifyLists({ numClasses, lists, root: o.root, manifest, images: o.root ? o.images : 'none' });
       const text = [
         ...report.lists.map((l) => `${l.split}: ${l.file}, ${l.lines} lines, sha256 ${l.sha256}${l.matchesOfficial === null ? '' : l.matchesOfficial ? ' (the official list)' : ' (NOT the official list)'}`),
         ...report.checks.map((c) => `${c.ok ? 'ok  ' : 'FAIL'} ${c.name}: ${c.message}${c.examples.length ? `\n       ${c.examples.join('\n       ')}` : ''}`),
       ].join('\n');
       print(!!o.json, report, text);
-      if (!report.ok) throw new DataError(`data verify: ${report.checks.filter((c) => !c.ok).map((c) => c.name).join(', ')} failed`);
+      const failed = report.checks.filter((c) => !c.ok);
+      if (failed.length > 0) throw new DataError(`data verify: ${failed.map((c) => c.name).join(', ')} failed; first: ${failed[0].examples[0] ?? failed[0].message}`);
     });
   data
     .command('make')
@@ -78,11 +129,17 @@ export function registerData(program: Command): void {
     .argument('<kind>', 'imagenet-lt | class-folder')
     .requiredOption('--root <dir>', 'ImageNet-2012 root (train/, val/) or the class-folder root')
     .requiredOption('--out <dir>', 'where the lists are written')
-    .option('--seed <n>', 'sampling seed', (v: string) => Number(v), 0)
-    .action(async (kind: string, o: { root: string; out: string; seed: number }) => {
+    .option('--seed <n>', 'sampling seed', wholeNumber(0), 0)
+    .option('--test-per-class <n>', `class-folder: test images held out per class (default ${CLASS_FOLDER_DEFAULTS.testPerClass})`, wholeNumber(1))
+    .option('--val-per-class <n>', `class-folder: val images held out per class (default ${CLASS_FOLDER_DEFAULTS.valPerClass})`, wholeNumber(0))
+    .action(async (kind: string, o: { root: string; out: string; seed: number; testPerClass?: number; valPerClass?: number }) => {
       let lists;
-      if (kind === 'imagenet-lt') lists = await makeImageNetLt({ imagenetRoot: o.root, seed: o.seed });
-      else if (kind === 'class-folder') lists = await makeClassFolderLongTail({ root: o.root, seed: o.seed });
+      if (kind === 'imagenet-lt') {
+        // ImageNet-LT's sizes are the manifest's: val 20/class from train, test = ImageNet's val set.
+        if (o.testPerClass !== undefined || o.valPerClass !== undefined)
+          throw new UsageError('data make imagenet-lt: --test-per-class and --val-per-class are for class-folder (ImageNet-LT\'s sizes are fixed by its manifest)');
+        lists = await makeImageNetLt({ imagenetRoot: o.root, seed: o.seed });
+      } else if (kind === 'class-folder') lists = await makeClassFolderLongTail({ root: o.root, seed: o.seed, testPerClass: o.testPerClass, valPerClass: o.valPerClass });
       else throw new UsageError(`data make ${kind}: expected imagenet-lt or class-folder`);
       const files = await writeLongTailLists(o.out, kind === 'imagenet-lt' ? 'ImageNet_LT' : 'LT', lists);
       for (const [k, f] of Object.entries(files)) process.stdout.write(`${k}: ${f}\n`);

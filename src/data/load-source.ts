@@ -30,21 +30,33 @@ export function fashionMnistCandidates(dataRoot?: string, recipeRoot?: string | 
   return dirs.map((d) => path.resolve(d));
 }
 
+/** The datasets read into memory (the rest are image lists, read on demand). */
+export const IN_MEMORY_DATASETS = ['fashion-mnist', 'cifar10', 'cifar100', 'synthetic'] as const;
+export type InMemoryDataset = (typeof IN_MEMORY_DATASETS)[number];
+
 export function loadSource(recipe: Recipe, dataRoot?: string): SourceData {
   const ds = recipe.dataset;
-  if (ds.name === 'synthetic') {
-    const opts = syntheticSchema.parse(ds.synthetic ?? {});
-    const key = `synthetic:${JSON.stringify(opts)}`;
-    if (!cache.has(key)) cache.set(key, makeSynthetic(opts));
+  return loadDataset(ds.name as InMemoryDataset, { dataRoot, recipeRoot: ds.root, synthetic: ds.synthetic });
+}
+
+/**
+ * An in-memory dataset by name: `dataRoot` (--data-root), else `recipeRoot` (dataset.root), else
+ * $LT_BENCH_DATA (and, for Fashion-MNIST, the copies looked for by fashionMnistCandidates).
+ */
+export function loadDataset(name: InMemoryDataset, opts: { dataRoot?: string; recipeRoot?: string | null; synthetic?: unknown } = {}): SourceData {
+  if (name === 'synthetic') {
+    const synth = syntheticSchema.parse(opts.synthetic ?? {});
+    const key = `synthetic:${JSON.stringify(synth)}`;
+    if (!cache.has(key)) cache.set(key, makeSynthetic(synth));
     return cache.get(key)!;
   }
-  if (ds.name === 'cifar10' || ds.name === 'cifar100') {
-    const root = dataRoot ?? ds.root ?? process.env.LT_BENCH_DATA;
-    if (!root) throw new DataError(`${ds.name}: no dataset location; pass --data-root DIR, set dataset.root or LT_BENCH_DATA to the folder holding the binary version (${ds.name === 'cifar10' ? 'cifar-10-batches-bin' : 'cifar-100-binary'})`);
-    const key = `${ds.name}:${path.resolve(root)}`;
+  if (name === 'cifar10' || name === 'cifar100') {
+    const root = opts.dataRoot ?? opts.recipeRoot ?? process.env.LT_BENCH_DATA;
+    if (!root) throw new DataError(`${name}: no dataset location; pass --data-root DIR, set dataset.root or LT_BENCH_DATA to the folder holding the binary version (${name === 'cifar10' ? 'cifar-10-batches-bin' : 'cifar-100-binary'})`);
+    const key = `${name}:${path.resolve(root)}`;
     if (!cache.has(key)) {
       try {
-        cache.set(key, loadCifarSync({ root, variant: ds.name }));
+        cache.set(key, loadCifarSync({ root, variant: name }));
       } catch (e) {
         if (e instanceof CifarFormatError) throw new DataError(e.message, e.file);
         throw e;
@@ -52,7 +64,7 @@ export function loadSource(recipe: Recipe, dataRoot?: string): SourceData {
     }
     return cache.get(key)!;
   }
-  const candidates = fashionMnistCandidates(dataRoot, ds.root);
+  const candidates = fashionMnistCandidates(opts.dataRoot, opts.recipeRoot);
   const dir = candidates.find(hasIdx);
   if (!dir) {
     throw new DataError(

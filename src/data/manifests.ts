@@ -8,6 +8,7 @@ import { createHash } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { DataError } from '../errors.js';
 import type { Group, GroupThresholds } from './types.js';
 
 export type SplitName = 'train' | 'val' | 'test';
@@ -65,8 +66,13 @@ export function loadManifest(nameOrPath: string): DatasetManifest {
       ? nameOrPath
       : path.join(datasetsDir(), nameOrPath, 'manifest.json');
   if (!existsSync(file))
-    throw new Error(`no manifest for "${nameOrPath}" (looked for ${file}); known: ${KNOWN_MANIFESTS.join(', ')}`);
-  const m = JSON.parse(readFileSync(file, 'utf8')) as DatasetManifest;
+    throw new DataError(`no manifest for "${nameOrPath}" (looked for ${file}); known: ${KNOWN_MANIFESTS.join(', ')}`, file);
+  let m: DatasetManifest;
+  try {
+    m = JSON.parse(readFileSync(file, 'utf8')) as DatasetManifest;
+  } catch (e) {
+    throw new DataError(`manifest ${file}: ${(e as Error).message}`, file);
+  }
   checkManifest(m, file);
   return m;
 }
@@ -74,7 +80,7 @@ export function loadManifest(nameOrPath: string): DatasetManifest {
 /** Internal consistency: counts add up to the stated total, max/min and groups agree. */
 export function checkManifest(m: DatasetManifest, file = m.name): void {
   const fail = (msg: string) => {
-    throw new Error(`manifest ${file}: ${msg}`);
+    throw new DataError(`manifest ${file}: ${msg}`, file);
   };
   if (m.classCounts) {
     if (m.classCounts.length !== m.numClasses) fail(`classCounts has ${m.classCounts.length} entries, numClasses is ${m.numClasses}`);
@@ -135,8 +141,11 @@ export interface ManifestStats {
   name: string;
   title: string;
   numClasses: number;
-  splits: Record<SplitName, { file: string; lines: number; perClass: number | 'classCounts' }>;
-  /** Null when the manifest does not know the per-class counts (iNaturalist 2018). */
+  /** perClass: images in every class, or null where it varies by class (train: see classCounts). */
+  splits: Record<SplitName, { file: string; lines: number; perClass: number | null }>;
+  /** Train images per class (index = label); null when the manifest does not know them (iNaturalist 2018). */
+  classCounts: number[] | null;
+  /** Null when the manifest does not know the per-class counts. */
   train: CountStats | null;
   /** Stated figures, for datasets whose counts are unknown. */
   stated: { total: number; max: number; min: number; imbalanceRatio: number };
@@ -145,13 +154,17 @@ export interface ManifestStats {
 /** `lt-bench data stats --dataset <name>` from the manifest alone. */
 export function manifestStats(m: DatasetManifest): ManifestStats {
   const splits = Object.fromEntries(
-    (['train', 'val', 'test'] as const).map((k) => [k, { file: m.splits[k].file, lines: m.splits[k].lines, perClass: m.splits[k].perClass }]),
+    (['train', 'val', 'test'] as const).map((k) => {
+      const perClass = m.splits[k].perClass;
+      return [k, { file: m.splits[k].file, lines: m.splits[k].lines, perClass: typeof perClass === 'number' ? perClass : null }];
+    }),
   ) as ManifestStats['splits'];
   return {
     name: m.name,
     title: m.title,
     numClasses: m.numClasses,
     splits,
+    classCounts: m.classCounts ? m.classCounts.slice() : null,
     train: m.classCounts ? countStats(m.classCounts, m.groupThresholds) : null,
     stated: { total: m.total, max: m.maxCount, min: m.minCount, imbalanceRatio: m.maxCount / m.minCount },
   };

@@ -9,7 +9,7 @@
  *   balanced twin's list when dataset.balanced), groups always from the LT train list's counts
  *   with the recipe's thresholds (the survey's >100 head, <20 tail by default).
  */
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { DataError } from '../errors.js';
 import { sha256 } from '../recipe/hash.js';
@@ -19,7 +19,7 @@ import { IMAGENET_MEAN, IMAGENET_STD, type TransformOptions } from './image-pipe
 import { loadSource } from './load-source.js';
 import { groupsFromCounts, makeLongTailSplit } from './longtail.js';
 import { loadManifest, type DatasetManifest } from './manifests.js';
-import { ImageListSource, labelCounts, parseImageList, type ImageListEntry, type PipelineStats } from './sources/image-list.js';
+import { ImageListSource, imageListFromBytes, labelCounts, type ImageList, type PipelineStats } from './sources/image-list.js';
 import type { LongTailSplit, SourceData } from './types.js';
 
 export interface RunData {
@@ -106,35 +106,50 @@ export function listLocations(recipe: Recipe, dataRoot?: string): ListLocations 
   };
 }
 
-interface ReadList {
-  file: string;
-  entries: ImageListEntry[];
-  sha256: string;
-}
+/**
+ * Lists already parsed, by file, with the stat of the version read. A run reads its lists to plan
+ * (the run id needs the split) and again to open its data, and a sweep reads the same lists for
+ * every recipe: one parse serves them all while the file is unchanged. A few lists at most.
+ */
+const parsedLists = new Map<string, { version: string; list: ImageList }>();
+const PARSED_LISTS_KEPT = 8;
 
 /** Reads a list synchronously (planning a run must not wait on the event loop), strictly. */
-export function readListStrict(file: string, numClasses: number): ReadList {
-  let buf: Buffer;
+export function readListStrict(file: string, numClasses: number): ImageList {
+  let list: ImageList;
   try {
-    buf = readFileSync(file);
+    const st = statSync(file);
+    const version = `${st.dev}:${st.ino}:${st.size}:${st.mtimeMs}:${st.ctimeMs}`;
+    const known = parsedLists.get(file);
+    if (known?.version === version) list = known.list;
+    else {
+      list = imageListFromBytes(file, readFileSync(file));
+      parsedLists.delete(file);
+      parsedLists.set(file, { version, list });
+      if (parsedLists.size > PARSED_LISTS_KEPT) parsedLists.delete(parsedLists.keys().next().value!);
+    }
   } catch (e) {
+    if (e instanceof DataError) throw e;
     throw new DataError(`cannot read image list ${file}: ${(e as Error).message}`, file);
   }
-  const { entries, problems } = parseImageList(buf.toString('utf8'));
-  if (problems.length > 0) {
-    const p = problems[0];
-    throw new DataError(`${file}:${p.line}: ${p.reason}: "${p.text}" (${problems.length} bad line${problems.length > 1 ? 's' : ''} in all)`, file);
-  }
-  const bad = entries.find((e) => e.label >= numClasses);
+  const bad = list.entries.find((e) => e.label >= numClasses);
   if (bad) throw new DataError(`${file}:${bad.line}: label ${bad.label} is outside 0..${numClasses - 1}`, file);
-  if (entries.length === 0) throw new DataError(`${file}: the list is empty`, file);
-  return { file, entries, sha256: sha256(buf) };
+  if (list.entries.length === 0) throw new DataError(`${file}: the list is empty`, file);
+  return list;
 }
 
 const iota = (n: number) => Int32Array.from({ length: n }, (_, i) => i);
 
+export interface ListSplit {
+  split: LongTailSplit;
+  locations: ListLocations;
+  files: Array<{ path: string; sha256: string }>;
+  /** The lists as read (the pipeline reuses them rather than parsing them again). */
+  lists: { train: ImageList; val: ImageList; test: ImageList };
+}
+
 /** The split an image-list recipe trains on, from its lists alone (no image is read). */
-export function listSplit(recipe: Recipe, dataRoot?: string): { split: LongTailSplit; locations: ListLocations; files: Array<{ path: string; sha256: string }> } {
+export function listSplit(recipe: Recipe, dataRoot?: string): ListSplit {
   const loc = listLocations(recipe, dataRoot);
   const lt = readListStrict(loc.train, loc.numClasses);
   const trainRead = loc.trainRead === loc.train ? lt : readListStrict(loc.trainRead, loc.numClasses);
@@ -150,7 +165,7 @@ export function listSplit(recipe: Recipe, dataRoot?: string): { split: LongTailS
     checksum: sha256(`image-lists:train=${trainRead.sha256}:lt=${lt.sha256}:val=${val.sha256}:test=${test.sha256}`),
     balanced: recipe.dataset.balanced,
   };
-  return { split, locations: loc, files: used.map((l) => ({ path: l.file, sha256: l.sha256 })) };
+  return { split, locations: loc, files: used.map((l) => ({ path: l.file, sha256: l.sha256 })), lists: { train: trainRead, val, test } };
 }
 
 /** The split of any recipe's dataset (reads in-memory sources, or only the lists). */
@@ -194,8 +209,8 @@ export async function openRunData(recipe: Recipe, opts: { dataRoot?: string } = 
       close: async () => {},
     };
   }
-  const { split, locations: loc, files } = listSplit(recipe, opts.dataRoot);
-  const source = await openListSource(recipe, loc.root, loc.numClasses, { train: loc.trainRead, val: loc.val, test: loc.test }, loc.manifest);
+  const { split, locations: loc, files, lists } = listSplit(recipe, opts.dataRoot);
+  const source = await openListSource(recipe, loc.root, loc.numClasses, lists, loc.manifest);
   const val = new ImageListBatchSource(source, loc.val === loc.test ? 'test' : 'val');
   return {
     name: ds.name,
@@ -209,20 +224,24 @@ export async function openRunData(recipe: Recipe, opts: { dataRoot?: string } = 
   };
 }
 
-/** An ImageListSource with the recipe's transform, workers, prefetch and badImages. */
+/**
+ * An ImageListSource with the recipe's transform, workers, prefetch and badImages. Lists may be
+ * files or lists already read; a path leaving `root` is refused here, before any image is read.
+ */
 export async function openListSource(
   recipe: Recipe,
   root: string,
   numClasses: number,
-  lists: { train?: string; val?: string; test: string },
+  lists: { train?: string | ImageList; val?: string | ImageList; test: string | ImageList },
   manifest: DatasetManifest | null,
 ): Promise<ImageListSource> {
   const ds = recipe.dataset;
+  const fileOf = (l: string | ImageList) => (typeof l === 'string' ? l : l.file);
   try {
     return await ImageListSource.open({
       root,
       numClasses,
-      lists: { train: lists.train, val: lists.val && lists.val !== lists.test ? lists.val : undefined, test: lists.test },
+      lists: { train: lists.train, val: lists.val && fileOf(lists.val) !== fileOf(lists.test) ? lists.val : undefined, test: lists.test },
       transform: listTransform(recipe, manifest),
       workers: ds.workers,
       prefetch: ds.prefetch,

@@ -2,6 +2,7 @@
  * `lt-bench data verify`: proves a user's split lists are the intended ones before GPU hours go
  * into them. Checks (each a named entry of the report; `ok` is false when any fails):
  * - parse: every line is `<relative path> <label>`;
+ * - paths: no path leaves the root (absolute, or `..` above it); such images are never opened;
  * - labels: every label is in 0..numClasses−1;
  * - duplicates: no path appears twice within a list;
  * - overlap: no val / test image is also a train image (and the balanced twin avoids val/test);
@@ -13,8 +14,9 @@
 import { stat } from 'node:fs/promises';
 import path from 'node:path';
 import sharp from 'sharp';
+import { DataError, UsageError } from '../errors.js';
 import { expectedCounts, type DatasetManifest, type SplitName } from './manifests.js';
-import { labelCounts, readImageList, type ImageList } from './sources/image-list.js';
+import { escapesRoot, labelCounts, readImageList, type ImageList } from './sources/image-list.js';
 
 export type ListKey = SplitName | 'balanced';
 
@@ -35,7 +37,7 @@ export interface VerifyOptions {
 }
 
 export interface VerifyCheck {
-  name: 'parse' | 'labels' | 'duplicates' | 'overlap' | 'counts' | 'balanced' | 'images';
+  name: 'parse' | 'paths' | 'labels' | 'duplicates' | 'overlap' | 'counts' | 'balanced' | 'images';
   ok: boolean;
   /** Problems found. */
   failures: number;
@@ -81,6 +83,12 @@ export async function verifyLists(opts: VerifyOptions): Promise<VerifyReport> {
   // parse
   const parseProblems = keys.flatMap((k) => lists[k]!.problems.map((p) => `${lists[k]!.file}:${p.line}: ${p.reason}: "${p.text}"`));
   check('parse', parseProblems, 'every line is "<path> <label>"', 'malformed lines');
+
+  // paths: lexical, so symlinks inside the root still work (see escapesRoot)
+  const pathProblems = keys.flatMap((k) =>
+    lists[k]!.entries.filter((e) => escapesRoot(e.path)).map((e) => `${lists[k]!.file}:${e.line}: ${e.path} leaves the image root${opts.root ? ` ${opts.root}` : ''}`),
+  );
+  check('paths', pathProblems, 'every path is relative to the root, without ".." above it', 'paths that leave the image root');
 
   // labels
   const labelProblems = keys.flatMap((k) =>
@@ -161,8 +169,13 @@ export async function verifyLists(opts: VerifyOptions): Promise<VerifyReport> {
   // images
   const mode = opts.images ?? (opts.root ? 'header' : 'none');
   if (mode !== 'none') {
-    if (!opts.root) throw new Error('verify: the image checks need the dataset root');
-    const all = [...new Map(keys.flatMap((k) => lists[k]!.entries.map((e) => [e.path, `${lists[k]!.file}:${e.line}`] as const))).entries()];
+    if (!opts.root) throw new UsageError('verify: the image checks need the dataset root');
+    // A wrong --root would report every image missing: say so once instead.
+    const rootStat = await stat(opts.root).catch(() => null);
+    if (!rootStat?.isDirectory())
+      throw new DataError(`${opts.root}: ${rootStat ? 'not a folder' : 'no such folder'} (expected the image root the list paths are relative to)`, opts.root);
+    const inside = (k: ListKey) => lists[k]!.entries.filter((e) => !escapesRoot(e.path));
+    const all = [...new Map(keys.flatMap((k) => inside(k).map((e) => [e.path, `${lists[k]!.file}:${e.line}`] as const))).entries()];
     const problems: string[] = [];
     let done = 0;
     await runPool(all, opts.concurrency ?? 16, async ([rel, where]) => {

@@ -119,7 +119,7 @@ export async function evaluateRun(runDir: string, opts: EvalRunOptions): Promise
       }
       const root = path.resolve(opts.root ?? recipe.dataset.root ?? process.env.LT_BENCH_DATA ?? path.dirname(listFile));
       const manifest = recipe.dataset.name === 'image-list' ? null : loadManifest(recipe.dataset.name);
-      listSource = await openListSource(recipe, root, numClasses, { test: listFile }, manifest);
+      listSource = await openListSource(recipe, root, numClasses, { test: list }, manifest); // refuses paths leaving root
       source = new ImageListBatchSource(listSource, 'test');
       indices = Int32Array.from({ length: list.entries.length }, (_, i) => i);
       on = { list: listFile, sha256: list.sha256, root };

@@ -5,6 +5,8 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { BadImageError, ImageListSource, formatImageList, parseImageList, readImageList } from '../../src/data/sources/image-list.js';
 import { scanClassFolder } from '../../src/data/sources/class-folder.js';
+import { readListStrict } from '../../src/data/run-data.js';
+import { sha256 } from '../../src/recipe/hash.js';
 import { writeImage, writeImageNetLike } from './image-fixtures.js';
 
 test('list parsing: "<path> <label>", paths with spaces, CRLF, errors with line numbers', async (t) => {
@@ -22,6 +24,23 @@ test('list parsing: "<path> <label>", paths with spaces, CRLF, errors with line 
   const ok = await readImageList(path.join(dir, 'l.txt'), { strict: false });
   assert.equal(ok.entries.length, 1);
   assert.match(ok.sha256, /^[0-9a-f]{64}$/);
+});
+
+test('readListStrict: one parse serves a run\'s planning and its pipeline while the file is unchanged; a changed file is read again', (t) => {
+  const dir = mkdtempSync(path.join(tmpdir(), 'ltb-list-'));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  const file = path.join(dir, 'train.txt');
+  writeFileSync(file, 'a.png 0\nb.png 1\n');
+  const first = readListStrict(file, 2);
+  assert.equal(readListStrict(file, 2), first, 'the same parsed list');
+  assert.equal(first.sha256, sha256('a.png 0\nb.png 1\n'));
+  // The label check still applies to each caller's class count.
+  assert.throws(() => readListStrict(file, 1), /train\.txt:2: label 1 is outside 0\.\.0/);
+  writeFileSync(file, 'a.png 0\nb.png 1\nc.png 1\n');
+  const changed = readListStrict(file, 2);
+  assert.notEqual(changed, first);
+  assert.deepEqual(changed.entries.map((e) => e.path), ['a.png', 'b.png', 'c.png']);
+  assert.equal(changed.sha256, sha256('a.png 0\nb.png 1\nc.png 1\n'));
 });
 
 test('class folders: sorted class names as labels, prefix, a flat folder is explained', async (t) => {

@@ -6,7 +6,7 @@
 import { test, before } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { stringify } from 'yaml';
 import { ImageListBatchSource } from '../../src/data/batch-source.js';
@@ -144,6 +144,28 @@ test('lt-bench eval: --split test reproduces the run; --list writes eval-<list>.
 
   assert.equal(cli(['eval', path.join(dir, 'nowhere'), '--split', 'test']).code, 2);
   assert.equal(cli(['eval', r.dir, '--list', path.join(dir, 'lists', 'missing.txt')]).code, 2);
+});
+
+test('a list path leaving the root: run and eval --list refuse it with exit 3 naming list, line and path, before any image is read', async () => {
+  // A valid image just outside the root: on a list line, it must not be trained or evaluated on.
+  await writeImage(path.join(dir, 'outside.jpg'), { width: 20, height: 18, seed: 3, format: 'jpeg' });
+  writeListFile('lists/train-escape.txt', ['c0/train_0.jpg 0', 'c1/train_0.jpg 1', 'c2/train_0.jpg 2', '../outside.jpg 0']);
+  const output = path.join(dir, 'results-escape');
+  const file = writeRecipe('escape.yaml', { lists: { train: 'lists/train-escape.txt', val: 'lists/val.txt', test: 'lists/test.txt' } }, { output, train: { epochs: 1, batchSize: 4, optimizer: { lr: 0.05 } } });
+  const r = cli(['run', file, '--backend', testBackend, '--quiet']);
+  assert.equal(r.code, 3, r.stderr);
+  assert.match(r.stderr, new RegExp(`lists/train-escape\\.txt:4: image path "\\.\\./outside\\.jpg" leaves the image root ${path.join(dir, 'images')}`));
+  assert.doesNotMatch(r.stderr, /\n\s+at /, 'no stack trace');
+  assert.equal(existsSync(output), false, 'refused before a run directory was made');
+
+  const { recipe } = loadRecipe(path.join(dir, 'recipe.yaml'));
+  const trained = await runRecipe(recipe, { backend: testBackend });
+  assert.equal(trained.reused, true);
+  writeListFile('lists/eval-escape.txt', ['c0/val_0.jpg 0', `${path.join(dir, 'outside.jpg')} 1`]);
+  const e = cli(['eval', trained.dir, '--list', path.join(dir, 'lists', 'eval-escape.txt'), '--root', path.join(dir, 'images'), '--backend', testBackend]);
+  assert.equal(e.code, 3, e.stderr);
+  assert.match(e.stderr, new RegExp(`eval-escape\\.txt:2: image path "${path.join(dir, 'outside.jpg')}" leaves the image root`));
+  assert.equal(existsSync(path.join(trained.dir, 'eval-eval-escape.json')), false);
 });
 
 test('a corrupt image stops the run with exit 3 naming the file; badImages: skip counts it', () => {

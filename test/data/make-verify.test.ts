@@ -88,7 +88,7 @@ test('verify: the made lists pass every check; gitBlob is recorded', async (t) =
     lists: { train: files.train, val: files.val, test: files.test, balanced: files.balanced },
   });
   assert.equal(report.ok, true, JSON.stringify(report.checks.filter((c) => !c.ok)));
-  assert.deepEqual(report.checks.map((c) => c.name), ['parse', 'labels', 'duplicates', 'overlap', 'counts', 'balanced', 'images']);
+  assert.deepEqual(report.checks.map((c) => c.name), ['parse', 'paths', 'labels', 'duplicates', 'overlap', 'counts', 'balanced', 'images']);
   assert.equal(report.lists.find((l) => l.split === 'test')!.matchesOfficial, true);
   assert.equal(report.lists.find((l) => l.split === 'train')!.matchesOfficial, null);
   assert.deepEqual(report.lists.find((l) => l.split === 'train')!.counts, [6, 3, 1]);

@@ -5,6 +5,7 @@
  */
 import { readdir } from 'node:fs/promises';
 import path from 'node:path';
+import { DataError } from '../../errors.js';
 import type { ImageListEntry } from './image-list.js';
 
 export const IMAGE_EXTENSIONS = ['.jpg', '.jpeg', '.png', '.webp', '.tif', '.tiff', '.gif', '.avif', '.bmp'];
@@ -27,20 +28,15 @@ export async function scanClassFolder(
   root: string,
   opts: { prefix?: string; classes?: string[]; extensions?: string[] } = {},
 ): Promise<ClassFolderIndex> {
-  let dirents;
-  try {
-    dirents = await readdir(root, { withFileTypes: true });
-  } catch (e) {
-    throw new Error(`cannot read class folder ${root}: ${(e as Error).message}`);
-  }
+  const dirents = await readDir(root);
   const found = dirents.filter((d) => d.isDirectory()).map((d) => d.name).sort();
   const classes = opts.classes ?? found;
   const labelOf = new Map(classes.map((c, i) => [c, i]));
   for (const c of found)
-    if (!labelOf.has(c)) throw new Error(`${path.join(root, c)}: class folder "${c}" is not among the ${classes.length} known classes`);
+    if (!labelOf.has(c)) throw new DataError(`${path.join(root, c)}: class folder "${c}" is not among the ${classes.length} known classes`);
   if (found.length === 0) {
     const looseImages = dirents.some((d) => d.isFile() && isImage(d.name, opts.extensions));
-    throw new Error(
+    throw new DataError(
       `${root}: no class folders found (expected root/<class>/<image>)` +
         (looseImages ? '; the images lie directly in the folder (ImageNet val as extracted? sort it into class folders first)' : ''),
     );
@@ -48,7 +44,7 @@ export async function scanClassFolder(
   const prefix = opts.prefix ?? '';
   const entries: ImageListEntry[] = [];
   for (const c of found) {
-    const files = (await readdir(path.join(root, c), { withFileTypes: true }))
+    const files = (await readDir(path.join(root, c)))
       .filter((d) => d.isFile() && isImage(d.name, opts.extensions))
       .map((d) => d.name)
       .sort();
@@ -57,6 +53,18 @@ export async function scanClassFolder(
   entries.sort((a, b) => a.label - b.label || (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
   entries.forEach((e, i) => (e.line = i + 1));
   return { root, classes, entries };
+}
+
+/** A folder's entries; a missing or unreadable folder is one line naming it and what was expected. */
+async function readDir(dir: string) {
+  try {
+    return await readdir(dir, { withFileTypes: true });
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    const what =
+      code === 'ENOENT' ? 'no such folder' : code === 'ENOTDIR' ? 'not a folder' : code === 'EACCES' || code === 'EPERM' ? 'permission denied' : (e as Error).message;
+    throw new DataError(`${dir}: ${what} (expected a class-folder dataset: <root>/<class>/<image>, one folder of images per class)`, dir);
+  }
 }
 
 function isImage(name: string, extensions = IMAGE_EXTENSIONS): boolean {

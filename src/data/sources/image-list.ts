@@ -8,6 +8,7 @@
 import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
+import { DataError } from '../../errors.js';
 import { gitBlobId } from '../manifests.js';
 import {
   ImageWorkerPool,
@@ -67,18 +68,12 @@ export function parseImageList(text: string): { entries: ImageListEntry[]; probl
   return { entries, problems };
 }
 
-/** Reads a list file. `strict` (default) throws on the first malformed line, naming file and line. */
-export async function readImageList(file: string, opts: { strict?: boolean } = {}): Promise<ImageList> {
-  let buf: Buffer;
-  try {
-    buf = await readFile(file);
-  } catch (e) {
-    throw new Error(`cannot read image list ${file}: ${(e as Error).message}`);
-  }
+/** A list from its file's bytes. `strict` (default) throws on the first malformed line, naming file and line. */
+export function imageListFromBytes(file: string, buf: Buffer, opts: { strict?: boolean } = {}): ImageList {
   const { entries, problems } = parseImageList(buf.toString('utf8'));
   if ((opts.strict ?? true) && problems.length > 0) {
     const p = problems[0];
-    throw new Error(`${file}:${p.line}: ${p.reason}: "${p.text}" (${problems.length} bad line${problems.length > 1 ? 's' : ''} in all)`);
+    throw new DataError(`${file}:${p.line}: ${p.reason}: "${p.text}" (${problems.length} bad line${problems.length > 1 ? 's' : ''} in all)`, file);
   }
   return {
     file,
@@ -87,6 +82,49 @@ export async function readImageList(file: string, opts: { strict?: boolean } = {
     sha256: createHash('sha256').update(buf).digest('hex'),
     gitBlob: gitBlobId(buf),
   };
+}
+
+/** Reads a list file. `strict` (default) throws on the first malformed line, naming file and line. */
+export async function readImageList(file: string, opts: { strict?: boolean } = {}): Promise<ImageList> {
+  let buf: Buffer;
+  try {
+    buf = await readFile(file);
+  } catch (e) {
+    throw new DataError(`cannot read image list ${file}: ${(e as Error).message}`, file);
+  }
+  return imageListFromBytes(file, buf, opts);
+}
+
+/**
+ * Whether a list path, normalised, leaves the root: absolute, or `..` past its top. Lexical on
+ * purpose: a symlink inside the root (ImageNet's train/ linked to another disk) is the usual
+ * layout and stays allowed; what a list names is confined, not where the root's links point.
+ */
+export function escapesRoot(p: string): boolean {
+  if (path.isAbsolute(p)) return true;
+  if (!p.includes('..')) return false; // the common case, without normalising
+  const first = path.normalize(p).split(path.sep)[0];
+  return first === '..';
+}
+
+/** List entries whose paths leave the root (see escapesRoot). */
+export function escapingEntries(entries: ImageListEntry[]): ImageListEntry[] {
+  return entries.filter((e) => escapesRoot(e.path));
+}
+
+/**
+ * Refuses a list with a path that leaves `root` (DataError naming the file, line and path). Runs
+ * once per list before any image is read: every image path the pipeline opens comes from a list.
+ */
+export function assertInsideRoot(list: { file: string; entries: ImageListEntry[] }, root: string): void {
+  const bad = escapingEntries(list.entries);
+  if (bad.length === 0) return;
+  const e = bad[0];
+  throw new DataError(
+    `${list.file}:${e.line}: image path "${e.path}" leaves the image root ${root} (list paths must be relative to the root, without ".." above it)` +
+      (bad.length > 1 ? `; ${bad.length} such lines in all` : ''),
+    list.file,
+  );
 }
 
 /** Writes entries in the list format (one `path label` per line, trailing newline). */
@@ -124,8 +162,11 @@ export interface ImageBatch {
 export interface ImageListSourceOptions {
   root: string;
   numClasses: number;
-  /** Lists per split (file paths). val is optional (CIFAR-style runs tune on test); train is optional for evaluation only. */
-  lists: { train?: string; val?: string; test: string };
+  /**
+   * Lists per split: file paths, or lists already read (a run reads them once, to plan its split).
+   * val is optional (CIFAR-style runs tune on test); train is optional for evaluation only.
+   */
+  lists: { train?: string | ImageList; val?: string | ImageList; test: string | ImageList };
   transform?: Partial<TransformOptions>;
   /** Worker threads (0 decodes on the calling thread, for tests). */
   workers?: number;
@@ -170,9 +211,10 @@ export class ImageListSource {
     for (const k of ['train', 'val', 'test'] as const) {
       const f = opts.lists[k];
       if (!f) continue;
-      const list = await readImageList(f);
+      const list = typeof f === 'string' ? await readImageList(f) : f;
       const bad = list.entries.find((e) => e.label >= opts.numClasses);
-      if (bad) throw new Error(`${f}:${bad.line}: label ${bad.label} is outside 0..${opts.numClasses - 1}`);
+      if (bad) throw new DataError(`${list.file}:${bad.line}: label ${bad.label} is outside 0..${opts.numClasses - 1}`, list.file);
+      assertInsideRoot(list, opts.root);
       lists[k] = list;
     }
     return new ImageListSource(opts.root, opts.numClasses, lists, opts);
