@@ -3,12 +3,20 @@
  * are spent on it. Thin shells over src/data/ (manifests, verify, make-lists).
  */
 import type { Command } from 'commander';
-import { DataError, UsageError } from '../errors.js';
-import { countStats, KNOWN_MANIFESTS, loadManifest, manifestStats } from '../data/manifests.js';
-import { makeClassFolderLongTail, makeImageNetLt, writeLongTailLists } from '../data/make-lists.js';
-import { verifyLists } from '../data/verify.js';
-import { loadRecipe } from '../recipe/load.js';
-import { recipeSplit } from '../data/run-data.js';
+import {
+  countStats,
+  DataError,
+  KNOWN_MANIFESTS,
+  loadManifest,
+  loadRecipe,
+  makeClassFolderLongTail,
+  makeImageNetLt,
+  manifestStats,
+  recipeSplit,
+  UsageError,
+  verifyLists,
+  writeLongTailLists,
+} from '../index.js';
 
 function print(json: boolean, value: unknown, text: string): void {
   process.stdout.write(json ? `${JSON.stringify(value, null, 2)}\n` : `${text}\n`);

@@ -1,7 +1,6 @@
 /** `lt-bench eval <run-dir>`: a run's checkpoint on another image list, or on its own split again. */
 import type { Command } from 'commander';
-import { UsageError } from '../errors.js';
-import { evaluateRun } from '../eval/run-eval.js';
+import { evaluateRun, UsageError } from '../index.js';
 
 const pct = (v: number | null) => (v === null ? '—' : v.toFixed(2));
 

@@ -4,12 +4,24 @@
  */
 import { join } from 'node:path';
 import type { Command } from 'commander';
-import type { RunRecord } from '../results/types.js';
-import { buildTable5, epochsText, sectionLabel } from '../results/tables.js';
-import { loadPaperTables, type PaperTables } from '../results/paper.js';
-import { loadEpochs, runDir, type Checkpoint } from '../results/store.js';
-import { accuracyVsRelativeAccuracy, perClassAccuracyPlot, perClassSeries, trainingCurvesPlot, writeFigure, type CurveSeries } from '../results/plots.js';
-import { rowLabel } from '../results/table-layout.js';
+import {
+  accuracyVsRelativeAccuracy,
+  buildTable5,
+  epochsText,
+  loadEpochs,
+  loadPaperTables,
+  perClassAccuracyPlot,
+  perClassSeries,
+  rowLabel,
+  runDir,
+  sectionLabel,
+  trainingCurvesPlot,
+  writeFigure,
+  type Checkpoint,
+  type CurveSeries,
+  type PaperTables,
+  type RunRecord,
+} from '../index.js';
 import { choice, DEFAULT_PAPER_FILE, DEFAULT_RESULTS_DIR, loadForCommand } from './results-common.js';
 
 const KINDS = ['fig4', 'per-class', 'curves', 'all'] as const;

@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { listRuns, removeCheckpoints } from '../results/runs.js';
+import { listRuns, removeCheckpoints } from '../index.js';
 
 export function registerRuns(program: Command): void {
   const runs = program.command('runs').description('list run records, remove checkpoints of finished runs');

@@ -1,6 +1,5 @@
 import type { Command } from 'commander';
-import { UsageError } from '../errors.js';
-import { expandRecipeArgs, planSweep, runSweep, sweepJobs } from '../sweep.js';
+import { expandRecipeArgs, planSweep, runSweep, sweepJobs, UsageError } from '../index.js';
 import { createCliReporter } from './progress.js';
 import { withInterruptSignal } from './interrupt.js';
 

@@ -4,12 +4,9 @@
  */
 import { writeFile } from 'node:fs/promises';
 import type { Command } from 'commander';
-import { buildTables, type ExpectedCell, type TableId } from '../results/tables.js';
-import { formatTables, TABLE_FORMATS, type TableFormat } from '../results/format.js';
-import { loadPaperTables } from '../results/paper.js';
+import { buildTables, formatTables, loadPaperTables, TABLE_FORMATS, UsageError, type ExpectedCell, type TableFormat, type TableId } from '../index.js';
 import { choice, DEFAULT_PAPER_FILE, DEFAULT_RESULTS_DIR, loadForCommand } from './results-common.js';
 import { writeAllFigures } from './plot.js';
-import { UsageError } from '../errors.js';
 
 export interface TableHooks {
   /** Cells the study expects (e.g. resolved from recipes/), so empty cells name their recipe. */
