@@ -17,6 +17,7 @@ import {
   verifyLists,
   writeLongTailLists,
 } from '../index.js';
+import { commonOptions } from './options.js';
 
 function print(json: boolean, value: unknown, text: string): void {
   process.stdout.write(json ? `${JSON.stringify(value, null, 2)}\n` : `${text}\n`);
@@ -33,12 +34,10 @@ function describeCounts(title: string, s: ReturnType<typeof countStats>): string
 
 export function registerData(program: Command): void {
   const data = program.command('data').description('per-class counts, group sizes and checks of long-tailed splits');
-  data
-    .command('stats')
+  commonOptions(data.command('stats'), { dataRoot: { description: 'dataset directory (with --recipe; also LT_BENCH_DATA)' } })
     .description('per-class counts, group sizes, imbalance ratio and a checksum: of a known dataset (from its manifest, no images needed) or of a recipe\'s split')
     .option('--dataset <name>', `a known dataset: ${KNOWN_MANIFESTS.join(', ')}`)
     .option('--recipe <file>', "a recipe: the split it trains on (reads the dataset's files)")
-    .option('--data-root <dir>', 'dataset directory (with --recipe)')
     .option('--json', 'machine-readable output')
     .action((o: { dataset?: string; recipe?: string; dataRoot?: string; json?: boolean }) => {
       if (!!o.dataset === !!o.recipe) throw new UsageError('data stats: give exactly one of --dataset NAME or --recipe FILE');
@@ -57,22 +56,20 @@ export function registerData(program: Command): void {
       print(!!o.json, { ...s, splitChecksum: split.checksum, sizes: { train: split.indices.train.length, val: split.indices.val.length, test: split.indices.test.length } },
         `${describeCounts(`${recipe.name}: ${recipe.dataset.name} train split${recipe.dataset.balanced ? ' (balanced twin)' : ''}`, s)}\n  per class ${split.classCounts.join(', ')}\n  split checksum ${split.checksum}`);
     });
-  data
-    .command('verify')
+  commonOptions(data.command('verify'), { dataRoot: { description: 'image root the list paths are relative to (enables the image checks)', aliases: ['--root'] } })
     .description('check image lists: parse, labels in range, duplicates, val/test images in train, counts against the manifest, missing or unreadable images (exit 3 when a check fails)')
     .requiredOption('--dataset <name>', `a known dataset: ${KNOWN_MANIFESTS.join(', ')}`)
     .option('--train <file>', 'train list')
     .option('--val <file>', 'val list')
     .option('--test <file>', 'test list')
     .option('--balanced <file>', 'balanced-twin train list')
-    .option('--root <dir>', 'image root the list paths are relative to (enables the image checks)')
     .option('--images <mode>', 'none | header | decode', 'header')
     .option('--json', 'machine-readable output')
-    .action(async (o: { dataset: string; train?: string; val?: string; test?: string; balanced?: string; root?: string; images: 'none' | 'header' | 'decode'; json?: boolean }) => {
+    .action(async (o: { dataset: string; train?: string; val?: string; test?: string; balanced?: string; dataRoot?: string; images: 'none' | 'header' | 'decode'; json?: boolean }) => {
       const manifest = loadManifest(o.dataset);
       const lists = { train: o.train, val: o.val, test: o.test, balanced: o.balanced };
       if (!Object.values(lists).some(Boolean)) throw new UsageError('data verify: give at least one of --train, --val, --test, --balanced');
-      const report = await verifyLists({ numClasses: manifest.numClasses, lists, root: o.root, manifest, images: o.root ? o.images : 'none' });
+      const report = await verifyLists({ numClasses: manifest.numClasses, lists, root: o.dataRoot, manifest, images: o.dataRoot ? o.images : 'none' });
       const text = [
         ...report.lists.map((l) => `${l.split}: ${l.file}, ${l.lines} lines, sha256 ${l.sha256}${l.matchesOfficial === null ? '' : l.matchesOfficial ? ' (the official list)' : ' (NOT the official list)'}`),
         ...report.checks.map((c) => `${c.ok ? 'ok  ' : 'FAIL'} ${c.name}: ${c.message}${c.examples.length ? `\n       ${c.examples.join('\n       ')}` : ''}`),
@@ -80,17 +77,15 @@ export function registerData(program: Command): void {
       print(!!o.json, report, text);
       if (!report.ok) throw new DataError(`data verify: ${report.checks.filter((c) => !c.ok).map((c) => c.name).join(', ')} failed`);
     });
-  data
-    .command('make')
+  commonOptions(data.command('make'), { dataRoot: { description: 'ImageNet-2012 root (train/, val/) or the class-folder root', aliases: ['--root'], required: true } })
     .description('sample long-tailed lists: imagenet-lt (the manifest\'s exact per-class counts + the 115/class balanced twin) or a Pareto split of a class-folder dataset')
     .argument('<kind>', 'imagenet-lt | class-folder')
-    .requiredOption('--root <dir>', 'ImageNet-2012 root (train/, val/) or the class-folder root')
     .requiredOption('--out <dir>', 'where the lists are written')
     .option('--seed <n>', 'sampling seed', (v: string) => Number(v), 0)
-    .action(async (kind: string, o: { root: string; out: string; seed: number }) => {
+    .action(async (kind: string, o: { dataRoot: string; out: string; seed: number }) => {
       let lists;
-      if (kind === 'imagenet-lt') lists = await makeImageNetLt({ imagenetRoot: o.root, seed: o.seed });
-      else if (kind === 'class-folder') lists = await makeClassFolderLongTail({ root: o.root, seed: o.seed });
+      if (kind === 'imagenet-lt') lists = await makeImageNetLt({ imagenetRoot: o.dataRoot, seed: o.seed });
+      else if (kind === 'class-folder') lists = await makeClassFolderLongTail({ root: o.dataRoot, seed: o.seed });
       else throw new UsageError(`data make ${kind}: expected imagenet-lt or class-folder`);
       const files = await writeLongTailLists(o.out, kind === 'imagenet-lt' ? 'ImageNet_LT' : 'LT', lists);
       for (const [k, f] of Object.entries(files)) process.stdout.write(`${k}: ${f}\n`);

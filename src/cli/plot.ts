@@ -23,6 +23,7 @@ import {
   type RunRecord,
 } from '../index.js';
 import { choice, DEFAULT_PAPER_FILE, DEFAULT_RESULTS_DIR, loadForCommand } from './results-common.js';
+import { commonOptions } from './options.js';
 
 const KINDS = ['fig4', 'per-class', 'curves', 'all'] as const;
 type Kind = (typeof KINDS)[number];
@@ -96,10 +97,8 @@ interface PlotOpts {
 }
 
 export function register(program: Command): void {
-  program
-    .command('plot')
+  commonOptions(program.command('plot'), { results: { default: DEFAULT_RESULTS_DIR } })
     .description('draw the figures (SVG + PNG) from run records: fig4, per-class, curves')
-    .option('--results <dir>', 'results directory', DEFAULT_RESULTS_DIR)
     .option('--out <dir>', 'output directory', 'figures')
     .option('--kind <kind>', `which figures: ${KINDS.join(', ')}`, choice(KINDS), 'all')
     .option('--dataset <name>', 'only this dataset')
