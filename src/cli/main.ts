@@ -1,4 +1,4 @@
-/** The lt-bench CLI: a thin shell over the programmatic API; exit codes per ARCHITECTURE.md. */
+/** The lt-bench CLI: a thin shell over the programmatic API; exit codes per docs/architecture.md. */
 import { Command, CommanderError } from 'commander';
 import { expectedCellsFromRecipes, LtBenchError, ltBenchVersion } from '../index.js';
 import { registerDoctor } from './doctor.js';

@@ -60,12 +60,13 @@ test("lt-bench/losses: createLoss works and the import loads neither sharp nor t
     const tf = await import('@tensorflow/tfjs');
     const loss = m.createLoss('softmax', { classCounts: [10, 1] });
     const v = loss(tf.tensor2d([[0, 0], [Math.log(3), 0]]), tf.tensor1d([0, 1], 'int32')).dataSync()[0];
-    return { v, names: m.lossNames };`);
-  const { v, names } = JSON.parse(l.out) as { v: number; names: string[] };
+    return { v, names: m.lossNames, rng: typeof m.Rng };`);
+  const { v, names, rng } = JSON.parse(l.out) as { v: number; names: string[]; rng: string };
   assert.ok(Math.abs(v - (Math.log(2) + Math.log(4)) / 2) < 1e-6, `mean CE ${v}`);
   assert.ok(names.includes('ldam-drw') && names.includes('balanced-softmax'));
   const mods = own(l.esm);
-  assert.ok(mods.includes('losses/index.js'), `resolved through exports to dist/src/losses: ${mods.join(', ')}`);
+  assert.equal(rng, 'function', 'Rng (for ESQL) is exported too');
+  assert.ok(mods.includes('losses-entry.js'), `resolved through exports to dist/src/losses-entry.js: ${mods.join(', ')}`);
   assert.equal(sharpLoaded(l), false, 'sharp was loaded');
   const heavy = mods.filter((m) => /^(runner|sweep|index)\.js$|^(cli|data|stages|train|results|models|methods|backends)\//.test(m));
   assert.deepEqual(heavy, [], `lt-bench/losses loaded ${heavy.join(', ')}`);
