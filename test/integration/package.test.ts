@@ -35,7 +35,7 @@ test('npm pack → npm install in a scratch project → import lt-bench and lt-b
   const files = info.files.map((f) => f.path);
 
   // What the tarball holds: the library, the CLI, recipes, native sources, the torch build
-  // script, the vendored Fashion-MNIST and the manifests, the paper's numbers; no tests or sources maps.
+  // script, the vendored Fashion-MNIST and the manifests, the paper's numbers, docs/; no tests or source maps.
   for (const f of [
     'bin/lt-bench.js',
     'dist/src/index.js',
@@ -51,6 +51,7 @@ test('npm pack → npm install in a scratch project → import lt-bench and lt-b
     'datasets/imagenet-lt/manifest.json',
     'results/reference/survey-tables.json',
     'README.md',
+    'docs/architecture.md',
   ]) {
     assert.ok(files.includes(f), `tarball lacks ${f}`);
   }
