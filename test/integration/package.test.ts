@@ -3,7 +3,8 @@
  * project (from the npm cache when it can: --prefer-offline), then import both entries and run the
  * installed CLI there. Catches what the in-repo tests cannot: package.json `main`/`exports`
  * naming files that are not shipped, a runtime dependency listed as a devDependency, files the
- * CLI reads at run time (the vendored Fashion-MNIST, the paper's numbers) missing from `files`.
+ * CLI reads at run time (the vendored Fashion-MNIST, the paper's numbers) missing from `files`,
+ * declarations a TypeScript user cannot resolve.
  * About half a minute (the install dominates).
  */
 import { test } from 'node:test';
@@ -87,6 +88,23 @@ test('npm pack → npm install in a scratch project → import lt-bench and lt-b
   assert.ok(Math.abs(r.w - Math.log(4)) < 1e-6, `balanced-softmax ${r.w}`);
   assert.equal(r.runRecipe, 'function');
   assert.equal(r.same, true, 'both entries share one loss module');
+
+  // The declarations, as a TypeScript user compiles against them (NodeNext resolution reads `exports`' types).
+  writeFileSync(
+    path.join(scratch, 'check.ts'),
+    `import { createLoss, Rng, type LossFn } from 'lt-bench/losses';
+import { loadRecipe, runRecipe, type RunResult } from 'lt-bench';
+const f: LossFn = createLoss('softmax', { classCounts: [1, 2] });
+const r: Promise<RunResult> = runRecipe(loadRecipe('x.yaml').recipe);
+void f; void r; void new Rng(1);
+`,
+  );
+  writeFileSync(
+    path.join(scratch, 'tsconfig.json'),
+    JSON.stringify({ compilerOptions: { module: 'NodeNext', moduleResolution: 'NodeNext', target: 'ES2022', strict: true, noEmit: true, skipLibCheck: true, types: [] }, files: ['check.ts'] }),
+  );
+  const tsc = sh(process.execPath, [path.join(packageRoot, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', scratch], { cwd: scratch });
+  assert.equal(tsc.code, 0, `the installed declarations do not type-check a user's import:\n${tsc.stdout}${tsc.stderr}`);
 
   // The installed CLI, as a user runs it.
   const bin = path.join(scratch, 'node_modules', '.bin');
