@@ -5,7 +5,7 @@
  * naming files that are not shipped, a runtime dependency listed as a devDependency, files the
  * CLI reads at run time (the vendored Fashion-MNIST, the paper's numbers) missing from `files`,
  * declarations a TypeScript user cannot resolve.
- * About half a minute (the install dominates).
+ * About a minute (npm pack and the install dominate).
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
