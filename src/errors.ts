@@ -1,5 +1,5 @@
 /**
- * Errors that map to the CLI's exit codes (ARCHITECTURE.md): 2 usage/recipe, 3 data/split,
+ * Errors that map to the CLI's exit codes (docs/architecture.md): 2 usage/recipe, 3 data/split,
  * 130 interrupted, 1 anything else that failed a run.
  */
 export class LtBenchError extends Error {

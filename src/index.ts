@@ -26,3 +26,23 @@ export { readRecord, readEpochLines } from './results/record.js';
 export type { RunRecord, EpochLine, EvalMetrics } from './results/types.js';
 export { Rng } from './rng.js';
 export { LtBenchError, RecipeError, DataError, UsageError, InterruptedError } from './errors.js';
+
+// What the CLI (src/cli/) uses besides the above: it imports nothing else from src/
+// (test/package/cli-imports.test.ts keeps it so).
+export { ltBenchVersion } from './version.js';
+export { expandRecipeArgs, planSweep, runSweep, sweepJobs } from './sweep.js';
+export { countStats, KNOWN_MANIFESTS, loadManifest, manifestStats, type DatasetManifest } from './data/manifests.js';
+export { IN_MEMORY_DATASETS, loadDataset, type InMemoryDataset } from './data/load-source.js';
+export { labelCounts } from './data/sources/image-list.js';
+export { CLASS_FOLDER_DEFAULTS, classesBeside, makeClassFolderLongTail, makeImageNetLt, writeLongTailLists } from './data/make-lists.js';
+export { verifyLists } from './data/verify.js';
+export type { Reporter } from './train/reporter.js';
+export { loadRecords, loadEpochs, runDir, type LoadResult, type Checkpoint } from './results/store.js';
+export { listRuns, removeCheckpoints } from './results/runs.js';
+export { buildTables, buildTable5, epochsText, sectionLabel, type ExpectedCell, type TableId } from './results/tables.js';
+export { expectedCellsFromRecipes } from './results/expected-cells.js';
+export { formatTables, TABLE_FORMATS, type TableFormat } from './results/format.js';
+export { loadPaperTables, type PaperTables } from './results/paper.js';
+export { rowLabel } from './results/table-layout.js';
+export { accuracyVsRelativeAccuracy, perClassAccuracyPlot, perClassSeries, trainingCurvesPlot, writeFigure, type CurveSeries } from './results/plots.js';
+export { baselineFromRecords, checkRecords, CHECK_METRICS, formatCheck, loadBaseline, stringifyBaseline, type CheckMetric } from './results/regression.js';

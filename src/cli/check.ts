@@ -5,8 +5,9 @@
  */
 import { writeFile } from 'node:fs/promises';
 import type { Command } from 'commander';
-import { baselineFromRecords, checkRecords, CHECK_METRICS, formatCheck, loadBaseline, stringifyBaseline, type CheckMetric } from '../results/regression.js';
+import { baselineFromRecords, checkRecords, CHECK_METRICS, formatCheck, loadBaseline, stringifyBaseline, type CheckMetric } from '../index.js';
 import { DEFAULT_RESULTS_DIR, loadForCommand } from './results-common.js';
+import { commonOptions } from './options.js';
 
 interface CheckOpts {
   baseline: string;
@@ -18,11 +19,9 @@ interface CheckOpts {
 }
 
 export function register(program: Command): void {
-  program
-    .command('check')
+  commonOptions(program.command('check'), { results: { default: DEFAULT_RESULTS_DIR } })
     .description('compare run records with a baseline of expected values (exit 1 on a regression)')
     .requiredOption('--baseline <file>', 'baseline file (YAML or JSON)')
-    .option('--results <dir>', 'results directory', DEFAULT_RESULTS_DIR)
     .option('--json', 'machine-readable output', false)
     .option('--update', 'write the baseline from the current records instead of checking', false)
     .option('--tolerance <pp>', 'tolerance written by --update, in percentage points', '1')

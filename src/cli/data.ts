@@ -3,14 +3,28 @@
  * are spent on it. Thin shells over src/data/ (manifests, verify, make-lists).
  */
 import { InvalidArgumentError, type Command } from 'commander';
-import { DataError, UsageError } from '../errors.js';
-import { IN_MEMORY_DATASETS, loadDataset, type InMemoryDataset } from '../data/load-source.js';
-import { countStats, KNOWN_MANIFESTS, loadManifest, manifestStats, type DatasetManifest } from '../data/manifests.js';
-import { classesBeside, CLASS_FOLDER_DEFAULTS, makeClassFolderLongTail, makeImageNetLt, writeLongTailLists } from '../data/make-lists.js';
-import { labelCounts } from '../data/sources/image-list.js';
-import { verifyLists } from '../data/verify.js';
-import { loadRecipe } from '../recipe/load.js';
-import { recipeSplit } from '../data/run-data.js';
+import {
+  CLASS_FOLDER_DEFAULTS,
+  classesBeside,
+  countStats,
+  DataError,
+  IN_MEMORY_DATASETS,
+  KNOWN_MANIFESTS,
+  labelCounts,
+  loadDataset,
+  loadManifest,
+  loadRecipe,
+  makeClassFolderLongTail,
+  makeImageNetLt,
+  manifestStats,
+  recipeSplit,
+  UsageError,
+  verifyLists,
+  writeLongTailLists,
+  type DatasetManifest,
+  type InMemoryDataset,
+} from '../index.js';
+import { commonOptions } from './options.js';
 
 function print(json: boolean, value: unknown, text: string): void {
   process.stdout.write(json ? `${JSON.stringify(value, null, 2)}\n` : `${text}\n`);
@@ -52,12 +66,10 @@ function describeCounts(title: string, s: ReturnType<typeof countStats>): string
 
 export function registerData(program: Command): void {
   const data = program.command('data').description('per-class counts, group sizes and checks of long-tailed splits');
-  data
-    .command('stats')
+  commonOptions(data.command('stats'), { dataRoot: { description: 'dataset directory (with --recipe, or --dataset cifar10 ...; also LT_BENCH_DATA)' } })
     .description('per-class counts, group sizes, imbalance ratio and a checksum: of a known dataset (from its manifest, no images needed) or of a recipe\'s split')
     .option('--dataset <name>', `a known dataset: ${KNOWN_MANIFESTS.join(', ')} (from the manifest), or ${IN_MEMORY_DATASETS.join(', ')} (its full train set, read from --data-root)`)
     .option('--recipe <file>', "a recipe: the split it trains on (reads the dataset's files)")
-    .option('--data-root <dir>', 'dataset directory (with --recipe, or --dataset cifar10 ...)')
     .option('--json', 'machine-readable output (classCounts: the train images per class, index = label)')
     .action((o: { dataset?: string; recipe?: string; dataRoot?: string; json?: boolean }) => {
       if (!!o.dataset === !!o.recipe) throw new UsageError('data stats: give exactly one of --dataset NAME or --recipe FILE');
@@ -87,8 +99,7 @@ export function registerData(program: Command): void {
       print(!!o.json, { ...s, classCounts: split.classCounts, splitChecksum: split.checksum, sizes: { train: split.indices.train.length, val: split.indices.val.length, test: split.indices.test.length } },
         `${describeCounts(`${recipe.name}: ${recipe.dataset.name} train split${recipe.dataset.balanced ? ' (balanced twin)' : ''}`, s)}\n  per class ${split.classCounts.join(', ')}\n  split checksum ${split.checksum}`);
     });
-  data
-    .command('verify')
+  commonOptions(data.command('verify'), { dataRoot: { description: 'image root the list paths are relative to (enables the image checks)', aliases: ['--root'] } })
     .description('check image lists: parse, paths inside the root, labels in range, duplicates, val/test images in train, counts against the manifest, missing or unreadable images (exit 3 when a check fails)')
     .requiredOption('--dataset <name>', `a known dataset: ${KNOWN_MANIFESTS.join(', ')} (counts checked against its manifest), or image-list (your own lists, e.g. from data make class-folder)`)
     .option('--num-classes <n>', 'classes, with --dataset image-list (default: the lines of the classes.txt beside the lists)', wholeNumber(1))
@@ -96,10 +107,9 @@ export function registerData(program: Command): void {
     .option('--val <file>', 'val list')
     .option('--test <file>', 'test list')
     .option('--balanced <file>', 'balanced-twin train list')
-    .option('--root <dir>', 'image root the list paths are relative to (enables the image checks)')
     .option('--images <mode>', 'none | header | decode', 'header')
     .option('--json', 'machine-readable output')
-    .action(async (o: { dataset: string; numClasses?: number; train?: string; val?: string; test?: string; balanced?: string; root?: string; images: 'none' | 'header' | 'decode'; json?: boolean }) => {
+    .action(async (o: { dataset: string; numClasses?: number; train?: string; val?: string; test?: string; balanced?: string; dataRoot?: string; images: 'none' | 'header' | 'decode'; json?: boolean }) => {
       if (o.dataset !== 'image-list' && !isManifest(o.dataset))
         throw new UsageError(`data verify --dataset ${o.dataset}: expected one of ${[...KNOWN_MANIFESTS, 'image-list'].join(', ')}`);
       if (!['none', 'header', 'decode'].includes(o.images)) throw new UsageError(`data verify --images ${o.images}: expected none, header or decode`);
@@ -114,7 +124,7 @@ export function registerData(program: Command): void {
           throw new UsageError(`data verify --num-classes ${o.numClasses}: ${o.dataset} has ${manifest.numClasses} classes`);
         numClasses = manifest.numClasses;
       }
-      const report = await verifyLists({ numClasses, lists, root: o.root, manifest, images: o.root ? o.images : 'none' });
+      const report = await verifyLists({ numClasses, lists, root: o.dataRoot, manifest, images: o.dataRoot ? o.images : 'none' });
       const text = [
         ...report.lists.map((l) => `${l.split}: ${l.file}, ${l.lines} lines, sha256 ${l.sha256}${l.matchesOfficial === null ? '' : l.matchesOfficial ? ' (the official list)' : ' (NOT the official list)'}`),
         ...report.checks.map((c) => `${c.ok ? 'ok  ' : 'FAIL'} ${c.name}: ${c.message}${c.examples.length ? `\n       ${c.examples.join('\n       ')}` : ''}`),
@@ -123,23 +133,21 @@ export function registerData(program: Command): void {
       const failed = report.checks.filter((c) => !c.ok);
       if (failed.length > 0) throw new DataError(`data verify: ${failed.map((c) => c.name).join(', ')} failed; first: ${failed[0].examples[0] ?? failed[0].message}`);
     });
-  data
-    .command('make')
+  commonOptions(data.command('make'), { dataRoot: { description: 'ImageNet-2012 root (train/, val/) or the class-folder root', aliases: ['--root'], required: true } })
     .description('sample long-tailed lists: imagenet-lt (the manifest\'s exact per-class counts + the 115/class balanced twin) or a Pareto split of a class-folder dataset')
     .argument('<kind>', 'imagenet-lt | class-folder')
-    .requiredOption('--root <dir>', 'ImageNet-2012 root (train/, val/) or the class-folder root')
     .requiredOption('--out <dir>', 'where the lists are written')
     .option('--seed <n>', 'sampling seed', wholeNumber(0), 0)
     .option('--test-per-class <n>', `class-folder: test images held out per class (default ${CLASS_FOLDER_DEFAULTS.testPerClass})`, wholeNumber(1))
     .option('--val-per-class <n>', `class-folder: val images held out per class (default ${CLASS_FOLDER_DEFAULTS.valPerClass})`, wholeNumber(0))
-    .action(async (kind: string, o: { root: string; out: string; seed: number; testPerClass?: number; valPerClass?: number }) => {
+    .action(async (kind: string, o: { dataRoot: string; out: string; seed: number; testPerClass?: number; valPerClass?: number }) => {
       let lists;
       if (kind === 'imagenet-lt') {
         // ImageNet-LT's sizes are the manifest's: val 20/class from train, test = ImageNet's val set.
         if (o.testPerClass !== undefined || o.valPerClass !== undefined)
           throw new UsageError('data make imagenet-lt: --test-per-class and --val-per-class are for class-folder (ImageNet-LT\'s sizes are fixed by its manifest)');
-        lists = await makeImageNetLt({ imagenetRoot: o.root, seed: o.seed });
-      } else if (kind === 'class-folder') lists = await makeClassFolderLongTail({ root: o.root, seed: o.seed, testPerClass: o.testPerClass, valPerClass: o.valPerClass });
+        lists = await makeImageNetLt({ imagenetRoot: o.dataRoot, seed: o.seed });
+      } else if (kind === 'class-folder') lists = await makeClassFolderLongTail({ root: o.dataRoot, seed: o.seed, testPerClass: o.testPerClass, valPerClass: o.valPerClass });
       else throw new UsageError(`data make ${kind}: expected imagenet-lt or class-folder`);
       const files = await writeLongTailLists(o.out, kind === 'imagenet-lt' ? 'ImageNet_LT' : 'LT', lists);
       for (const [k, f] of Object.entries(files)) process.stdout.write(`${k}: ${f}\n`);

@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { probeBackends } from '../backend.js';
+import { probeBackends } from '../index.js';
 
 export function registerDoctor(program: Command): void {
   program

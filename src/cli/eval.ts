@@ -1,25 +1,25 @@
 /** `lt-bench eval <run-dir>`: a run's checkpoint on another image list, or on its own split again. */
 import type { Command } from 'commander';
-import { UsageError } from '../errors.js';
-import { evaluateRun } from '../eval/run-eval.js';
+import { evaluateRun, UsageError } from '../index.js';
+import { commonOptions } from './options.js';
 
 const pct = (v: number | null) => (v === null ? '—' : v.toFixed(2));
 
 export function registerEval(program: Command): void {
-  program
-    .command('eval')
+  commonOptions(program.command('eval'), {
+    dataRoot: { description: "folder the list's paths are relative to (default: the recipe's dataset.root, LT_BENCH_DATA)", aliases: ['--root'] },
+  })
     .description("evaluate a run's checkpoint on an image list (or its recipe's test/val split again); writes eval-<list>.json beside run.json")
     .argument('<run-dir>', 'a run directory (results/<run-id>/)')
     .option('--list <file>', 'image list: "<relative path> <label>" per line')
     .option('--split <name>', "the recipe's own split: test | val")
-    .option('--root <dir>', "folder the list's paths are relative to (default: the recipe's dataset.root, LT_BENCH_DATA)")
     .option('--checkpoint <name>', 'last | best', 'last')
     .option('--backend <name>', 'force a backend: torch, tensorflow-gpu, tensorflow, wasm, cpu')
     .option('--json', 'print the result as JSON')
-    .action(async (runDir: string, o: { list?: string; split?: string; root?: string; checkpoint: string; backend?: string; json?: boolean }) => {
+    .action(async (runDir: string, o: { list?: string; split?: string; dataRoot?: string; checkpoint: string; backend?: string; json?: boolean }) => {
       if (o.checkpoint !== 'last' && o.checkpoint !== 'best') throw new UsageError(`eval --checkpoint ${o.checkpoint}: expected last or best`);
       if (o.split !== undefined && o.split !== 'test' && o.split !== 'val') throw new UsageError(`eval --split ${o.split}: expected test or val`);
-      const r = await evaluateRun(runDir, { list: o.list, split: o.split as 'test' | 'val' | undefined, root: o.root, checkpoint: o.checkpoint, backend: o.backend });
+      const r = await evaluateRun(runDir, { list: o.list, split: o.split as 'test' | 'val' | undefined, root: o.dataRoot, checkpoint: o.checkpoint, backend: o.backend });
       if (o.json) {
         process.stdout.write(`${JSON.stringify(r, null, 2)}\n`);
         return;

@@ -1,6 +1,5 @@
 /** The result table `lt-bench run` prints. */
-import type { RunResult } from '../runner.js';
-import type { EvalMetrics } from '../results/types.js';
+import type { EvalMetrics, RunResult } from '../index.js';
 
 function f(v: number | null | undefined): string {
   return v === null || v === undefined || Number.isNaN(v) ? '-' : v.toFixed(2);

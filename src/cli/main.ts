@@ -1,7 +1,6 @@
-/** The lt-bench CLI: a thin shell over the programmatic API; exit codes per ARCHITECTURE.md. */
+/** The lt-bench CLI: a thin shell over the programmatic API; exit codes per docs/architecture.md. */
 import { Command, CommanderError } from 'commander';
-import { LtBenchError } from '../errors.js';
-import { ltBenchVersion } from '../version.js';
+import { expectedCellsFromRecipes, LtBenchError, ltBenchVersion } from '../index.js';
 import { registerDoctor } from './doctor.js';
 import { registerMethods } from './methods.js';
 import { registerRun } from './run.js';
@@ -14,7 +13,6 @@ import { registerEval } from './eval.js';
 import { register as registerTable } from './table.js';
 import { register as registerPlot } from './plot.js';
 import { register as registerCheck } from './check.js';
-import { expectedCellsFromRecipes } from '../results/expected-cells.js';
 
 export function buildProgram(): Command {
   const program = new Command('lt-bench')

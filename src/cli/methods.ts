@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { listMethods } from '../methods/registry.js';
+import { listMethods } from '../index.js';
 
 export function registerMethods(program: Command): void {
   program

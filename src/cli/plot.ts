@@ -4,13 +4,26 @@
  */
 import { join } from 'node:path';
 import type { Command } from 'commander';
-import type { RunRecord } from '../results/types.js';
-import { buildTable5, epochsText, sectionLabel } from '../results/tables.js';
-import { loadPaperTables, type PaperTables } from '../results/paper.js';
-import { loadEpochs, runDir, type Checkpoint } from '../results/store.js';
-import { accuracyVsRelativeAccuracy, perClassAccuracyPlot, perClassSeries, trainingCurvesPlot, writeFigure, type CurveSeries } from '../results/plots.js';
-import { rowLabel } from '../results/table-layout.js';
+import {
+  accuracyVsRelativeAccuracy,
+  buildTable5,
+  epochsText,
+  loadEpochs,
+  loadPaperTables,
+  perClassAccuracyPlot,
+  perClassSeries,
+  rowLabel,
+  runDir,
+  sectionLabel,
+  trainingCurvesPlot,
+  writeFigure,
+  type Checkpoint,
+  type CurveSeries,
+  type PaperTables,
+  type RunRecord,
+} from '../index.js';
 import { choice, DEFAULT_PAPER_FILE, DEFAULT_RESULTS_DIR, loadForCommand } from './results-common.js';
+import { commonOptions } from './options.js';
 
 const KINDS = ['fig4', 'per-class', 'curves', 'all'] as const;
 type Kind = (typeof KINDS)[number];
@@ -84,10 +97,8 @@ interface PlotOpts {
 }
 
 export function register(program: Command): void {
-  program
-    .command('plot')
+  commonOptions(program.command('plot'), { results: { default: DEFAULT_RESULTS_DIR } })
     .description('draw the figures (SVG + PNG) from run records: fig4, per-class, curves')
-    .option('--results <dir>', 'results directory', DEFAULT_RESULTS_DIR)
     .option('--out <dir>', 'output directory', 'figures')
     .option('--kind <kind>', `which figures: ${KINDS.join(', ')}`, choice(KINDS), 'all')
     .option('--dataset <name>', 'only this dataset')

@@ -3,8 +3,7 @@
  * otherwise one line per epoch on stderr, or nothing when quiet.
  */
 import cliProgress from 'cli-progress';
-import type { EpochLine } from '../results/types.js';
-import type { Reporter } from '../train/reporter.js';
+import type { EpochLine, Reporter } from '../index.js';
 
 function pct(v: number | null): string {
   return v === null ? '   -' : v.toFixed(1);

@@ -4,12 +4,12 @@
  */
 import { fileURLToPath } from 'node:url';
 import { InvalidArgumentError } from 'commander';
-import { loadRecords, type LoadResult } from '../results/store.js';
+import { loadRecords, type LoadResult } from '../index.js';
 
 /** `results/reference/survey-tables.json` of the installed package (dist/src/cli → package root). */
 export const DEFAULT_PAPER_FILE = fileURLToPath(new URL('../../../results/reference/survey-tables.json', import.meta.url));
 
-export const DEFAULT_RESULTS_DIR = 'results';
+export { DEFAULT_RESULTS_DIR } from './options.js';
 
 export function choice<T extends string>(values: readonly T[]) {
   return (value: string): T => {

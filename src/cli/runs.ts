@@ -1,12 +1,11 @@
 import type { Command } from 'commander';
-import { listRuns, removeCheckpoints } from '../results/runs.js';
+import { listRuns, removeCheckpoints } from '../index.js';
+import { commonOptions, DEFAULT_RESULTS_DIR } from './options.js';
 
 export function registerRuns(program: Command): void {
   const runs = program.command('runs').description('list run records, remove checkpoints of finished runs');
-  runs
-    .command('ls')
+  commonOptions(runs.command('ls'), { results: { default: DEFAULT_RESULTS_DIR } })
     .description('list the runs in a results directory')
-    .option('--results <dir>', 'results directory', 'results')
     .option('--json', 'machine-readable output')
     .action((o: { results: string; json?: boolean }) => {
       const rows = listRuns(o.results);
@@ -18,10 +17,8 @@ export function registerRuns(program: Command): void {
         process.stdout.write(`${r.status.padEnd(11)} ${r.runId}  ${r.name}  ${r.epochs} ep  ${r.top1 === null ? '-' : `Acc ${r.top1.toFixed(2)}`}  ${(r.checkpointBytes / 1e6).toFixed(1)} MB ckpt\n`);
       }
     });
-  runs
-    .command('gc')
+  commonOptions(runs.command('gc'), { results: { default: DEFAULT_RESULTS_DIR } })
     .description('remove the last/ and best/ checkpoints of finished runs (records and metrics stay)')
-    .option('--results <dir>', 'results directory', 'results')
     .option('--dry-run', 'list what would be removed')
     .action((o: { results: string; dryRun?: boolean }) => {
       const removed = removeCheckpoints(o.results, { dryRun: !!o.dryRun });

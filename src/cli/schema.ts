@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { recipeJsonSchema } from '../recipe/json-schema.js';
+import { recipeJsonSchema } from '../index.js';
 
 export function registerSchema(program: Command): void {
   program

@@ -1,8 +1,8 @@
 import type { Command } from 'commander';
-import { UsageError } from '../errors.js';
-import { expandRecipeArgs, planSweep, runSweep, sweepJobs } from '../sweep.js';
+import { expandRecipeArgs, planSweep, runSweep, sweepJobs, UsageError } from '../index.js';
 import { createCliReporter } from './progress.js';
 import { withInterruptSignal } from './interrupt.js';
+import { commonOptions } from './options.js';
 
 function parseSeeds(s: string): number[] {
   const seeds = s.split(',').map((x) => Number(x.trim()));
@@ -11,22 +11,22 @@ function parseSeeds(s: string): number[] {
 }
 
 export function registerSweep(program: Command): void {
-  program
-    .command('sweep')
+  commonOptions(program.command('sweep'), {
+    dataRoot: {},
+    results: { description: 'results directory (default: each recipe\'s output, "results")', aliases: ['--output'] },
+  })
     .description('run many recipes (× seeds) one after another: reuse finished runs, resume unfinished ones, keep going past failures')
     .argument('<recipes...>', "recipe files or quoted globs, e.g. 'recipes/fashion-lt/*.yaml'")
     .option('--seeds <list>', 'training seeds, e.g. 0,1,2 (default: each recipe\'s train.seed)', parseSeeds)
     .option('--set <key=value>', 'override a key in every recipe (repeatable)', (v: string, p: string[]) => [...p, v], [])
-    .option('--data-root <dir>', 'dataset directory')
-    .option('--output <dir>', 'results directory')
     .option('--backend <name>', 'force a backend')
     .option('--rerun-stale', 'rerun records made by another code version (into new ids)')
     .option('--dry-run', 'list what would run; train nothing')
     .option('--json', 'print the outcome as JSON')
-    .action(async (args: string[], o: { seeds?: number[]; set: string[]; dataRoot?: string; output?: string; backend?: string; rerunStale?: boolean; dryRun?: boolean; json?: boolean }) => {
+    .action(async (args: string[], o: { seeds?: number[]; set: string[]; dataRoot?: string; results?: string; backend?: string; rerunStale?: boolean; dryRun?: boolean; json?: boolean }) => {
       const files = await expandRecipeArgs(args);
       const jobs = sweepJobs(files, { seeds: o.seeds, sets: o.set });
-      const common = { dataRoot: o.dataRoot, output: o.output, backend: o.backend, rerunStale: o.rerunStale };
+      const common = { dataRoot: o.dataRoot, output: o.results, backend: o.backend, rerunStale: o.rerunStale };
       if (o.dryRun) {
         const plan = planSweep(jobs, common);
         if (o.json) {

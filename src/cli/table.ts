@@ -4,12 +4,10 @@
  */
 import { writeFile } from 'node:fs/promises';
 import type { Command } from 'commander';
-import { buildTables, type ExpectedCell, type TableId } from '../results/tables.js';
-import { formatTables, TABLE_FORMATS, type TableFormat } from '../results/format.js';
-import { loadPaperTables } from '../results/paper.js';
+import { buildTables, formatTables, loadPaperTables, TABLE_FORMATS, UsageError, type ExpectedCell, type TableFormat, type TableId } from '../index.js';
 import { choice, DEFAULT_PAPER_FILE, DEFAULT_RESULTS_DIR, loadForCommand } from './results-common.js';
 import { writeAllFigures } from './plot.js';
-import { UsageError } from '../errors.js';
+import { commonOptions } from './options.js';
 
 export interface TableHooks {
   /** Cells the study expects (e.g. resolved from recipes/), so empty cells name their recipe. */
@@ -31,12 +29,10 @@ interface TableOpts {
 }
 
 export function register(program: Command, hooks: TableHooks = {}): void {
-  program
-    .command('table')
+  commonOptions(program.command('table'), { results: { default: DEFAULT_RESULTS_DIR } })
     .description('build Tables 5 (Acc/UA/RA), 6 (head/middle/tail) and 7 (stage-1 loss × classifier) from run records')
     .option('--table <which>', 'which table: 5, 6, 7 or all', choice(['5', '6', '7', 'all'] as const), 'all')
     .option('--format <format>', `output format: ${TABLE_FORMATS.join(', ')}`, choice(TABLE_FORMATS), 'md')
-    .option('--results <dir>', 'results directory', DEFAULT_RESULTS_DIR)
     .option('--paper', "add the paper's value and the difference (ImageNet-LT tables only)", false)
     .option('--paper-file <path>', "the paper's numbers (survey-tables.json)", DEFAULT_PAPER_FILE)
     .option('--checkpoint <which>', 'report the last-epoch or best-on-val checkpoint', choice(['last', 'best'] as const), 'last')

@@ -1,6 +1,5 @@
 import type { Command } from 'commander';
-import { loadRecipe } from '../recipe/load.js';
-import { recipeHash } from '../recipe/hash.js';
+import { loadRecipe, recipeHash } from '../index.js';
 
 export function registerValidate(program: Command): void {
   program

@@ -35,7 +35,8 @@
 import { readFileSync } from 'node:fs';
 import os from 'node:os';
 import { Worker } from 'node:worker_threads';
-import sharp, { type Sharp } from 'sharp';
+import type { Sharp } from 'sharp';
+import { loadSharp } from '../sharp.js';
 import { Rng } from '../rng.js';
 import { align16, growMemory } from '../wasm-simd.js';
 import { imageKernels } from './image-kernels.js';
@@ -229,7 +230,7 @@ export async function decodeGeometric(
  */
 async function geometric(input: Buffer, mode: Mode, t: TransformOptions, rng: Rng): Promise<{ rgb: Uint8Array; flipped: boolean }> {
   // The size from the header bytes (microseconds) instead of metadata() (a libvips call, ~6% of the pipeline).
-  const size = headerSize(input) ?? (await sharp(input, { failOn: 'error' }).metadata());
+  const size = headerSize(input) ?? (await (await loadSharp())(input, { failOn: 'error' }).metadata());
   const W = size.width;
   const H = size.height;
   if (!W || !H) throw new Error('image has no size');
@@ -285,6 +286,7 @@ async function pilResize(
   window: CropBox,
   flipped: boolean,
 ): Promise<Uint8Array> {
+  const sharp = await loadSharp();
   let plan: ResizePlan;
   let decode: Sharp;
   if (s === 1) {
@@ -326,6 +328,7 @@ async function libvipsResize(
   window: CropBox,
   flipped: boolean,
 ): Promise<Buffer> {
+  const sharp = await loadSharp();
   const img = sharp(input, { failOn: 'error' });
   let pipeline: Sharp;
   if (mode === 'train') {

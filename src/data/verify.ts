@@ -13,8 +13,8 @@
  */
 import { stat } from 'node:fs/promises';
 import path from 'node:path';
-import sharp from 'sharp';
 import { DataError, UsageError } from '../errors.js';
+import { loadSharp } from '../sharp.js';
 import { expectedCounts, type DatasetManifest, type SplitName } from './manifests.js';
 import { escapesRoot, labelCounts, readImageList, type ImageList } from './sources/image-list.js';
 
@@ -199,6 +199,7 @@ async function imageProblem(file: string, mode: 'header' | 'decode'): Promise<st
   } catch {
     return 'missing';
   }
+  const sharp = await loadSharp();
   try {
     const img = sharp(file, { failOn: 'error' });
     const meta = await img.metadata();

@@ -1,5 +1,5 @@
 /**
- * Balanced Softmax (Ren et al., NeurIPS 2020; survey §4.7): L = CE(z + log π, y) at training,
+ * Balanced Softmax (Ren et al., NeurIPS 2020): L = CE(z + log π, y) at training,
  * raw z at test. Official: jiawei-ren/BalancedMetaSoftmax-Classification
  * loss/BalancedSoftmaxLoss.py adds log n_k; the survey's PriorCELoss adds log(π + 1e-9). The two
  * differ by a per-row constant, which softmax ignores; we use log(π + 1e-9).

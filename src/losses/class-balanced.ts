@@ -1,5 +1,5 @@
 /**
- * Class-balanced loss (Cui et al., CVPR 2019; survey §4.4). Official code:
+ * Class-balanced loss (Cui et al., CVPR 2019). Official code:
  * richardaecn/class-balanced-loss src/cifar_main.py (TensorFlow).
  *
  * Weights w_k = (1 − β)/(1 − β^{n_k}) normalised to Σ_k w_k = C, applied per sample as w_{y_i} to

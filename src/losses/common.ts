@@ -2,10 +2,11 @@
  * Building blocks shared by the losses: class priors, per-sample cross-entropy, reductions and
  * the class-balanced (effective-number) weights.
  *
- * tfjs autodiff constraints followed everywhere in src/losses (see
- * shared/reference/tfjs-backend-notes.md §3): comparison/logical kernels and StridedSlice have no
- * gradient, so every mask is built from the labels or from constants, never from a differentiated
- * tensor; the label's entry is picked with a one-hot multiply + sum rather than a gather.
+ * tfjs autodiff constraints followed everywhere in src/losses: the comparison and logical kernels
+ * (Equal, Greater, Less, Logical*) and StridedSlice have no registered gradient in tfjs 4.22, and a
+ * kernel without one on the path to the loss throws "gradient function not found". So every mask
+ * is built from the labels or from constants, never from a differentiated tensor, and the label's
+ * entry is picked with a one-hot multiply + sum rather than a gather.
  */
 import * as tf from '@tensorflow/tfjs';
 

@@ -1,5 +1,5 @@
 /**
- * Softmax equalization loss, ESQL (Tan et al., CVPR 2020, "Equalization Loss"; survey §4.6).
+ * Softmax equalization loss, ESQL (Tan et al., CVPR 2020, "Equalization Loss").
  * Follows the survey codebase Vanint/Awesome-LongTailed-Learning Main-codebase/loss/SEQLLoss.py
  * (γ = 0.9, λ = 0.00043): for every sample and every negative class j whose train frequency
  * π_j ≤ λ ("tail"), the logit is replaced by −1e7 with probability γ; then plain mean CE.

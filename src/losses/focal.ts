@@ -1,5 +1,5 @@
 /**
- * Focal loss (Lin et al., ICCV 2017; survey §4.3): L = −(1 − p_y)^γ log p_y, no α, mean over the
+ * Focal loss (Lin et al., ICCV 2017): L = −(1 − p_y)^γ log p_y, no α, mean over the
  * batch.
  *
  * - γ defaults to 2 (the paper and KaihuaTang's repo). The survey codebase's

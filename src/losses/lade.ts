@@ -1,6 +1,6 @@
 /**
  * LADE (Hong et al., CVPR 2021, "Disentangling Label Distribution for Long-tailed Visual
- * Recognition"; survey §4.8). Official: hyperconnect/LADE; the survey codebase copies it as
+ * Recognition"). Official: hyperconnect/LADE; the survey codebase copies it as
  * Vanint/Awesome-LongTailed-Learning Main-codebase/loss/LADELoss.py and combines
  * L = PriorCE(z, y) + α · LADE(z, y) (lade.yaml: α = 0.1, remine_lambda = 0.1).
  *

@@ -1,5 +1,5 @@
 /**
- * LDAM loss with deferred re-weighting (Cao et al., NeurIPS 2019; survey §4.5).
+ * LDAM loss with deferred re-weighting (Cao et al., NeurIPS 2019).
  * Official code: kaidic/LDAM-DRW losses.py (LDAMLoss) and cifar_train.py (DRW schedule).
  *
  * Margins m_k = n_k^{−1/4}, rescaled so max_k m_k = maxMargin (0.5). Two variants:

@@ -1,5 +1,5 @@
 /**
- * Logit adjustment (Menon et al., ICLR 2021; survey §4.9). Official:
+ * Logit adjustment (Menon et al., ICLR 2021). Official:
  * google-research/google-research logit_adjustment/main.py, utils.py (τ = 1.0).
  * - Loss version: L = CE(z + τ log π, y) (code: logits + log(π^τ + 1e-12)).
  * - Post-hoc version: predict argmax_y z_y − τ log π_y (`posthocAdjust`), trained with plain CE.

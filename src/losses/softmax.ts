@@ -1,5 +1,5 @@
 /**
- * Softmax cross-entropy, the survey's baseline (§4.1): L = −log softmax(z)_y, mean over the batch.
+ * Softmax cross-entropy, the survey's baseline: L = −log softmax(z)_y, mean over the batch.
  * Survey config: Vanint/Awesome-LongTailed-Learning Main-codebase/config/ImageNet_LT/ce.yaml.
  */
 import * as tf from '@tensorflow/tfjs';

@@ -1,5 +1,5 @@
 /**
- * Weighted Softmax (survey §4.2): class-weighted cross-entropy with PyTorch's weighted-mean
+ * Weighted Softmax: class-weighted cross-entropy with PyTorch's weighted-mean
  * reduction Σ w_{y_i} ℓ_i / Σ w_{y_i} (CrossEntropyLoss(weight=w)).
  *
  * Weights:

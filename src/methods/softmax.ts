@@ -1,5 +1,5 @@
 /**
- * Softmax cross-entropy baseline (survey §4.1). Survey config:
+ * Softmax cross-entropy baseline. Survey config:
  * Vanint/Awesome-LongTailed-Learning Main-codebase/config/ImageNet_LT/ce.yaml.
  */
 import { softmaxLoss, softmaxParams } from '../losses/softmax.js';

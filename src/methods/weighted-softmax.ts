@@ -1,5 +1,5 @@
 /**
- * Weighted Softmax (survey §4.2): class-weighted CE with the weighted mean Σwℓ/Σw.
+ * Weighted Softmax: class-weighted CE with the weighted mean Σwℓ/Σw.
  * Follows Vanint/Awesome-LongTailed-Learning Main-codebase/loss/WeightedSoftmaxLoss.py
  * (w = 1 + ln(n_max/n_k), default `weighting: log`); `weighting: inverse` gives the survey's
  * Table 3 formula w = 1/π_k.

@@ -1,6 +1,6 @@
 /**
  * Recipe hashing. The hash covers what changes the result: not the display name, description,
- * output directory or data root (ARCHITECTURE.md: run ids ignore where things are stored).
+ * output directory or data root (run ids ignore where things are stored; docs/architecture.md, "Run ids").
  */
 import { createHash } from 'node:crypto';
 import type { Recipe } from './schema.js';

@@ -8,7 +8,7 @@
  */
 import { mkdir, writeFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
-import sharp from 'sharp';
+import { loadSharp } from '../sharp.js';
 import type { EpochLine, RunRecord } from './types.js';
 import type { ResultTable } from './tables.js';
 import { metricsOf, type Checkpoint } from './store.js';
@@ -388,6 +388,7 @@ export function trainingCurvesPlot(series: CurveSeries[], options: CurveOptions 
 
 /** Renders an SVG to PNG (density 72·scale, so scale 2 gives a 2× bitmap). */
 export async function svgToPng(svg: string, scale = 2): Promise<Buffer> {
+  const sharp = await loadSharp();
   return sharp(Buffer.from(svg), { density: 72 * scale }).png().toBuffer();
 }
 

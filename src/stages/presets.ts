@@ -1,5 +1,5 @@
 /**
- * The `decouple-*` methods are presets over `stage1`/`stage2` (ARCHITECTURE.md): each names the
+ * The `decouple-*` methods are presets over `stage1`/`stage2` (docs/architecture.md): each names the
  * stage-2 strategy, trains stage 1 with plain softmax CE (Kang et al.) and takes the stage-1
  * sampler from `method.params.stage1Sampler`.
  */

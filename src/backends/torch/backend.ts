@@ -1,9 +1,10 @@
 /**
  * `TorchBackend`: a tfjs KernelBackend whose tensors live in libtorch (through the addon).
  *
- * Every DataId owns one native tensor id. Kernel outputs always get fresh DataIds (design (b) of
- * the backend notes, §1.3): a reshape, transpose, slice or Identity is a libtorch view of its
- * input, so kernels never incRef and libtorch's own refcounting keeps shared storage alive.
+ * Every DataId owns one native tensor id. Kernel outputs always get fresh DataIds (as tfjs-node
+ * does; cpu and wasm instead share the input's DataId and incRef it): a reshape, transpose, slice
+ * or Identity is a libtorch view of its input, so kernels never incRef and libtorch's own
+ * refcounting keeps shared storage alive.
  * Native memory is freed deterministically in `disposeData`.
  */
 import * as tf from '@tensorflow/tfjs';
@@ -123,7 +124,8 @@ export class TorchBackend extends tf.KernelBackend {
     const rec = this.data.get(info.dataId);
     let id = rec.id;
     if (rec.dtype !== info.dtype) {
-      // e.g. a cpu `Cast` that shared its DataId moved here with the old dtype (notes §7.9)
+      // e.g. a cpu `Cast` shares its input's DataId and keeps the old typed array, so a tensor moved
+      // here can arrive stored as int32 while the kernel's TensorInfo says float32
       id = this.runRaw('cast', [id, DTYPE_CODE[info.dtype as NativeDType]])[0].id;
       this.temps.push(id);
     }
