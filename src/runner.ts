@@ -7,6 +7,7 @@ import { runEnvironment } from './results/environment.js';
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { selectBackend } from './backend.js';
+import { checkDataDir, checkOutputDir } from './paths.js';
 import { samplerEpochOrder } from './data/epoch-order.js';
 import { resolveSamplerName } from './data/samplers.js';
 import { Rng } from './rng.js';
@@ -110,7 +111,8 @@ export function referenceRecipes(recipe: Recipe, ltResolved: Record<string, unkn
   const { stage2: _stage2, ...singleStage } = base; // plain softmax is single-stage
   return {
     // A_v is plain softmax: one stage, instance sampling, whatever the method's recipe does.
-    vanilla: { ...singleStage, name: `${recipe.name}@balanced-softmax`, method: { name: 'softmax', params: {} }, train: { ...base.train, sampler: undefined } },
+    // Labelled "vanilla", not "softmax": "@balanced-softmax" read as the Balanced Softmax method.
+    vanilla: { ...singleStage, name: `${recipe.name}@balanced-vanilla`, method: { name: 'softmax', params: {} }, train: { ...base.train, sampler: undefined } },
     method: { ...base, name: `${recipe.name}@balanced` },
   };
 }
@@ -280,8 +282,18 @@ async function trainOpened(recipe: Recipe, opts: RunOptions, data: RunData, runI
   }
 }
 
+/**
+ * The output directory (a writable directory or creatable, not under /proc: exit 2) and an
+ * explicit data root (an existing directory: exit 3), checked before anything is created.
+ */
+export function checkRunPaths(recipe: Recipe, opts: Pick<RunOptions, 'output' | 'dataRoot'> = {}): void {
+  checkOutputDir(opts.output ?? recipe.output, opts.output !== undefined ? '--output' : 'output');
+  if (opts.dataRoot !== undefined) checkDataDir(opts.dataRoot, '--data-root');
+}
+
 /** Runs (or reuses, or resumes) a recipe, and its balanced reference runs when it asks for them. */
 export async function runRecipe(recipe: Recipe, opts: RunOptions = {}): Promise<RunResult> {
+  checkRunPaths(recipe, opts);
   // Two-stage recipes (a stage2 key or a decouple-* method) are run by src/stages/.
   const runOne = (r: Recipe, o: RunOptions) => (isStagedRecipe(r) ? runStaged(r, o) : trainOne(r, o));
   const main = await runOne(recipe, opts);

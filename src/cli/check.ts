@@ -5,6 +5,8 @@
  */
 import { writeFile } from 'node:fs/promises';
 import type { Command } from 'commander';
+import { FailedError, LtBenchError, UsageError } from '../errors.js';
+import { describeFsCode } from '../paths.js';
 import { baselineFromRecords, checkRecords, CHECK_METRICS, formatCheck, loadBaseline, stringifyBaseline, type CheckMetric } from '../results/regression.js';
 import { DEFAULT_RESULTS_DIR, loadForCommand } from './results-common.js';
 
@@ -33,9 +35,7 @@ export function register(program: Command): void {
         const metrics = opts.metrics.split(',').map((m) => m.trim()) as CheckMetric[];
         const unknown = metrics.filter((m) => !(CHECK_METRICS as readonly string[]).includes(m));
         if (unknown.length > 0) {
-          process.stderr.write(`error: --metrics: unknown ${unknown.join(', ')}; use ${CHECK_METRICS.join(', ')}\n`);
-          process.exitCode = 2;
-          return;
+          throw new UsageError(`--metrics: unknown ${unknown.join(', ')}; use ${CHECK_METRICS.join(', ')}`);
         }
         const baseline = baselineFromRecords(records, { metrics, tolerance: Number(opts.tolerance) });
         await writeFile(opts.baseline, stringifyBaseline(baseline));
@@ -46,12 +46,11 @@ export function register(program: Command): void {
       try {
         baseline = await loadBaseline(opts.baseline);
       } catch (err) {
-        process.stderr.write(`error: ${(err as Error).message}\n`);
-        process.exitCode = 2;
-        return;
+        if (err instanceof LtBenchError) throw err;
+        throw new UsageError(`--baseline ${opts.baseline}: ${(err as NodeJS.ErrnoException).code ? describeFsCode((err as NodeJS.ErrnoException).code) : (err as Error).message}`);
       }
       const result = checkRecords(records, baseline);
       process.stdout.write(opts.json ? `${JSON.stringify(result, null, 2)}\n` : formatCheck(result));
-      if (!result.ok) process.exitCode = 1;
+      if (!result.ok) throw new FailedError(`check: ${opts.baseline}: regressed or missing runs (see above)`);
     });
 }

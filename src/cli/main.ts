@@ -1,6 +1,10 @@
-/** The lt-bench CLI: a thin shell over the programmatic API; exit codes per ARCHITECTURE.md. */
+/**
+ * The lt-bench CLI: a thin shell over the programmatic API. Exit codes (README): commands never
+ * set process.exitCode; they throw an LtBenchError and main returns its code.
+ */
 import { Command, CommanderError } from 'commander';
 import { LtBenchError } from '../errors.js';
+import { fromFsError } from '../paths.js';
 import { ltBenchVersion } from '../version.js';
 import { registerDoctor } from './doctor.js';
 import { registerMethods } from './methods.js';
@@ -43,9 +47,11 @@ export async function main(argv: string[]): Promise<number> {
     return 0;
   } catch (e) {
     if (e instanceof CommanderError) return e.exitCode === 0 ? 0 : 2;
-    if (e instanceof LtBenchError) {
-      process.stderr.write(`lt-bench: ${e.message}\n`);
-      return e.exitCode;
+    // The one way a command sets the exit code: it throws an LtBenchError (or a filesystem error, mapped here).
+    const err = e instanceof LtBenchError ? e : fromFsError(e);
+    if (err) {
+      process.stderr.write(`lt-bench: ${err.message}\n`);
+      return err.exitCode;
     }
     process.stderr.write(`lt-bench: ${(e as Error).stack ?? String(e)}\n`);
     return 1;

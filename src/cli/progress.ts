@@ -5,6 +5,7 @@
 import cliProgress from 'cli-progress';
 import type { EpochLine } from '../results/types.js';
 import type { Reporter } from '../train/reporter.js';
+import { epochsText } from '../results/tables.js';
 
 function pct(v: number | null): string {
   return v === null ? '   -' : v.toFixed(1);
@@ -20,7 +21,7 @@ export function createCliReporter(opts: { quiet: boolean }): Reporter {
   const interactive = process.stderr.isTTY && !process.env.CI;
   if (!interactive) {
     return {
-      runStart: (i) => log(`run ${i.runId} (${i.name}): ${i.epochs} epochs × ${i.stepsPerEpoch} steps${i.resumedFrom ? `, resuming at epoch ${i.resumedFrom.epoch + 1} step ${i.resumedFrom.step + 1}` : ''}`),
+      runStart: (i) => log(`run ${i.runId} (${i.name}): ${epochsText(i.epochs)} × ${i.stepsPerEpoch} steps${i.resumedFrom ? `, resuming at epoch ${i.resumedFrom.epoch + 1} step ${i.resumedFrom.step + 1}` : ''}`),
       epochEnd: (l) => log(describeEpoch(l)),
       log,
     };
