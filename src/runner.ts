@@ -12,6 +12,7 @@ import { samplerEpochOrder } from './data/epoch-order.js';
 import { resolveSamplerName } from './data/samplers.js';
 import { Rng } from './rng.js';
 import { groupSizes } from './data/longtail.js';
+import { emptyGroupWarnings } from './data/group-check.js';
 import type { LongTailSplit } from './data/types.js';
 import type { BatchSource } from './data/batch-source.js';
 import { openRunData, recipeSplit, type RunData } from './data/run-data.js';
@@ -167,6 +168,7 @@ async function trainOpened(recipe: Recipe, opts: RunOptions, data: RunData, runI
   const { split } = data;
   const methodDef = getMethod(recipe.method.name);
   const method = methodDef.create({ classCounts: split.classCounts, numClasses: data.numClasses, params: recipe.method.params, epochs: recipe.train.epochs });
+  for (const w of emptyGroupWarnings(split.classCounts, recipe.eval.thresholds, recipe.dataset.maxPerClass)) reporter.warn?.(`${recipe.name ?? runId}: ${w}`);
   mkdirSync(dir, { recursive: true });
   const startedAt = existing?.timing.startedAt ?? new Date().toISOString();
   const wallStart = performance.now() - 1000 * (existing?.timing.wallSeconds ?? 0);
@@ -282,6 +284,11 @@ async function trainOpened(recipe: Recipe, opts: RunOptions, data: RunData, runI
   }
 }
 
+/** Whether a run also trains (or reuses) the balanced reference runs: reference auto, on a long-tailed split. */
+export function needsReferences(recipe: Recipe): boolean {
+  return recipe.reference === 'auto' && !recipe.dataset.balanced && (recipe.dataset.profile !== 'none' || isImageListDataset(recipe.dataset.name));
+}
+
 /**
  * The output directory (a writable directory or creatable, not under /proc: exit 2) and an
  * explicit data root (an existing directory: exit 3), checked before anything is created.
@@ -297,7 +304,7 @@ export async function runRecipe(recipe: Recipe, opts: RunOptions = {}): Promise<
   // Two-stage recipes (a stage2 key or a decouple-* method) are run by src/stages/.
   const runOne = (r: Recipe, o: RunOptions) => (isStagedRecipe(r) ? runStaged(r, o) : trainOne(r, o));
   const main = await runOne(recipe, opts);
-  if (recipe.reference !== 'auto' || recipe.dataset.balanced || (recipe.dataset.profile === 'none' && !isImageListDataset(recipe.dataset.name))) return main;
+  if (!needsReferences(recipe)) return main;
 
   const refs = referenceRecipes(recipe, main.record.method.resolved);
   const refOpts: RunOptions = { ...opts, force: false, recipePath: null };

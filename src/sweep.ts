@@ -78,7 +78,7 @@ function isStale(rec: { environment: { gitCommit: string | null; ltBench: string
 }
 
 /** The LT run's derived values that its reference pins (ESQL's λ): from its record, else computed. */
-function ltResolvedParams(recipe: Recipe, record: RunRecord | null, opts: SweepOptions): Record<string, unknown> {
+export function ltResolvedParams(recipe: Recipe, record: RunRecord | null, opts: SweepOptions): Record<string, unknown> {
   const def = getMethod(recipe.method.name);
   if (!def.pinnedForReference?.length) return {};
   if (record?.method.resolved) return record.method.resolved;

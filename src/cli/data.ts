@@ -4,6 +4,7 @@
  */
 import type { Command } from 'commander';
 import { DataError, UsageError } from '../errors.js';
+import { checkDataDir, checkOutputDir } from '../paths.js';
 import { countStats, KNOWN_MANIFESTS, loadManifest, manifestStats } from '../data/manifests.js';
 import { makeClassFolderLongTail, makeImageNetLt, writeLongTailLists } from '../data/make-lists.js';
 import { verifyLists } from '../data/verify.js';
@@ -80,6 +81,8 @@ export function registerData(program: Command): void {
     .requiredOption('--out <dir>', 'where the lists are written')
     .option('--seed <n>', 'sampling seed', (v: string) => Number(v), 0)
     .action(async (kind: string, o: { root: string; out: string; seed: number }) => {
+      checkDataDir(o.root, '--root');
+      checkOutputDir(o.out, '--out');
       let lists;
       if (kind === 'imagenet-lt') lists = await makeImageNetLt({ imagenetRoot: o.root, seed: o.seed });
       else if (kind === 'class-folder') lists = await makeClassFolderLongTail({ root: o.root, seed: o.seed });

@@ -11,6 +11,7 @@ import { registerMethods } from './methods.js';
 import { registerRun } from './run.js';
 import { registerSchema } from './schema.js';
 import { registerValidate } from './validate.js';
+import { registerRecipes } from './recipes.js';
 import { registerSweep } from './sweep.js';
 import { registerRuns } from './runs.js';
 import { registerData } from './data.js';
@@ -28,6 +29,7 @@ export function buildProgram(): Command {
     .showHelpAfterError();
   registerRun(program);
   registerValidate(program);
+  registerRecipes(program);
   registerMethods(program);
   registerDoctor(program);
   registerSchema(program);

@@ -1,7 +1,6 @@
 import type { Command } from 'commander';
-import { stringify as yamlStringify } from 'yaml';
 import { loadRecipe } from '../recipe/load.js';
-import { recipeHash } from '../recipe/hash.js';
+import { describeDryRun } from './dry-run.js';
 import { runRecipe } from '../runner.js';
 import { createCliReporter } from './progress.js';
 import { formatRunResult } from './format.js';
@@ -21,13 +20,16 @@ export function registerRun(program: Command): void {
     .option('--output <dir>', 'results directory (default: the recipe\'s output, "results")')
     .option('--backend <name>', 'force a backend: torch, tensorflow-gpu, tensorflow, wasm, cpu')
     .option('--force', 'train again into a new run id even if a record exists')
-    .option('--dry-run', 'print the resolved recipe (defaults filled in) and its hash; do not train')
+    .option('--dry-run', 'print the resolved recipe (defaults filled in), its hash, the run id and the reference runs it would train; do not train')
     .option('--json', 'print run.json to stdout (no progress output)')
     .option('--quiet', 'no progress output')
     .action(async (file: string, o: { set: string[]; dataRoot?: string; output?: string; backend?: string; force?: boolean; dryRun?: boolean; json?: boolean; quiet?: boolean }) => {
       const { recipe, file: abs } = loadRecipe(file, { sets: o.set });
       if (o.dryRun) {
-        process.stdout.write(`# ${abs}\n# recipe hash ${recipeHash(recipe)}\n${yamlStringify(recipe)}`);
+        const text = describeDryRun(recipe, abs, { output: o.output, dataRoot: o.dataRoot });
+        // Warnings also on stderr, where they are seen when stdout is piped into a file.
+        for (const w of text.split('\n').filter((l) => l.startsWith('# warning: '))) process.stderr.write(`${w.slice(2)}\n`);
+        process.stdout.write(text);
         return;
       }
       const result = await withInterruptSignal((signal) =>
