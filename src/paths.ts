@@ -48,6 +48,32 @@ function statOrNull(p: string) {
   }
 }
 
+/** Why `abs` cannot hold output files, or null: `self` names it in the message when it is not `abs` itself. */
+function outputDirProblem(abs: string, self: string | null): string | null {
+  const pseudo = pseudoRoot(abs);
+  if (pseudo) return `under ${pseudo}, a pseudo-filesystem; choose a directory on a disk`;
+  let existing = abs;
+  let st = statOrNull(existing);
+  while (!st) {
+    const parent = path.dirname(existing);
+    if (parent === existing) return 'no existing parent directory';
+    existing = parent;
+    st = statOrNull(existing);
+  }
+  const named = existing === abs && self === null ? '' : `${existing} `;
+  const real = realpathSync(existing);
+  const realPseudo = pseudoRoot(real);
+  if (realPseudo) return `${existing} resolves to ${real}, under ${realPseudo}, a pseudo-filesystem; choose a directory on a disk`;
+  if (!st.isDirectory()) return `${named}is a file, not a directory`;
+  try {
+    // access(2) reports EROFS on a read-only mount even for root, who ignores file modes.
+    accessSync(existing, constants.W_OK | constants.X_OK);
+  } catch (e) {
+    return `${named ? `${existing}: ` : ''}not writable (${describeFsCode((e as NodeJS.ErrnoException).code)})`;
+  }
+  return null;
+}
+
 /**
  * Checks that `dir` can hold results: an existing writable directory, or creatable below its
  * nearest existing ancestor. Throws a UsageError (exit 2) naming `dir`; returns the absolute path.
@@ -55,28 +81,17 @@ function statOrNull(p: string) {
  */
 export function checkOutputDir(dir: string, what = 'output directory'): string {
   const abs = path.resolve(dir);
-  const fail = (why: string) => new UsageError(`${what} ${dir}: ${why}`);
-  const pseudo = pseudoRoot(abs);
-  if (pseudo) throw fail(`under ${pseudo}, a pseudo-filesystem; choose a directory on a disk`);
-  let existing = abs;
-  let st = statOrNull(existing);
-  while (!st) {
-    const parent = path.dirname(existing);
-    if (parent === existing) throw fail('no existing parent directory');
-    existing = parent;
-    st = statOrNull(existing);
-  }
-  const real = realpathSync(existing);
-  const realPseudo = pseudoRoot(real);
-  if (realPseudo) throw fail(`${existing} resolves to ${real}, under ${realPseudo}, a pseudo-filesystem; choose a directory on a disk`);
-  if (!st.isDirectory()) throw fail(existing === abs ? 'is a file, not a directory' : `${existing} is a file, not a directory`);
-  try {
-    // access(2) reports EROFS on a read-only mount even for root, who ignores file modes.
-    accessSync(existing, constants.W_OK | constants.X_OK);
-  } catch (e) {
-    const code = (e as NodeJS.ErrnoException).code;
-    throw fail(`${existing === abs ? '' : `${existing}: `}not writable (${describeFsCode(code)})`);
-  }
+  const why = outputDirProblem(abs, null);
+  if (why) throw new UsageError(`${what} ${dir}: ${why}`);
+  return abs;
+}
+
+/** Checks that `file` can be written (created or replaced): not a directory, its directory usable as by checkOutputDir. */
+export function checkOutputFile(file: string, what = 'output file'): string {
+  const abs = path.resolve(file);
+  if (statOrNull(abs)?.isDirectory()) throw new UsageError(`${what} ${file}: is a directory, not a file`);
+  const why = outputDirProblem(path.dirname(abs), abs);
+  if (why) throw new UsageError(`${what} ${file}: ${why}`);
   return abs;
 }
 

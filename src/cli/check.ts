@@ -6,7 +6,7 @@
 import { writeFile } from 'node:fs/promises';
 import type { Command } from 'commander';
 import { FailedError, LtBenchError, UsageError } from '../errors.js';
-import { describeFsCode } from '../paths.js';
+import { checkOutputFile, describeFsCode } from '../paths.js';
 import { baselineFromRecords, checkRecords, CHECK_METRICS, formatCheck, loadBaseline, stringifyBaseline, type CheckMetric } from '../results/regression.js';
 import { DEFAULT_RESULTS_DIR, loadForCommand } from './results-common.js';
 
@@ -37,6 +37,7 @@ export function register(program: Command): void {
         if (unknown.length > 0) {
           throw new UsageError(`--metrics: unknown ${unknown.join(', ')}; use ${CHECK_METRICS.join(', ')}`);
         }
+        checkOutputFile(opts.baseline, '--baseline');
         const baseline = baselineFromRecords(records, { metrics, tolerance: Number(opts.tolerance) });
         await writeFile(opts.baseline, stringifyBaseline(baseline));
         process.stderr.write(`wrote ${opts.baseline} (${Object.keys(baseline.runs).length} runs)\n`);

@@ -35,6 +35,7 @@ export function registerData(program: Command): void {
     .option('--json', 'machine-readable output')
     .action((o: { dataset?: string; recipe?: string; dataRoot?: string; json?: boolean }) => {
       if (!!o.dataset === !!o.recipe) throw new UsageError('data stats: give exactly one of --dataset NAME or --recipe FILE');
+      if (o.dataRoot !== undefined) checkDataDir(o.dataRoot, '--data-root');
       if (o.dataset) {
         const m = manifestStats(loadManifest(o.dataset));
         const text = m.train

@@ -4,6 +4,7 @@
  */
 import { join } from 'node:path';
 import type { Command } from 'commander';
+import { checkOutputDir } from '../paths.js';
 import type { RunRecord } from '../results/types.js';
 import { buildTable5, epochsText, sectionLabel } from '../results/tables.js';
 import { loadPaperTables, type PaperTables } from '../results/paper.js';
@@ -97,6 +98,7 @@ export function register(program: Command): void {
     .option('--paper-file <path>', "the paper's numbers (survey-tables.json)", DEFAULT_PAPER_FILE)
     .option('--checkpoint <which>', 'last-epoch or best-on-val checkpoint', choice(['last', 'best'] as const), 'last')
     .action(async (opts: PlotOpts) => {
+      checkOutputDir(opts.out, '--out');
       const { records } = await loadForCommand(opts.results);
       const selected = records.filter(
         (r) => (!opts.dataset || r.dataset.name === opts.dataset) && (!opts.epochs || r.epochs === Number(opts.epochs)),

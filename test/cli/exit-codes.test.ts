@@ -64,9 +64,11 @@ const table: Array<[args: string[], code: number, stderr: RegExp]> = [
   [['sweep', tiny, '--output', '/proc/nope/deeper'], 2, /--output \/proc\/nope\/deeper: under \/proc/],
   [['run', tiny, '--output', aFile], 2, /--output .*a-file: is a file, not a directory/],
   [['run', tiny, '--output', path.join(aFile, 'sub')], 2, /a-file is a file, not a directory/],
+  [['plot', '--results', emptyResults, '--out', '/proc/nope'], 2, /--out \/proc\/nope: under \/proc/],
+  [['check', '--update', '--baseline', path.join(aFile, 'baseline.yaml'), '--results', emptyResults], 2, /--baseline .*baseline\.yaml: .*a-file is a file, not a directory/],
   // data errors → 3
   [['run', tiny, '--output', dir, '--data-root', missing], 3, /--data-root .*missing: no such directory/],
-  [['data', 'stats', '--dataset', 'cifar10'], 3, /cifar10/],
+  [['data', 'stats', '--dataset', 'cifar10', '--data-root', missing], 3, /--data-root .*missing: no such directory/],
   [['data', 'make', 'class-folder', '--root', missing, '--out', path.join(dir, 'lists')], 3, /missing/],
   // a failed check or sweep → 1
   [['check', '--baseline', path.join(packageRoot, 'results', 'reference', 'ci-baseline.yaml'), '--results', emptyResults], 1, /regressed or missing/],
