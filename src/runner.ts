@@ -168,7 +168,8 @@ async function trainOpened(recipe: Recipe, opts: RunOptions, data: RunData, runI
   const { split } = data;
   const methodDef = getMethod(recipe.method.name);
   const method = methodDef.create({ classCounts: split.classCounts, numClasses: data.numClasses, params: recipe.method.params, epochs: recipe.train.epochs });
-  for (const w of emptyGroupWarnings(split.classCounts, recipe.eval.thresholds, recipe.dataset.maxPerClass)) reporter.warn?.(`${recipe.name ?? runId}: ${w}`);
+  // On the LT split only: its balanced reference runs share its groups and would repeat it.
+  if (!split.balanced) for (const w of emptyGroupWarnings(split.groups, split.classCounts, recipe.eval.thresholds, recipe.dataset.maxPerClass)) reporter.warn?.(`${recipe.name ?? runId}: ${w}`);
   mkdirSync(dir, { recursive: true });
   const startedAt = existing?.timing.startedAt ?? new Date().toISOString();
   const wallStart = performance.now() - 1000 * (existing?.timing.wallSeconds ?? 0);

@@ -23,7 +23,7 @@ export function describeDryRun(recipe: Recipe, file: string | null, opts: Pick<R
     plan = planRun(recipe, opts);
     out.push(`# run id ${plan.runId}: ${plan.action} (${plan.dir})`);
     const split = recipeSplit(recipe, opts.dataRoot);
-    for (const w of emptyGroupWarnings(split.classCounts, recipe.eval.thresholds, recipe.dataset.maxPerClass)) out.push(`# warning: ${w}`);
+    for (const w of emptyGroupWarnings(split.groups, split.balanced ? null : split.classCounts, recipe.eval.thresholds, recipe.dataset.maxPerClass)) out.push(`# warning: ${w}`);
   } catch (e) {
     out.push(`# run id: needs the data (it hashes the split): ${firstLine(e)}`);
   }

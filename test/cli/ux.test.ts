@@ -113,13 +113,20 @@ test('the UA line gives A_v and A_b with their values and their own run ids; "1 
 
 test('emptyGroupWarnings: says which group is empty and why (thresholds against counts)', () => {
   const t = { head: 100, tail: 20 };
-  assert.deepEqual(emptyGroupWarnings([300, 150, 50, 10], t), []);
-  const [head] = emptyGroupWarnings([90, 50, 10], t, 90);
+  // As the split computes them: head > 100, tail < 20, middle between.
+  const groups = (counts: number[]) => counts.map((n) => (n > t.head ? 'head' : n < t.tail ? 'tail' : 'middle') as 'head' | 'middle' | 'tail');
+  const warn = (counts: number[], cap?: number) => emptyGroupWarnings(groups(counts), counts, t, cap);
+  assert.deepEqual(warn([300, 150, 50, 10]), []);
+  const [head] = warn([90, 50, 10], 90);
   assert.match(head, /^the head group is empty: head classes need more than 100 training images \(eval\.thresholds\.head\), the largest class has 90 \(dataset\.maxPerClass 90 caps it\)/);
-  assert.match(emptyGroupWarnings([300, 150, 50], t).join('\n'), /^the tail group is empty: .* fewer than 20 .* the smallest class has 50/);
-  assert.match(emptyGroupWarnings([300, 150, 10], t).join('\n'), /^the middle group is empty: no class has between 20 and 100 training images/);
+  assert.match(warn([300, 150, 50]).join('\n'), /^the tail group is empty: .* fewer than 20 .* the smallest class has 50/);
+  assert.match(warn([300, 150, 10]).join('\n'), /^the middle group is empty: no class has between 20 and 100 training images .*counts run from 10 to 300/);
   // A boundary class: 100 is middle (head is > 100), 20 is middle (tail is < 20).
-  assert.deepEqual(emptyGroupWarnings([101, 100, 19], t), []);
+  assert.deepEqual(warn([101, 100, 19]), []);
+  // A balanced twin (equal counts) keeps its LT split's groups: those decide, not its own counts.
+  assert.deepEqual(emptyGroupWarnings(groups([300, 150, 10]).map((g) => (g === 'middle' ? 'tail' : g)), null, t).length, 1);
+  assert.deepEqual(emptyGroupWarnings(groups([300, 50, 10]), null, t), []);
+  assert.match(emptyGroupWarnings(['middle', 'tail'], null, t)[0], /^the head group is empty: .* and no class of the long-tailed split does;/);
 });
 
 test('--set dataset.maxPerClass that empties the head group warns on stderr (dry-run and run)', () => {
