@@ -25,4 +25,8 @@ export { InMemoryBatchSource, ImageListBatchSource, type BatchSource, type Sourc
 export { readRecord, readEpochLines } from './results/record.js';
 export type { RunRecord, EpochLine, EvalMetrics } from './results/types.js';
 export { Rng } from './rng.js';
-export { LtBenchError, RecipeError, DataError, UsageError, InterruptedError } from './errors.js';
+export { LtBenchError, RecipeError, DataError, UsageError, InterruptedError, FailedError } from './errors.js';
+export { checkOutputDir, checkOutputFile, checkDataDir } from './paths.js';
+export { listRecipes, SHIPPED_RECIPES_DIR, type RecipeEntry } from './recipe/catalog.js';
+export { planRun, needsReferences, checkRunPaths } from './runner.js';
+export { emptyGroupWarnings } from './data/group-check.js';

@@ -1,62 +1,13 @@
 /**
  * `lt-bench recipes [dir]`: the recipes shipped with lt-bench (or those under `dir`) with method,
- * dataset, backbone and epoch budget. Each is loaded as `run` would; one that does not load is
- * listed with its error (and the command exits 2), the others still are.
+ * dataset, backbone and epoch budget. One that does not load is listed with its error (and the
+ * command exits 2); the others still are.
  */
-import { readdirSync, statSync } from 'node:fs';
-import path from 'node:path';
+import { statSync } from 'node:fs';
 import type { Command } from 'commander';
-import { LtBenchError, RecipeError, UsageError } from '../errors.js';
-import { loadRecipe } from '../recipe/load.js';
-import type { Recipe } from '../recipe/schema.js';
-import { datasetTag } from '../runner.js';
+import { RecipeError, UsageError } from '../errors.js';
+import { listRecipes, SHIPPED_RECIPES_DIR } from '../recipe/catalog.js';
 import { epochsText } from '../results/tables.js';
-import { isStagedRecipe, planStages } from '../stages/plan.js';
-import { packageRoot } from '../version.js';
-
-export interface RecipeEntry {
-  /** Path relative to the listed directory. */
-  file: string;
-  name: string | null;
-  method: string | null;
-  /** `<dataset>-lt<ratio>`, `<dataset>-full`, `<dataset>-bal` or the image-list dataset's name. */
-  dataset: string | null;
-  backbone: string | null;
-  /** Training epochs (stage 1 for two-stage recipes). */
-  epochs: number | null;
-  /** Stage-2 strategy and epochs of two-stage recipes. */
-  stage2: { strategy: string; epochs: number } | null;
-  reference: 'auto' | 'none' | null;
-  error: string | null;
-}
-
-function describe(recipe: Recipe): Omit<RecipeEntry, 'file' | 'error'> {
-  const stages = isStagedRecipe(recipe) ? planStages(recipe) : null;
-  return {
-    name: recipe.name ?? null,
-    method: recipe.method.name,
-    dataset: datasetTag(recipe),
-    backbone: recipe.backbone.name,
-    epochs: recipe.train.epochs,
-    stage2: stages?.stage2 ? { strategy: stages.stage2.strategy, epochs: stages.stage2.epochs } : null,
-    reference: recipe.reference,
-  };
-}
-
-/** Every recipe under `dir` (YAML files outside `_base/` folders, which hold partial pieces), loaded. */
-export function listRecipes(dir: string): RecipeEntry[] {
-  const files = readdirSync(dir, { recursive: true, encoding: 'utf8' })
-    .filter((f) => /\.ya?ml$/.test(f) && !f.split(path.sep).includes('_base'))
-    .sort();
-  return files.map((f) => {
-    try {
-      return { file: f, ...describe(loadRecipe(path.join(dir, f)).recipe), error: null };
-    } catch (e) {
-      if (!(e instanceof LtBenchError)) throw e;
-      return { file: f, name: null, method: null, dataset: null, backbone: null, epochs: null, stage2: null, reference: null, error: e.message.split('\n')[0] };
-    }
-  });
-}
 
 export function registerRecipes(program: Command): void {
   program
@@ -65,7 +16,7 @@ export function registerRecipes(program: Command): void {
     .argument('[dir]', 'directory of recipes (default: the recipes shipped with lt-bench)')
     .option('--json', 'machine-readable output')
     .action((dirArg: string | undefined, o: { json?: boolean }) => {
-      const dir = dirArg ?? path.join(packageRoot, 'recipes');
+      const dir = dirArg ?? SHIPPED_RECIPES_DIR;
       let st;
       try {
         st = statSync(dir);
