@@ -4,6 +4,7 @@
  * do not. `--backend` / `LT_BENCH_BACKEND` forces one.
  */
 import * as tf from '@tensorflow/tfjs';
+import { MathBackendCPU } from '@tensorflow/tfjs-backend-cpu';
 import { createRequire } from 'node:module';
 import { UsageError } from './errors.js';
 
@@ -31,6 +32,14 @@ export interface BackendChoice {
 }
 
 const require = createRequire(import.meta.url);
+
+// tfjs's CPU backend prints "Hi, looks like you are running TensorFlow.js in Node.js…" on its
+// first tensor write. lt-bench picks and reports its backend itself, so the banner is noise; it is
+// silenced here, on import, so that API users whose first op runs before selectBackend (or on the
+// default backend) do not see it either. (Setting an env variable in bin/ would not reach them.)
+// Every instance (tfjs creates a fresh one whenever it initialises the backend) reads its
+// `firstUse` flag from here, always false; its constructor's `firstUse = true` hits the setter.
+Object.defineProperty(MathBackendCPU.prototype, 'firstUse', { get: () => false, set: () => {}, configurable: true });
 
 async function importOptional(specifier: string): Promise<any> {
   // A computed specifier keeps TypeScript from resolving modules that are optional or built later.

@@ -29,6 +29,16 @@ export class DataError extends LtBenchError {
   }
 }
 
+/**
+ * A run, sweep or check that ran and failed (exit 1); what failed was already printed, the
+ * message is the one-line summary.
+ */
+export class FailedError extends LtBenchError {
+  constructor(message: string) {
+    super(message, 1);
+  }
+}
+
 /** Ctrl-C during a run, after `last` was saved. */
 export class InterruptedError extends LtBenchError {
   constructor(message = 'interrupted') {

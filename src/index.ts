@@ -25,12 +25,12 @@ export { InMemoryBatchSource, ImageListBatchSource, type BatchSource, type Sourc
 export { readRecord, readEpochLines } from './results/record.js';
 export type { RunRecord, EpochLine, EvalMetrics } from './results/types.js';
 export { Rng } from './rng.js';
-export { LtBenchError, RecipeError, DataError, UsageError, InterruptedError } from './errors.js';
+export { LtBenchError, RecipeError, DataError, UsageError, InterruptedError, FailedError } from './errors.js';
 
 // What the CLI (src/cli/) uses besides the above: it imports nothing else from src/
 // (test/package/cli-imports.test.ts keeps it so).
 export { ltBenchVersion } from './version.js';
-export { expandRecipeArgs, planSweep, runSweep, sweepJobs } from './sweep.js';
+export { expandRecipeArgs, ltResolvedParams, planSweep, runSweep, sweepJobs } from './sweep.js';
 export { countStats, KNOWN_MANIFESTS, loadManifest, manifestStats, type DatasetManifest } from './data/manifests.js';
 export { IN_MEMORY_DATASETS, loadDataset, type InMemoryDataset } from './data/load-source.js';
 export { labelCounts } from './data/sources/image-list.js';
@@ -46,3 +46,7 @@ export { loadPaperTables, type PaperTables } from './results/paper.js';
 export { rowLabel } from './results/table-layout.js';
 export { accuracyVsRelativeAccuracy, perClassAccuracyPlot, perClassSeries, trainingCurvesPlot, writeFigure, type CurveSeries } from './results/plots.js';
 export { baselineFromRecords, checkRecords, CHECK_METRICS, formatCheck, loadBaseline, stringifyBaseline, type CheckMetric } from './results/regression.js';
+export { checkOutputDir, checkOutputFile, checkDataDir, describeFsCode, fromFsError } from './paths.js';
+export { listRecipes, SHIPPED_RECIPES_DIR, type RecipeEntry } from './recipe/catalog.js';
+export { planRun, needsReferences, checkRunPaths } from './runner.js';
+export { emptyGroupWarnings } from './data/group-check.js';

@@ -7,10 +7,12 @@ import { runEnvironment } from './results/environment.js';
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { selectBackend } from './backend.js';
+import { checkDataDir, checkOutputDir } from './paths.js';
 import { samplerEpochOrder } from './data/epoch-order.js';
 import { resolveSamplerName } from './data/samplers.js';
 import { Rng } from './rng.js';
 import { groupSizes } from './data/longtail.js';
+import { emptyGroupWarnings } from './data/group-check.js';
 import type { LongTailSplit } from './data/types.js';
 import type { BatchSource } from './data/batch-source.js';
 import { openRunData, recipeSplit, type RunData } from './data/run-data.js';
@@ -110,7 +112,8 @@ export function referenceRecipes(recipe: Recipe, ltResolved: Record<string, unkn
   const { stage2: _stage2, ...singleStage } = base; // plain softmax is single-stage
   return {
     // A_v is plain softmax: one stage, instance sampling, whatever the method's recipe does.
-    vanilla: { ...singleStage, name: `${recipe.name}@balanced-softmax`, method: { name: 'softmax', params: {} }, train: { ...base.train, sampler: undefined } },
+    // Labelled "vanilla", not "softmax": "@balanced-softmax" read as the Balanced Softmax method.
+    vanilla: { ...singleStage, name: `${recipe.name}@balanced-vanilla`, method: { name: 'softmax', params: {} }, train: { ...base.train, sampler: undefined } },
     method: { ...base, name: `${recipe.name}@balanced` },
   };
 }
@@ -165,6 +168,8 @@ async function trainOpened(recipe: Recipe, opts: RunOptions, data: RunData, runI
   const { split } = data;
   const methodDef = getMethod(recipe.method.name);
   const method = methodDef.create({ classCounts: split.classCounts, numClasses: data.numClasses, params: recipe.method.params, epochs: recipe.train.epochs });
+  // On the LT split only: its balanced reference runs share its groups and would repeat it.
+  if (!split.balanced) for (const w of emptyGroupWarnings(split.groups, split.classCounts, recipe.eval.thresholds, recipe.dataset.maxPerClass)) reporter.warn?.(`${recipe.name ?? runId}: ${w}`);
   mkdirSync(dir, { recursive: true });
   const startedAt = existing?.timing.startedAt ?? new Date().toISOString();
   const wallStart = performance.now() - 1000 * (existing?.timing.wallSeconds ?? 0);
@@ -280,12 +285,27 @@ async function trainOpened(recipe: Recipe, opts: RunOptions, data: RunData, runI
   }
 }
 
+/** Whether a run also trains (or reuses) the balanced reference runs: reference auto, on a long-tailed split. */
+export function needsReferences(recipe: Recipe): boolean {
+  return recipe.reference === 'auto' && !recipe.dataset.balanced && (recipe.dataset.profile !== 'none' || isImageListDataset(recipe.dataset.name));
+}
+
+/**
+ * The output directory (a writable directory or creatable, not under /proc: exit 2) and an
+ * explicit data root (an existing directory: exit 3), checked before anything is created.
+ */
+export function checkRunPaths(recipe: Recipe, opts: Pick<RunOptions, 'output' | 'dataRoot'> = {}): void {
+  checkOutputDir(opts.output ?? recipe.output, opts.output !== undefined ? '--output' : 'output');
+  if (opts.dataRoot !== undefined) checkDataDir(opts.dataRoot, '--data-root');
+}
+
 /** Runs (or reuses, or resumes) a recipe, and its balanced reference runs when it asks for them. */
 export async function runRecipe(recipe: Recipe, opts: RunOptions = {}): Promise<RunResult> {
+  checkRunPaths(recipe, opts);
   // Two-stage recipes (a stage2 key or a decouple-* method) are run by src/stages/.
   const runOne = (r: Recipe, o: RunOptions) => (isStagedRecipe(r) ? runStaged(r, o) : trainOne(r, o));
   const main = await runOne(recipe, opts);
-  if (recipe.reference !== 'auto' || recipe.dataset.balanced || (recipe.dataset.profile === 'none' && !isImageListDataset(recipe.dataset.name))) return main;
+  if (!needsReferences(recipe)) return main;
 
   const refs = referenceRecipes(recipe, main.record.method.resolved);
   const refOpts: RunOptions = { ...opts, force: false, recipePath: null };

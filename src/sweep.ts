@@ -12,7 +12,7 @@ import type { Recipe } from './recipe/schema.js';
 import { loadSource } from './data/load-source.js';
 import { getMethod } from './methods/registry.js';
 import type { RunRecord } from './results/types.js';
-import { planRun, referenceRecipes, runRecipe, splitFor, type RunOptions, type RunResult } from './runner.js';
+import { checkRunPaths, planRun, referenceRecipes, runRecipe, splitFor, type RunOptions, type RunResult } from './runner.js';
 import { gitCommit, ltBenchVersion } from './version.js';
 
 export interface SweepJob {
@@ -78,7 +78,7 @@ function isStale(rec: { environment: { gitCommit: string | null; ltBench: string
 }
 
 /** The LT run's derived values that its reference pins (ESQL's λ): from its record, else computed. */
-function ltResolvedParams(recipe: Recipe, record: RunRecord | null, opts: SweepOptions): Record<string, unknown> {
+export function ltResolvedParams(recipe: Recipe, record: RunRecord | null, opts: SweepOptions): Record<string, unknown> {
   const def = getMethod(recipe.method.name);
   if (!def.pinnedForReference?.length) return {};
   if (record?.method.resolved) return record.method.resolved;
@@ -88,6 +88,7 @@ function ltResolvedParams(recipe: Recipe, record: RunRecord | null, opts: SweepO
 }
 
 export function planSweep(jobs: SweepJob[], opts: SweepOptions): SweepPlanEntry[] {
+  for (const job of jobs) checkRunPaths(job.recipe, opts);
   return jobs.map((job): SweepPlanEntry => {
     let p: ReturnType<typeof planRun>;
     try {

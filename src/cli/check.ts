@@ -5,7 +5,7 @@
  */
 import { writeFile } from 'node:fs/promises';
 import type { Command } from 'commander';
-import { baselineFromRecords, checkRecords, CHECK_METRICS, formatCheck, loadBaseline, stringifyBaseline, type CheckMetric } from '../index.js';
+import { baselineFromRecords, checkOutputFile, checkRecords, CHECK_METRICS, describeFsCode, FailedError, formatCheck, loadBaseline, LtBenchError, stringifyBaseline, UsageError, type CheckMetric } from '../index.js';
 import { DEFAULT_RESULTS_DIR, loadForCommand } from './results-common.js';
 import { commonOptions } from './options.js';
 
@@ -32,10 +32,9 @@ export function register(program: Command): void {
         const metrics = opts.metrics.split(',').map((m) => m.trim()) as CheckMetric[];
         const unknown = metrics.filter((m) => !(CHECK_METRICS as readonly string[]).includes(m));
         if (unknown.length > 0) {
-          process.stderr.write(`error: --metrics: unknown ${unknown.join(', ')}; use ${CHECK_METRICS.join(', ')}\n`);
-          process.exitCode = 2;
-          return;
+          throw new UsageError(`--metrics: unknown ${unknown.join(', ')}; use ${CHECK_METRICS.join(', ')}`);
         }
+        checkOutputFile(opts.baseline, '--baseline');
         const baseline = baselineFromRecords(records, { metrics, tolerance: Number(opts.tolerance) });
         await writeFile(opts.baseline, stringifyBaseline(baseline));
         process.stderr.write(`wrote ${opts.baseline} (${Object.keys(baseline.runs).length} runs)\n`);
@@ -45,12 +44,11 @@ export function register(program: Command): void {
       try {
         baseline = await loadBaseline(opts.baseline);
       } catch (err) {
-        process.stderr.write(`error: ${(err as Error).message}\n`);
-        process.exitCode = 2;
-        return;
+        if (err instanceof LtBenchError) throw err;
+        throw new UsageError(`--baseline ${opts.baseline}: ${(err as NodeJS.ErrnoException).code ? describeFsCode((err as NodeJS.ErrnoException).code) : (err as Error).message}`);
       }
       const result = checkRecords(records, baseline);
       process.stdout.write(opts.json ? `${JSON.stringify(result, null, 2)}\n` : formatCheck(result));
-      if (!result.ok) process.exitCode = 1;
+      if (!result.ok) throw new FailedError(`check: ${opts.baseline}: regressed or missing runs (see above)`);
     });
 }

@@ -4,6 +4,8 @@
  */
 import { InvalidArgumentError, type Command } from 'commander';
 import {
+  checkDataDir,
+  checkOutputDir,
   CLASS_FOLDER_DEFAULTS,
   classesBeside,
   countStats,
@@ -73,6 +75,7 @@ export function registerData(program: Command): void {
     .option('--json', 'machine-readable output (classCounts: the train images per class, index = label)')
     .action((o: { dataset?: string; recipe?: string; dataRoot?: string; json?: boolean }) => {
       if (!!o.dataset === !!o.recipe) throw new UsageError('data stats: give exactly one of --dataset NAME or --recipe FILE');
+      if (o.dataRoot !== undefined) checkDataDir(o.dataRoot, '--data-root');
       if (o.dataset && isInMemory(o.dataset)) {
         const src = loadDataset(o.dataset, { dataRoot: o.dataRoot });
         const counts = labelCounts(Array.from(src.train.labels, (label) => ({ label })), src.numClasses);
@@ -141,6 +144,8 @@ export function registerData(program: Command): void {
     .option('--test-per-class <n>', `class-folder: test images held out per class (default ${CLASS_FOLDER_DEFAULTS.testPerClass})`, wholeNumber(1))
     .option('--val-per-class <n>', `class-folder: val images held out per class (default ${CLASS_FOLDER_DEFAULTS.valPerClass})`, wholeNumber(0))
     .action(async (kind: string, o: { dataRoot: string; out: string; seed: number; testPerClass?: number; valPerClass?: number }) => {
+      // The root is checked by the make functions, whose errors say which layout they expected.
+      checkOutputDir(o.out, '--out');
       let lists;
       if (kind === 'imagenet-lt') {
         // ImageNet-LT's sizes are the manifest's: val 20/class from train, test = ImageNet's val set.

@@ -1,11 +1,15 @@
-/** The lt-bench CLI: a thin shell over the programmatic API; exit codes per docs/architecture.md. */
+/**
+ * The lt-bench CLI: a thin shell over the programmatic API. Exit codes (docs/architecture.md):
+ * commands never set process.exitCode; they throw an LtBenchError and main returns its code.
+ */
 import { Command, CommanderError } from 'commander';
-import { expectedCellsFromRecipes, LtBenchError, ltBenchVersion } from '../index.js';
+import { expectedCellsFromRecipes, fromFsError, LtBenchError, ltBenchVersion } from '../index.js';
 import { registerDoctor } from './doctor.js';
 import { registerMethods } from './methods.js';
 import { registerRun } from './run.js';
 import { registerSchema } from './schema.js';
 import { registerValidate } from './validate.js';
+import { registerRecipes } from './recipes.js';
 import { registerSweep } from './sweep.js';
 import { registerRuns } from './runs.js';
 import { registerData } from './data.js';
@@ -22,6 +26,7 @@ export function buildProgram(): Command {
     .showHelpAfterError();
   registerRun(program);
   registerValidate(program);
+  registerRecipes(program);
   registerMethods(program);
   registerDoctor(program);
   registerSchema(program);
@@ -41,9 +46,11 @@ export async function main(argv: string[]): Promise<number> {
     return 0;
   } catch (e) {
     if (e instanceof CommanderError) return e.exitCode === 0 ? 0 : 2;
-    if (e instanceof LtBenchError) {
-      process.stderr.write(`lt-bench: ${e.message}\n`);
-      return e.exitCode;
+    // The one way a command sets the exit code: it throws an LtBenchError (or a filesystem error, mapped here).
+    const err = e instanceof LtBenchError ? e : fromFsError(e);
+    if (err) {
+      process.stderr.write(`lt-bench: ${err.message}\n`);
+      return err.exitCode;
     }
     process.stderr.write(`lt-bench: ${(e as Error).stack ?? String(e)}\n`);
     return 1;

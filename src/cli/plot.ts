@@ -7,6 +7,7 @@ import type { Command } from 'commander';
 import {
   accuracyVsRelativeAccuracy,
   buildTable5,
+  checkOutputDir,
   epochsText,
   loadEpochs,
   loadPaperTables,
@@ -108,6 +109,7 @@ export function register(program: Command): void {
     .option('--paper-file <path>', "the paper's numbers (survey-tables.json)", DEFAULT_PAPER_FILE)
     .option('--checkpoint <which>', 'last-epoch or best-on-val checkpoint', choice(['last', 'best'] as const), 'last')
     .action(async (opts: PlotOpts) => {
+      checkOutputDir(opts.out, '--out');
       const { records } = await loadForCommand(opts.results);
       const selected = records.filter(
         (r) => (!opts.dataset || r.dataset.name === opts.dataset) && (!opts.epochs || r.epochs === Number(opts.epochs)),

@@ -3,7 +3,7 @@
  * otherwise one line per epoch on stderr, or nothing when quiet.
  */
 import cliProgress from 'cli-progress';
-import type { EpochLine, Reporter } from '../index.js';
+import { epochsText, type EpochLine, type Reporter } from '../index.js';
 
 function pct(v: number | null): string {
   return v === null ? '   -' : v.toFixed(1);
@@ -14,14 +14,21 @@ function describeEpoch(l: EpochLine): string {
 }
 
 export function createCliReporter(opts: { quiet: boolean }): Reporter {
-  if (opts.quiet) return {};
   const log = (m: string) => process.stderr.write(`${m}\n`);
+  // Once per message: a run and its balanced reference runs share their groups.
+  const warned = new Set<string>();
+  const warn = (m: string) => {
+    if (!warned.has(m)) log(`warning: ${m}`);
+    warned.add(m);
+  };
+  if (opts.quiet) return { warn };
   const interactive = process.stderr.isTTY && !process.env.CI;
   if (!interactive) {
     return {
-      runStart: (i) => log(`run ${i.runId} (${i.name}): ${i.epochs} epochs × ${i.stepsPerEpoch} steps${i.resumedFrom ? `, resuming at epoch ${i.resumedFrom.epoch + 1} step ${i.resumedFrom.step + 1}` : ''}`),
+      runStart: (i) => log(`run ${i.runId} (${i.name}): ${epochsText(i.epochs)} × ${i.stepsPerEpoch} steps${i.resumedFrom ? `, resuming at epoch ${i.resumedFrom.epoch + 1} step ${i.resumedFrom.step + 1}` : ''}`),
       epochEnd: (l) => log(describeEpoch(l)),
       log,
+      warn,
     };
   }
   let bar: cliProgress.SingleBar | null = null;
@@ -48,6 +55,10 @@ export function createCliReporter(opts: { quiet: boolean }): Reporter {
     log: (m) => {
       bar?.stop();
       log(m);
+    },
+    warn: (m) => {
+      bar?.stop();
+      warn(m);
     },
   };
 }

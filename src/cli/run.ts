@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
-import { stringify as yamlStringify } from 'yaml';
-import { loadRecipe, recipeHash, runRecipe } from '../index.js';
+import { loadRecipe, runRecipe } from '../index.js';
+import { describeDryRun } from './dry-run.js';
 import { createCliReporter } from './progress.js';
 import { formatRunResult } from './format.js';
 import { withInterruptSignal } from './interrupt.js';
@@ -20,13 +20,16 @@ export function registerRun(program: Command): void {
     .option('--set <key=value>', 'override a recipe key (repeatable), e.g. --set train.epochs=5', collect, [])
     .option('--backend <name>', 'force a backend: torch, tensorflow-gpu, tensorflow, wasm, cpu')
     .option('--force', 'train again into a new run id even if a record exists')
-    .option('--dry-run', 'print the resolved recipe (defaults filled in) and its hash; do not train')
+    .option('--dry-run', 'print the resolved recipe (defaults filled in), its hash, the run id and the reference runs it would train; do not train')
     .option('--json', 'print run.json to stdout (no progress output)')
     .option('--quiet', 'no progress output')
     .action(async (file: string, o: { set: string[]; dataRoot?: string; results?: string; backend?: string; force?: boolean; dryRun?: boolean; json?: boolean; quiet?: boolean }) => {
       const { recipe, file: abs } = loadRecipe(file, { sets: o.set });
       if (o.dryRun) {
-        process.stdout.write(`# ${abs}\n# recipe hash ${recipeHash(recipe)}\n${yamlStringify(recipe)}`);
+        const text = describeDryRun(recipe, abs, { output: o.results, dataRoot: o.dataRoot });
+        // Warnings also on stderr, where they are seen when stdout is piped into a file.
+        for (const w of text.split('\n').filter((l) => l.startsWith('# warning: '))) process.stderr.write(`${w.slice(2)}\n`);
+        process.stdout.write(text);
         return;
       }
       const result = await withInterruptSignal((signal) =>

@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { expandRecipeArgs, planSweep, runSweep, sweepJobs, UsageError } from '../index.js';
+import { expandRecipeArgs, FailedError, planSweep, runSweep, sweepJobs, UsageError } from '../index.js';
 import { createCliReporter } from './progress.js';
 import { withInterruptSignal } from './interrupt.js';
 import { commonOptions } from './options.js';
@@ -49,9 +49,6 @@ export function registerSweep(program: Command): void {
           process.stdout.write(`${x.error ? 'FAILED  ' : x.result!.reused ? 'reused  ' : 'trained '} ${r?.runId ?? '-'}  ${x.job.recipe.name} seed ${x.job.seed}${r?.metrics.last ? `  Acc ${r.metrics.last.top1.toFixed(2)}` : ''}${r?.reference?.ra != null ? ` RA ${r.reference.ra.toFixed(2)}` : ''}${x.error ? `  ${x.error.message.split('\n')[0]}` : ''}\n`);
         }
       }
-      if (failed.length) {
-        process.stderr.write(`lt-bench: ${failed.length} of ${outcomes.length} run(s) failed\n`);
-        process.exitCode = 1;
-      }
+      if (failed.length) throw new FailedError(`${failed.length} of ${outcomes.length} run(s) failed`);
     });
 }

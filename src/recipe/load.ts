@@ -3,11 +3,13 @@
  * `--set a.b=c` overrides → strict schema with defaults → the method's own params schema.
  * Every error names the file that set the offending key and the key path.
  */
-import { readFileSync, existsSync } from 'node:fs';
+import { readFileSync, existsSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { parse as parseYaml, parseDocument } from 'yaml';
-import type { ZodIssue } from 'zod';
+import type { ZodIssue, ZodTypeAny } from 'zod';
+import { closest, knownKeysAt } from './suggest.js';
 import { RecipeError } from '../errors.js';
+import { describeFsCode } from '../paths.js';
 import { isImageListDataset, recipeSchema, type Recipe } from './schema.js';
 import { loadManifest } from '../data/manifests.js';
 import { getMethod, listMethods } from '../methods/registry.js';
@@ -51,7 +53,13 @@ function mergeInto(base: Plain, over: Plain, file: string, origin: Map<string, s
 
 function readYamlFile(file: string): Plain {
   if (!existsSync(file)) throw new RecipeError(`${file}: recipe file not found`, file);
-  const text = readFileSync(file, 'utf8');
+  if (statSync(file).isDirectory()) throw new RecipeError(`${file}: is a directory, not a recipe file (give its files, or a quoted glob such as '${file}/*.yaml')`, file);
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (e) {
+    throw new RecipeError(`${file}: cannot read the recipe: ${describeFsCode((e as NodeJS.ErrnoException).code)}`, file);
+  }
   const doc = parseDocument(text);
   if (doc.errors.length > 0) {
     const e = doc.errors[0];
@@ -109,10 +117,13 @@ export function applySets(obj: Plain, sets: string[], origin: Map<string, string
   return out;
 }
 
-function describeIssue(issue: ZodIssue): string {
+function describeIssue(issue: ZodIssue, schema: ZodTypeAny): string {
   switch (issue.code) {
-    case 'unrecognized_keys':
-      return `unknown key${issue.keys.length > 1 ? 's' : ''} ${issue.keys.map((k) => `'${k}'`).join(', ')}`;
+    case 'unrecognized_keys': {
+      const known = knownKeysAt(schema, issue.path);
+      const hints = issue.keys.map((k) => closest(k, known)).map((c, i) => (c ? `'${issue.keys[i]}' (did you mean '${c}'?)` : `'${issue.keys[i]}'`));
+      return `unknown key${issue.keys.length > 1 ? 's' : ''} ${hints.join(', ')}${known.length > 0 && hints.every((h) => !h.includes('did you mean')) ? `; known: ${known.join(', ')}` : ''}`;
+    }
     case 'invalid_type':
       return issue.received === 'undefined' ? `required, expected ${issue.expected}` : `expected ${issue.expected}, got ${issue.received}`;
     case 'invalid_enum_value':
@@ -120,6 +131,11 @@ function describeIssue(issue: ZodIssue): string {
     default:
       return issue.message;
   }
+}
+
+function didYouMean(word: string, known: string[]): string {
+  const c = closest(word, known);
+  return c ? ` (did you mean '${c}'?)` : '';
 }
 
 function originOf(keyPath: string, origin: Map<string, string>, leaf: string): string {
@@ -130,12 +146,12 @@ function originOf(keyPath: string, origin: Map<string, string>, leaf: string): s
   return leaf;
 }
 
-function formatIssues(issues: ZodIssue[], origin: Map<string, string>, leaf: string, prefix: string[] = []): RecipeError {
+function formatIssues(issues: ZodIssue[], schema: ZodTypeAny, origin: Map<string, string>, leaf: string, prefix: string[] = []): RecipeError {
   const lines = issues.map((i) => {
     const keyPath = [...prefix, ...i.path].join('.') || '(top level)';
     // An unknown key was set by whichever file (or --set) wrote it, not by its parent's file.
     const originPath = i.code === 'unrecognized_keys' ? [...prefix, ...i.path, i.keys[0]].join('.') : keyPath;
-    return `${originOf(originPath, origin, leaf)}: ${keyPath}: ${describeIssue(i)}`;
+    return `${originOf(originPath, origin, leaf)}: ${keyPath}: ${describeIssue(i, schema)}`;
   });
   const first = issues[0];
   return new RecipeError(lines.join('\n'), leaf, [...prefix, ...(first?.path ?? [])].join('.'));
@@ -144,13 +160,13 @@ function formatIssues(issues: ZodIssue[], origin: Map<string, string>, leaf: str
 /** Validates a merged plain object into a Recipe, including the method's params. */
 export function validateRecipe(raw: Plain, leaf = '(recipe)', origin = new Map<string, string>()): Recipe {
   const parsed = recipeSchema.safeParse(raw);
-  if (!parsed.success) throw formatIssues(parsed.error.issues, origin, leaf);
+  if (!parsed.success) throw formatIssues(parsed.error.issues, recipeSchema, origin, leaf);
   const recipe = parsed.data;
 
   const backbones = listBackbones();
   if (!backbones.includes(recipe.backbone.name)) {
     throw new RecipeError(
-      `${originOf('backbone.name', origin, leaf)}: backbone.name: unknown backbone '${recipe.backbone.name}'; known: ${backbones.join(', ')}`,
+      `${originOf('backbone.name', origin, leaf)}: backbone.name: unknown backbone '${recipe.backbone.name}'${didYouMean(recipe.backbone.name, backbones)}; known: ${backbones.join(', ')}`,
       leaf,
       'backbone.name',
     );
@@ -160,7 +176,7 @@ export function validateRecipe(raw: Plain, leaf = '(recipe)', origin = new Map<s
     method = getMethod(recipe.method.name);
   } catch {
     throw new RecipeError(
-      `${originOf('method.name', origin, leaf)}: method.name: unknown method '${recipe.method.name}'; known: ${listMethods()
+      `${originOf('method.name', origin, leaf)}: method.name: unknown method '${recipe.method.name}'${didYouMean(recipe.method.name, listMethods().map((m) => m.name))}; known: ${listMethods()
         .map((m) => m.name)
         .join(', ')}`,
       leaf,
@@ -168,7 +184,7 @@ export function validateRecipe(raw: Plain, leaf = '(recipe)', origin = new Map<s
     );
   }
   const params = method.params.safeParse(recipe.method.params);
-  if (!params.success) throw formatIssues(params.error.issues, origin, leaf, ['method', 'params']);
+  if (!params.success) throw formatIssues(params.error.issues, method.params, origin, leaf, ['method', 'params']);
   recipe.method.params = params.data;
   checkDataset(recipe, (keyPath) => originOf(keyPath, origin, leaf), leaf);
   checkAccumulate(recipe, (keyPath) => originOf(keyPath, origin, leaf), leaf);

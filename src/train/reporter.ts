@@ -8,6 +8,8 @@ export interface Reporter {
   epochEnd?(line: EpochLine): void;
   runEnd?(): void;
   log?(message: string): void;
+  /** Something the user should see even when progress is off (the CLI: stderr, also with --quiet/--json). */
+  warn?(message: string): void;
 }
 
 export const silentReporter: Reporter = {};

@@ -5,7 +5,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { stringify } from 'yaml';
@@ -154,7 +154,14 @@ test('data stats --dataset cifar10 with no data, data make on a missing root: on
   const missing = path.join(dir, 'no-cifar');
   const r = cli(['data', 'stats', '--dataset', 'cifar10', '--data-root', missing]);
   assert.equal(r.code, 3, r.stderr);
-  assert.match(oneLine(r.stderr), new RegExp(`missing file ${path.join(missing, 'cifar-10-batches-bin', 'data_batch_1.bin')}`));
+  assert.match(oneLine(r.stderr), new RegExp(`--data-root ${missing}: no such directory`));
+
+  // A root that exists but lacks CIFAR's files names the file it looked for.
+  const empty = path.join(dir, 'empty-root');
+  mkdirSync(empty, { recursive: true });
+  const e = cli(['data', 'stats', '--dataset', 'cifar10', '--data-root', empty]);
+  assert.equal(e.code, 3, e.stderr);
+  assert.match(oneLine(e.stderr), new RegExp(`missing file ${path.join(empty, 'cifar-10-batches-bin', 'data_batch_1.bin')}`));
 
   const nowhere = path.join(dir, 'nowhere');
   const cf = cli(['data', 'make', 'class-folder', '--root', nowhere, '--out', path.join(dir, 'out')]);
@@ -171,7 +178,7 @@ test('data stats --dataset cifar10 with no data, data make on a missing root: on
   // --out that is a file: a usage error, one line.
   const outFile = cli(['data', 'make', 'class-folder', '--root', path.join(dir, 'cf'), '--out', file, '--test-per-class', '1', '--val-per-class', '1']);
   assert.equal(outFile.code, 2, outFile.stderr);
-  assert.equal(oneLine(outFile.stderr), `lt-bench: ${file}: not a folder (expected --out to name a folder for the lists)`);
+  assert.equal(oneLine(outFile.stderr), `lt-bench: --out ${file}: is a file, not a directory`);
 
   // With data, --dataset of an in-memory dataset counts its full train set.
   const synth = cli(['data', 'stats', '--dataset', 'synthetic', '--json']);

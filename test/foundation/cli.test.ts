@@ -2,7 +2,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { readdirSync } from 'node:fs';
+import { mkdirSync, readdirSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { packageRoot } from '../../src/version.js';
@@ -37,7 +37,10 @@ test('validate: every shipped leaf recipe is valid, the ImageNet-LT study includ
 test('run: missing data exits 3 and says where it looked and what to do', () => {
   const dir = tempDir();
   const file = writeYaml(dir, 'r.yaml', { dataset: { name: 'fashion-mnist' }, backbone: { name: 'resnet8' }, method: { name: 'softmax' }, train: { epochs: 1 } });
-  const r = cli(['run', file, '--data-root', path.join(dir, 'nowhere'), '--output', dir]);
+  // An empty data root (a root that does not exist at all: test/cli/exit-codes.test.ts).
+  const empty = path.join(dir, 'empty');
+  mkdirSync(empty);
+  const r = cli(['run', file, '--data-root', empty, '--output', dir]);
   assert.equal(r.code, 3);
   assert.match(r.stderr, /no train-images-idx3-ubyte/);
   assert.match(r.stderr, /--data-root/);

@@ -8,6 +8,7 @@ import { register as registerTable } from '../../src/cli/table.js';
 import { register as registerCheck } from '../../src/cli/check.js';
 import { register as registerPlot } from '../../src/cli/plot.js';
 import { fakeRecord } from './fixtures.js';
+import { LtBenchError } from '../../src/errors.js';
 
 async function resultsDir(): Promise<string> {
   const dir = await mkdtemp(join(tmpdir(), 'lt-cli-'));
@@ -24,7 +25,7 @@ async function resultsDir(): Promise<string> {
   return dir;
 }
 
-/** Runs a command in-process, capturing stdout. */
+/** Runs a command in-process, capturing stdout; the exit code is that of the LtBenchError it throws (as main returns). */
 async function run(args: string[]): Promise<{ out: string; code: number | undefined }> {
   const program = new Command().exitOverride();
   registerTable(program);
@@ -32,15 +33,16 @@ async function run(args: string[]): Promise<{ out: string; code: number | undefi
   registerPlot(program);
   const chunks: string[] = [];
   const write = process.stdout.write.bind(process.stdout);
-  const before = process.exitCode;
   process.stdout.write = ((s: string) => (chunks.push(String(s)), true)) as typeof process.stdout.write;
+  let code: number | undefined;
   try {
     await program.parseAsync(['node', 'lt-bench', ...args]);
+  } catch (e) {
+    if (!(e instanceof LtBenchError)) throw e;
+    code = e.exitCode;
   } finally {
     process.stdout.write = write;
   }
-  const code = process.exitCode as number | undefined;
-  process.exitCode = before;
   return { out: chunks.join(''), code };
 }
 
