@@ -20,11 +20,12 @@ export function registerRun(program: Command): void {
     .option('--data-root <dir>', 'dataset directory (also LT_BENCH_DATA)')
     .option('--output <dir>', 'results directory (default: the recipe\'s output, "results")')
     .option('--backend <name>', 'force a backend: torch, tensorflow-gpu, tensorflow, wasm, cpu')
+    .option('--wait', 'if another trainer holds this run, wait for it (then reuse or resume) instead of failing')
     .option('--force', 'train again into a new run id even if a record exists')
     .option('--dry-run', 'print the resolved recipe (defaults filled in) and its hash; do not train')
     .option('--json', 'print run.json to stdout (no progress output)')
     .option('--quiet', 'no progress output')
-    .action(async (file: string, o: { set: string[]; dataRoot?: string; output?: string; backend?: string; force?: boolean; dryRun?: boolean; json?: boolean; quiet?: boolean }) => {
+    .action(async (file: string, o: { set: string[]; dataRoot?: string; output?: string; backend?: string; force?: boolean; wait?: boolean; dryRun?: boolean; json?: boolean; quiet?: boolean }) => {
       const { recipe, file: abs } = loadRecipe(file, { sets: o.set });
       if (o.dryRun) {
         process.stdout.write(`# ${abs}\n# recipe hash ${recipeHash(recipe)}\n${yamlStringify(recipe)}`);
@@ -36,6 +37,7 @@ export function registerRun(program: Command): void {
           output: o.output,
           backend: o.backend,
           force: o.force,
+          wait: o.wait,
           reporter: createCliReporter({ quiet: !!(o.json || o.quiet) }),
           signal,
           recipePath: abs,

@@ -3,6 +3,7 @@ import { UsageError } from '../errors.js';
 import { expandRecipeArgs, planSweep, runSweep, sweepJobs } from '../sweep.js';
 import { createCliReporter } from './progress.js';
 import { withInterruptSignal } from './interrupt.js';
+import { describeHolder } from '../results/lock.js';
 
 function parseSeeds(s: string): number[] {
   const seeds = s.split(',').map((x) => Number(x.trim()));
@@ -20,13 +21,14 @@ export function registerSweep(program: Command): void {
     .option('--data-root <dir>', 'dataset directory')
     .option('--output <dir>', 'results directory')
     .option('--backend <name>', 'force a backend')
+    .option('--wait', 'wait for runs another trainer holds instead of skipping them')
     .option('--rerun-stale', 'rerun records made by another code version (into new ids)')
     .option('--dry-run', 'list what would run; train nothing')
     .option('--json', 'print the outcome as JSON')
-    .action(async (args: string[], o: { seeds?: number[]; set: string[]; dataRoot?: string; output?: string; backend?: string; rerunStale?: boolean; dryRun?: boolean; json?: boolean }) => {
+    .action(async (args: string[], o: { seeds?: number[]; set: string[]; dataRoot?: string; output?: string; backend?: string; rerunStale?: boolean; wait?: boolean; dryRun?: boolean; json?: boolean }) => {
       const files = await expandRecipeArgs(args);
       const jobs = sweepJobs(files, { seeds: o.seeds, sets: o.set });
-      const common = { dataRoot: o.dataRoot, output: o.output, backend: o.backend, rerunStale: o.rerunStale };
+      const common = { dataRoot: o.dataRoot, output: o.output, backend: o.backend, rerunStale: o.rerunStale, wait: o.wait };
       if (o.dryRun) {
         const plan = planSweep(jobs, common);
         if (o.json) {
@@ -42,13 +44,19 @@ export function registerSweep(program: Command): void {
       const outcomes = await withInterruptSignal((signal) => runSweep(jobs, { ...common, reporter, signal, log: (l) => process.stderr.write(`${l}\n`) }));
       const failed = outcomes.filter((x) => x.error);
       if (o.json) {
-        process.stdout.write(`${JSON.stringify(outcomes.map((x) => ({ recipe: x.job.file, seed: x.job.seed, runId: x.result?.record.runId ?? null, reused: x.result?.reused ?? false, status: x.error ? 'failed' : 'finished', error: x.error?.message ?? null, top1: x.result?.record.metrics.last?.top1 ?? null, seconds: x.seconds })), null, 2)}\n`);
+        process.stdout.write(`${JSON.stringify(outcomes.map((x) => ({ recipe: x.job.file, seed: x.job.seed, runId: x.result?.record.runId ?? null, reused: x.result?.reused ?? false, status: x.error ? 'failed' : x.held ? 'held' : 'finished', error: x.error?.message ?? x.held?.message ?? null, top1: x.result?.record.metrics.last?.top1 ?? null, seconds: x.seconds })), null, 2)}\n`);
       } else {
         for (const x of outcomes) {
+          if (x.held) {
+            process.stdout.write(`held     ${x.held.runId}  ${x.job.recipe.name} seed ${x.job.seed}  by ${describeHolder(x.held.holder)}\n`);
+            continue;
+          }
           const r = x.result?.record;
           process.stdout.write(`${x.error ? 'FAILED  ' : x.result!.reused ? 'reused  ' : 'trained '} ${r?.runId ?? '-'}  ${x.job.recipe.name} seed ${x.job.seed}${r?.metrics.last ? `  Acc ${r.metrics.last.top1.toFixed(2)}` : ''}${r?.reference?.ra != null ? ` RA ${r.reference.ra.toFixed(2)}` : ''}${x.error ? `  ${x.error.message.split('\n')[0]}` : ''}\n`);
         }
       }
+      const held = [...outcomes.flatMap((x) => (x.held ? [x.held] : [])), ...outcomes.flatMap((x) => x.result?.heldReferences ?? [])];
+      for (const h of held) process.stderr.write(`lt-bench: run ${h.runId} was skipped: held by ${describeHolder(h.holder)}; sweep again when it is done\n`);
       if (failed.length) {
         process.stderr.write(`lt-bench: ${failed.length} of ${outcomes.length} run(s) failed\n`);
         process.exitCode = 1;
