@@ -9,6 +9,7 @@ import { acquireRunLock, lockPath, readLock, RunHeldError, staleReason, tryAcqui
 import { loadRecipe } from '../../src/recipe/load.js';
 import { planRun } from '../../src/runner.js';
 import { packageRoot } from '../../src/version.js';
+import { planSweep, runSweep, sweepJobs } from '../../src/sweep.js';
 import { tempDir, testBackend, writeYaml } from '../foundation/helpers.js';
 
 const bin = path.join(packageRoot, 'bin', 'lt-bench.js');
@@ -201,4 +202,35 @@ test('run: a stale lock left by a dead trainer is taken over', () => {
   assert.equal(r.code, 0, r.stderr);
   assert.equal(JSON.parse(r.stdout).status, 'finished');
   assert.deepEqual(readdirSync(out).sort(), [runId]);
+});
+
+test('sweep: a held run is skipped and reported, not failed; a held reference leaves UA/RA to later', async () => {
+  const dir = tempDir();
+  const out = path.join(dir, 'results');
+  const withRef = writeYaml(dir, 'ref.yaml', { ...tinyRecipe(1), name: 'with-ref', reference: 'auto' });
+  const plain = writeYaml(dir, 'plain.yaml', { ...tinyRecipe(1), name: 'plain', train: { epochs: 1, batchSize: 8, seed: 5 } });
+  const jobs = sweepJobs([withRef, plain], {});
+  const plan = planSweep(jobs, { output: out });
+  const refId = plan[0].references[0];
+  const holdRef = tryAcquireRunLock(out, refId);
+  const holdPlain = tryAcquireRunLock(out, plan[1].runId);
+  assert.ok(isHeld(holdRef) && isHeld(holdPlain));
+
+  const logs: string[] = [];
+  const outcomes = await runSweep(jobs, { output: out, backend: testBackend, log: (l) => logs.push(l) });
+  assert.equal(outcomes.filter((o) => o.error).length, 0, 'nothing failed');
+  const [main, skipped] = outcomes;
+  assert.equal(main.result!.record.status, 'finished');
+  assert.deepEqual(main.result!.record.reference, { vanillaBalancedRunId: refId, methodBalancedRunId: refId, ua: null, ra: null, note: `reference run(s) ${refId} held by another trainer; lt-bench table computes UA/RA once they finish` });
+  assert.equal(main.result!.heldReferences![0].runId, refId);
+  assert.equal(skipped.held!.runId, plan[1].runId);
+  assert.ok(logs.some((l) => l.includes(`skipped plain (seed 5): held by ${os.hostname()} pid ${process.pid}`)), logs.join('\n'));
+  assert.equal(existsSync(path.join(out, plan[1].runId)), false);
+
+  holdRef.release();
+  holdPlain.release();
+  const again = await runSweep(jobs, { output: out, backend: testBackend });
+  assert.equal(again[0].result!.reused, true);
+  assert.equal(typeof again[0].result!.record.reference!.ua, 'number', 'UA filled in once the reference is trained');
+  assert.equal(again[1].result!.record.status, 'finished');
 });
