@@ -234,3 +234,26 @@ test('sweep: a held run is skipped and reported, not failed; a held reference le
   assert.equal(typeof again[0].result!.record.reference!.ua, 'number', 'UA filled in once the reference is trained');
   assert.equal(again[1].result!.record.status, 'finished');
 });
+
+test('sweep CLI: a held run is listed as held and named at the end; runs ls names the holder', () => {
+  const dir = tempDir();
+  const out = path.join(dir, 'results');
+  const file = writeYaml(dir, 'r.yaml', tinyRecipe(1));
+  const { runId, dir: runDir } = planRun(loadRecipe(file).recipe, { output: out });
+  // A stopped run (its trainer gone) that another trainer now holds.
+  mkdirSync(runDir, { recursive: true });
+  writeFileSync(path.join(runDir, 'run.json'), JSON.stringify({ runId, status: 'running', name: 'lock-tiny', method: { name: 'softmax' }, epochs: 1, metrics: { last: null } }));
+  const ls0 = cli(['runs', 'ls', '--results', out]);
+  assert.match(ls0.stdout, new RegExp(`^stopped\\s+${runId}`, 'm'));
+  const held = tryAcquireRunLock(out, runId);
+  assert.ok(isHeld(held));
+  const ls = cli(['runs', 'ls', '--results', out]);
+  assert.match(ls.stdout, new RegExp(`^running\\s+${runId} .* held by ${os.hostname()} pid ${process.pid}`, 'm'));
+
+  const r = cli(['sweep', file, '--output', out, '--backend', testBackend]);
+  held.release();
+  assert.equal(r.code, 0, r.stderr);
+  assert.match(r.stdout, new RegExp(`^held\\s+${runId}\\s+lock-tiny seed 0\\s+by ${os.hostname()} pid ${process.pid} since`, 'm'));
+  assert.match(r.stderr, new RegExp(`lt-bench: run ${runId} was skipped: held by ${os.hostname()} pid ${process.pid}`));
+  assert.doesNotMatch(r.stderr, /failed/);
+});

@@ -163,3 +163,15 @@ test('runs show and runs diff: record, resolved recipe and metrics; the keys tha
   assert.equal(missing.code, 2);
   assert.match(missing.stderr, /nope: no run of that id/);
 });
+
+test('epochs.jsonl: a torn last line is left out by readers and dropped by the resume trim', async () => {
+  const { readEpochLines, trimEpochLines } = await import('../../src/results/record.js');
+  const dir = tempDir();
+  const line = (epoch: number) => JSON.stringify({ epoch, lr: 0.1, trainLoss: 1, trainAcc: 50, valTop1: 50, valGroups: { head: 1, middle: 1, tail: 1 }, seconds: 1, imagesPerSec: 1, numTensors: 1 });
+  writeFileSync(path.join(dir, 'epochs.jsonl'), `${line(1)}\n${line(2)}\n${line(3).slice(0, 25)}`);
+  assert.deepEqual(readEpochLines(dir).map((l) => l.epoch), [1, 2]);
+  trimEpochLines(dir, 2);
+  assert.equal(readFileSync(path.join(dir, 'epochs.jsonl'), 'utf8'), `${line(1)}\n${line(2)}\n`, 'the torn line is gone, the file ends with a newline');
+  appendFileSync(path.join(dir, 'epochs.jsonl'), `${line(3)}\n`);
+  assert.deepEqual(readEpochLines(dir).map((l) => l.epoch), [1, 2, 3]);
+});
