@@ -25,7 +25,7 @@ import { isImageListDataset, type Recipe } from './recipe/schema.js';
 import { appendEpochLine, readRecord, trimEpochLines, writePerClassCsv, writeRecord, writeResolvedRecipe, writeStoppedRecord } from './results/record.js';
 import type { EvalMetrics, RunRecord } from './results/types.js';
 import { withRunLock, RunHeldError } from './results/lock.js';
-import { loggingReporter } from './results/run-log.js';
+import { appendRunLog, loggingReporter } from './results/run-log.js';
 import { checkpointExists, loadCheckpoint, restoreVariables } from './train/checkpoint.js';
 import type { Reporter } from './train/reporter.js';
 import { stepsPerEpoch, train } from './train/trainer.js';
@@ -324,6 +324,7 @@ export async function runRecipe(recipe: Recipe, opts: RunOptions = {}): Promise<
     const note = `reference run(s) ${held.map((h) => h.runId).join(', ')} held by another trainer; lt-bench table computes UA/RA once they finish`;
     main.record.reference = { vanillaBalancedRunId: id(vanillaOr), methodBalancedRunId: id(methodOr), ua: null, ra: null, note };
     writeRecord(main.dir, main.record);
+    appendRunLog(main.dir, note);
     opts.reporter?.log?.(`run ${main.record.runId}: ${note}`);
     return { ...main, heldReferences: held };
   }
