@@ -50,3 +50,6 @@ export { checkOutputDir, checkOutputFile, checkDataDir, describeFsCode, fromFsEr
 export { listRecipes, SHIPPED_RECIPES_DIR, type RecipeEntry } from './recipe/catalog.js';
 export { planRun, needsReferences, checkRunPaths } from './runner.js';
 export { emptyGroupWarnings } from './data/group-check.js';
+export { describeHolder, RunHeldError } from './results/lock.js';
+export { repairRun } from './results/repair.js';
+export { diffRuns, runMetrics, showRun } from './results/run-info.js';

@@ -26,6 +26,8 @@ import { recipeHash, sha256 } from './recipe/hash.js';
 import { isImageListDataset, type Recipe } from './recipe/schema.js';
 import { appendEpochLine, readRecord, trimEpochLines, writePerClassCsv, writeRecord, writeResolvedRecipe, writeStoppedRecord } from './results/record.js';
 import type { EvalMetrics, RunRecord } from './results/types.js';
+import { withRunLock, RunHeldError } from './results/lock.js';
+import { appendRunLog, loggingReporter } from './results/run-log.js';
 import { checkpointExists, loadCheckpoint, restoreVariables } from './train/checkpoint.js';
 import type { Reporter } from './train/reporter.js';
 import { stepsPerEpoch, train } from './train/trainer.js';
@@ -45,6 +47,8 @@ export interface RunOptions {
   signal?: { interrupted: boolean };
   /** Path of the recipe file, recorded for tables. */
   recipePath?: string | null;
+  /** Wait for another trainer of the same run to finish (then reuse or resume it) instead of failing. */
+  wait?: boolean;
 }
 
 export interface RunResult {
@@ -56,6 +60,13 @@ export interface RunResult {
   references?: { vanilla: RunResult; method: RunResult };
   /** Two-stage runs (src/stages/): the reused or trained stage-1 run stage 2 started from. */
   stage1?: RunResult;
+  /** Reference runs another trainer held, so that UA/RA are missing from the record for now. */
+  heldReferences?: RunHeldError[];
+}
+
+/** Options of the run lock (src/results/lock.ts) from the run options. */
+export function lockOptions(opts: RunOptions): { wait?: boolean; signal?: { interrupted: boolean }; log?: (m: string) => void } {
+  return { wait: opts.wait, signal: opts.signal, log: opts.reporter?.log };
 }
 
 export function slug(s: string): string {
@@ -155,22 +166,27 @@ async function trainOne(recipe: Recipe, opts: RunOptions): Promise<RunResult> {
     }
   }
   if (existing?.status === 'finished') return { record: existing, dir, reused: true };
-  const data = await openRunData(recipe, { dataRoot: opts.dataRoot });
-  try {
-    return await trainOpened(recipe, opts, data, runId, dir, existing, backend);
-  } finally {
-    await data.close();
-  }
+  return withRunLock(path.dirname(dir), runId, lockOptions(opts), async () => {
+    // Another trainer may have finished (or advanced) the run while this one waited.
+    existing = readRecord(dir);
+    if (existing?.status === 'finished') return { record: existing, dir, reused: true };
+    const data = await openRunData(recipe, { dataRoot: opts.dataRoot });
+    try {
+      return await trainOpened(recipe, opts, data, runId, dir, existing, backend);
+    } finally {
+      await data.close();
+    }
+  });
 }
 
 async function trainOpened(recipe: Recipe, opts: RunOptions, data: RunData, runId: string, dir: string, existing: RunRecord | null, backend: Awaited<ReturnType<typeof selectBackend>>): Promise<RunResult> {
-  const reporter = opts.reporter ?? {};
   const { split } = data;
   const methodDef = getMethod(recipe.method.name);
   const method = methodDef.create({ classCounts: split.classCounts, numClasses: data.numClasses, params: recipe.method.params, epochs: recipe.train.epochs });
+  mkdirSync(dir, { recursive: true });
+  const reporter = loggingReporter(dir, opts.reporter);
   // On the LT split only: its balanced reference runs share its groups and would repeat it.
   if (!split.balanced) for (const w of emptyGroupWarnings(split.groups, split.classCounts, recipe.eval.thresholds, recipe.dataset.maxPerClass)) reporter.warn?.(`${recipe.name ?? runId}: ${w}`);
-  mkdirSync(dir, { recursive: true });
   const startedAt = existing?.timing.startedAt ?? new Date().toISOString();
   const wallStart = performance.now() - 1000 * (existing?.timing.wallSeconds ?? 0);
   const model = new LtModel({ backbone: recipe.backbone.name, head: method.head ?? 'linear', headOptions: method.headOptions, inChannels: data.channels, numClasses: data.numClasses, seed: recipe.train.seed });
@@ -309,8 +325,31 @@ export async function runRecipe(recipe: Recipe, opts: RunOptions = {}): Promise<
 
   const refs = referenceRecipes(recipe, main.record.method.resolved);
   const refOpts: RunOptions = { ...opts, force: false, recipePath: null };
-  const vanilla = await trainOne(refs.vanilla, refOpts);
-  const methodRef = recipe.method.name === 'softmax' && JSON.stringify(recipe.method.params) === '{}' && !isStagedRecipe(recipe) ? vanilla : await runOne(refs.method, refOpts);
+  // A reference run another trainer holds does not fail this run: the record names it, and
+  // `table` computes UA/RA from it once it is finished.
+  const held: RunHeldError[] = [];
+  const orHeld = async (p: Promise<RunResult>): Promise<RunResult | string> => {
+    try {
+      return await p;
+    } catch (e) {
+      if (!(e instanceof RunHeldError)) throw e;
+      held.push(e);
+      return e.runId;
+    }
+  };
+  const vanillaOr = await orHeld(trainOne(refs.vanilla, refOpts));
+  const methodOr = recipe.method.name === 'softmax' && JSON.stringify(recipe.method.params) === '{}' && !isStagedRecipe(recipe) ? vanillaOr : await orHeld(runOne(refs.method, refOpts));
+  if (typeof vanillaOr === 'string' || typeof methodOr === 'string') {
+    const id = (r: RunResult | string) => (typeof r === 'string' ? r : r.record.runId);
+    const note = `reference run(s) ${held.map((h) => h.runId).join(', ')} held by another trainer; lt-bench table computes UA/RA once they finish`;
+    main.record.reference = { vanillaBalancedRunId: id(vanillaOr), methodBalancedRunId: id(methodOr), ua: null, ra: null, note };
+    writeRecord(main.dir, main.record);
+    appendRunLog(main.dir, note);
+    opts.reporter?.log?.(`run ${main.record.runId}: ${note}`);
+    return { ...main, heldReferences: held };
+  }
+  const vanilla = vanillaOr;
+  const methodRef = methodOr;
   const at = main.record.metrics.last!.top1;
   const { ua, ra } = upperAndRelative(at, vanilla.record.metrics.last!.top1, methodRef.record.metrics.last!.top1);
   main.record.reference = { vanillaBalancedRunId: vanilla.record.runId, methodBalancedRunId: methodRef.record.runId, ua, ra };

@@ -12,6 +12,7 @@ import type { Recipe } from './recipe/schema.js';
 import { loadSource } from './data/load-source.js';
 import { getMethod } from './methods/registry.js';
 import type { RunRecord } from './results/types.js';
+import { describeHolder, RunHeldError } from './results/lock.js';
 import { checkRunPaths, planRun, referenceRecipes, runRecipe, splitFor, type RunOptions, type RunResult } from './runner.js';
 import { gitCommit, ltBenchVersion } from './version.js';
 
@@ -43,6 +44,8 @@ export interface SweepOutcome {
   job: SweepJob;
   result?: RunResult;
   error?: Error;
+  /** Another trainer held the run: skipped, neither trained nor failed. */
+  held?: RunHeldError;
   seconds: number;
 }
 
@@ -98,12 +101,17 @@ export function planSweep(jobs: SweepJob[], opts: SweepOptions): SweepPlanEntry[
     }
     const action = p.action === 'reuse' && opts.rerunStale && p.record && isStale(p.record) ? 'rerun-stale' : p.action;
     const references: string[] = [];
-    if (job.recipe.reference === 'auto' && !job.recipe.dataset.balanced && job.recipe.dataset.profile === 'exponential') {
-      const refs = referenceRecipes(job.recipe, ltResolvedParams(job.recipe, p.record, opts));
-      for (const r of [refs.vanilla, refs.method]) {
-        const rp = planRun(r, opts);
-        if (rp.action !== 'reuse' && !references.includes(rp.runId)) references.push(rp.runId);
+    try {
+      if (job.recipe.reference === 'auto' && !job.recipe.dataset.balanced && job.recipe.dataset.profile === 'exponential') {
+        const refs = referenceRecipes(job.recipe, ltResolvedParams(job.recipe, p.record, opts));
+        for (const r of [refs.vanilla, refs.method]) {
+          const rp = planRun(r, opts);
+          if (rp.action !== 'reuse' && !references.includes(rp.runId)) references.push(rp.runId);
+        }
       }
+    } catch (e) {
+      // E.g. a reference run's run.json is corrupt: this job fails with that message, the rest go on.
+      return { ...job, runId: p.runId, action: 'error', error: e as Error, references };
     }
     return { ...job, runId: p.runId, action, references };
   });
@@ -138,6 +146,12 @@ export async function runSweep(jobs: SweepJob[], opts: SweepOptions): Promise<Sw
       }
     } catch (e) {
       if ((e as { exitCode?: number }).exitCode === 130) throw e;
+      if (e instanceof RunHeldError) {
+        log(`[${i + 1}/${plan.length}] skipped ${entry.recipe.name} (seed ${entry.seed}): held by ${describeHolder(e.holder)}`);
+        outcomes.push({ job: entry, held: e, seconds: (performance.now() - t0) / 1000 });
+        trained++;
+        continue;
+      }
       log(`[${i + 1}/${plan.length}] FAILED ${entry.recipe.name} (seed ${entry.seed}): ${(e as Error).message.split('\n')[0]}`);
       outcomes.push({ job: entry, error: e as Error, seconds: (performance.now() - t0) / 1000 });
       trained++;

@@ -19,11 +19,12 @@ export function registerRun(program: Command): void {
     .argument('<recipe>', 'recipe YAML file')
     .option('--set <key=value>', 'override a recipe key (repeatable), e.g. --set train.epochs=5', collect, [])
     .option('--backend <name>', 'force a backend: torch, tensorflow-gpu, tensorflow, wasm, cpu')
+    .option('--wait', 'if another trainer holds this run, wait for it (then reuse or resume) instead of failing')
     .option('--force', 'train again into a new run id even if a record exists')
     .option('--dry-run', 'print the resolved recipe (defaults filled in), its hash, the run id and the reference runs it would train; do not train')
     .option('--json', 'print run.json to stdout (no progress output)')
     .option('--quiet', 'no progress output')
-    .action(async (file: string, o: { set: string[]; dataRoot?: string; results?: string; backend?: string; force?: boolean; dryRun?: boolean; json?: boolean; quiet?: boolean }) => {
+    .action(async (file: string, o: { set: string[]; dataRoot?: string; results?: string; backend?: string; force?: boolean; wait?: boolean; dryRun?: boolean; json?: boolean; quiet?: boolean }) => {
       const { recipe, file: abs } = loadRecipe(file, { sets: o.set });
       if (o.dryRun) {
         const text = describeDryRun(recipe, abs, { output: o.results, dataRoot: o.dataRoot });
@@ -38,6 +39,7 @@ export function registerRun(program: Command): void {
           output: o.results,
           backend: o.backend,
           force: o.force,
+          wait: o.wait,
           reporter: createCliReporter({ quiet: !!(o.json || o.quiet) }),
           signal,
           recipePath: abs,

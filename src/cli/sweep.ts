@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { expandRecipeArgs, FailedError, planSweep, runSweep, sweepJobs, UsageError } from '../index.js';
+import { describeHolder, expandRecipeArgs, FailedError, planSweep, runSweep, sweepJobs, UsageError } from '../index.js';
 import { createCliReporter } from './progress.js';
 import { withInterruptSignal } from './interrupt.js';
 import { commonOptions } from './options.js';
@@ -20,13 +20,14 @@ export function registerSweep(program: Command): void {
     .option('--seeds <list>', 'training seeds, e.g. 0,1,2 (default: each recipe\'s train.seed)', parseSeeds)
     .option('--set <key=value>', 'override a key in every recipe (repeatable)', (v: string, p: string[]) => [...p, v], [])
     .option('--backend <name>', 'force a backend')
+    .option('--wait', 'wait for runs another trainer holds instead of skipping them')
     .option('--rerun-stale', 'rerun records made by another code version (into new ids)')
     .option('--dry-run', 'list what would run; train nothing')
     .option('--json', 'print the outcome as JSON')
-    .action(async (args: string[], o: { seeds?: number[]; set: string[]; dataRoot?: string; results?: string; backend?: string; rerunStale?: boolean; dryRun?: boolean; json?: boolean }) => {
+    .action(async (args: string[], o: { seeds?: number[]; set: string[]; dataRoot?: string; results?: string; backend?: string; rerunStale?: boolean; wait?: boolean; dryRun?: boolean; json?: boolean }) => {
       const files = await expandRecipeArgs(args);
       const jobs = sweepJobs(files, { seeds: o.seeds, sets: o.set });
-      const common = { dataRoot: o.dataRoot, output: o.results, backend: o.backend, rerunStale: o.rerunStale };
+      const common = { dataRoot: o.dataRoot, output: o.results, backend: o.backend, rerunStale: o.rerunStale, wait: o.wait };
       if (o.dryRun) {
         const plan = planSweep(jobs, common);
         if (o.json) {
@@ -42,13 +43,19 @@ export function registerSweep(program: Command): void {
       const outcomes = await withInterruptSignal((signal) => runSweep(jobs, { ...common, reporter, signal, log: (l) => process.stderr.write(`${l}\n`) }));
       const failed = outcomes.filter((x) => x.error);
       if (o.json) {
-        process.stdout.write(`${JSON.stringify(outcomes.map((x) => ({ recipe: x.job.file, seed: x.job.seed, runId: x.result?.record.runId ?? null, reused: x.result?.reused ?? false, status: x.error ? 'failed' : 'finished', error: x.error?.message ?? null, top1: x.result?.record.metrics.last?.top1 ?? null, seconds: x.seconds })), null, 2)}\n`);
+        process.stdout.write(`${JSON.stringify(outcomes.map((x) => ({ recipe: x.job.file, seed: x.job.seed, runId: x.result?.record.runId ?? null, reused: x.result?.reused ?? false, status: x.error ? 'failed' : x.held ? 'held' : 'finished', error: x.error?.message ?? x.held?.message ?? null, top1: x.result?.record.metrics.last?.top1 ?? null, seconds: x.seconds })), null, 2)}\n`);
       } else {
         for (const x of outcomes) {
+          if (x.held) {
+            process.stdout.write(`held     ${x.held.runId}  ${x.job.recipe.name} seed ${x.job.seed}  by ${describeHolder(x.held.holder)}\n`);
+            continue;
+          }
           const r = x.result?.record;
           process.stdout.write(`${x.error ? 'FAILED  ' : x.result!.reused ? 'reused  ' : 'trained '} ${r?.runId ?? '-'}  ${x.job.recipe.name} seed ${x.job.seed}${r?.metrics.last ? `  Acc ${r.metrics.last.top1.toFixed(2)}` : ''}${r?.reference?.ra != null ? ` RA ${r.reference.ra.toFixed(2)}` : ''}${x.error ? `  ${x.error.message.split('\n')[0]}` : ''}\n`);
         }
       }
+      const held = [...outcomes.flatMap((x) => (x.held ? [x.held] : [])), ...outcomes.flatMap((x) => x.result?.heldReferences ?? [])];
+      for (const h of held) process.stderr.write(`lt-bench: run ${h.runId} was skipped: held by ${describeHolder(h.holder)}; sweep again when it is done\n`);
       if (failed.length) throw new FailedError(`${failed.length} of ${outcomes.length} run(s) failed`);
     });
 }

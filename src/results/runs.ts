@@ -1,7 +1,8 @@
 /** Listing run directories and removing the checkpoints of finished runs (`lt-bench runs`). */
 import { existsSync, readdirSync, rmSync, statSync } from 'node:fs';
 import path from 'node:path';
-import { readRecord } from './record.js';
+import { describeHolder, lockPath, readLock, staleReason } from './lock.js';
+import { readRecordOrWarn } from './record.js';
 
 export interface RunListing {
   runId: string;
@@ -11,7 +12,12 @@ export interface RunListing {
   epochs: number;
   top1: number | null;
   checkpointBytes: number;
+  /** The trainer holding the run's lock now, if any (a 'running' run without one was stopped). */
+  heldBy: string | null;
 }
+
+/** Where scans report a record they skip (a corrupt run.json); the CLI prints these on stderr. */
+export type Warn = (message: string) => void;
 
 function dirBytes(dir: string): number {
   if (!existsSync(dir)) return 0;
@@ -31,26 +37,35 @@ function runDirs(resultsDir: string): string[] {
     .sort();
 }
 
-export function listRuns(resultsDir: string): RunListing[] {
-  return runDirs(resultsDir).map((dir) => {
-    const r = readRecord(dir)!;
-    return {
+/** The live holder of a run's lock, described; null when free or stale. */
+export function runHolder(resultsDir: string, runId: string): string | null {
+  const lock = readLock(lockPath(resultsDir, runId));
+  return lock && !staleReason(lock) ? describeHolder(lock) : null;
+}
+
+/** Every readable run record of a results directory; corrupt ones are named through `warn` and skipped. */
+export function listRuns(resultsDir: string, warn: Warn = () => {}): RunListing[] {
+  return runDirs(resultsDir).flatMap((dir) => {
+    const r = readRecordOrWarn(dir, warn);
+    if (!r) return [];
+    return [{
       runId: r.runId,
       name: r.name,
       status: r.status,
-      method: r.method.name,
+      method: r.method?.name,
       epochs: r.epochs,
-      top1: r.metrics.last?.top1 ?? null,
+      top1: r.metrics?.last?.top1 ?? null,
       checkpointBytes: dirBytes(path.join(dir, 'last')) + dirBytes(path.join(dir, 'best')),
-    };
+      heldBy: runHolder(resultsDir, path.basename(dir)),
+    }];
   });
 }
 
 /** Removes last/ and best/ of finished runs; unfinished runs keep theirs (they resume from last/). */
-export function removeCheckpoints(resultsDir: string, opts: { dryRun: boolean }): Array<{ path: string; bytes: number }> {
+export function removeCheckpoints(resultsDir: string, opts: { dryRun: boolean; warn?: Warn }): Array<{ path: string; bytes: number }> {
   const removed: Array<{ path: string; bytes: number }> = [];
   for (const dir of runDirs(resultsDir)) {
-    if (readRecord(dir)?.status !== 'finished') continue;
+    if (readRecordOrWarn(dir, opts.warn ?? (() => {}))?.status !== 'finished') continue;
     for (const sub of ['last', 'best']) {
       const p = path.join(dir, sub);
       if (!existsSync(p)) continue;

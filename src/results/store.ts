@@ -62,7 +62,7 @@ export async function loadRecords(resultsDir: string, options: LoadOptions = {})
     try {
       parsed = JSON.parse(text);
     } catch (err) {
-      out.problems.push(`${file}: not valid JSON (${(err as Error).message}); a run interrupted while writing? rerun it`);
+      out.problems.push(`${file}: not valid JSON (${(err as Error).message}); move it aside and rebuild it with: lt-bench runs repair ${entry} --results ${resultsDir}`);
       continue;
     }
     const issues = validateRecord(parsed);

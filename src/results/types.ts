@@ -76,7 +76,11 @@ export interface RunRecord {
     methodBalancedRunId: string | null;
     ua: number | null;
     ra: number | null;
+    /** Why UA/RA are missing at the time of the run (a reference run held by another trainer). */
+    note?: string;
   } | null;
+  /** Failed or interrupted runs: the error that stopped them (the run's log.txt has the rest). */
+  error?: { message: string; name: string; exitCode: number; at: string };
   environment: {
     backend: string;
     device: string;

@@ -38,7 +38,9 @@ import type { EvalMetrics, RunRecord, Stage2Info, Stage2Strategy } from '../resu
 import { sha256 } from '../recipe/hash.js';
 import { Rng } from '../rng.js';
 import type { RunOptions, RunResult } from '../runner.js';
-import { attachPipelineStats, datasetTag, imageShapeOf, slug } from '../runner.js';
+import { attachPipelineStats, datasetTag, imageShapeOf, lockOptions, slug } from '../runner.js';
+import { withRunLock } from '../results/lock.js';
+import { loggingReporter } from '../results/run-log.js';
 import { describeActivationEstimate, estimateActivationMemory } from '../train/memory.js';
 import { checkpointExists, loadCheckpoint, restoreVariables, saveCheckpoint } from '../train/checkpoint.js';
 import { stepsPerEpoch, train } from '../train/trainer.js';
@@ -130,21 +132,26 @@ export async function runStage2(plan: StagePlan, stage1: RunResult, opts: RunOpt
     }
   }
   if (existing?.status === 'finished') return { record: existing, dir, reused: true, stage1 };
-  const data = await openRunData(recipe, { dataRoot: opts.dataRoot });
-  try {
-    return await runStage2Opened(plan, stage1, opts, data, runId, dir, existing, backend);
-  } finally {
-    await data.close();
-  }
+  return withRunLock(outDir, runId, lockOptions(opts), async () => {
+    existing = readRecord(dir);
+    if (existing?.status === 'finished') return { record: existing, dir, reused: true, stage1 };
+    const data = await openRunData(recipe, { dataRoot: opts.dataRoot });
+    try {
+      return await runStage2Opened(plan, stage1, opts, data, runId, dir, existing, backend);
+    } finally {
+      await data.close();
+    }
+  });
 }
 
-async function runStage2Opened(plan: StagePlan, stage1: RunResult, opts: RunOptions, data: RunData, runId: string, dir: string, existing: RunRecord | null, backend: Awaited<ReturnType<typeof selectBackend>>): Promise<RunResult> {
+async function runStage2Opened(plan: StagePlan, stage1: RunResult, runOpts: RunOptions, data: RunData, runId: string, dir: string, existing: RunRecord | null, backend: Awaited<ReturnType<typeof selectBackend>>): Promise<RunResult> {
   const spec = plan.stage2 as Stage2Spec;
   const recipe = plan.canonical;
-  const reporter = opts.reporter ?? {};
   const { split } = data;
   const s1 = stage1.record;
   mkdirSync(dir, { recursive: true });
+  const reporter = loggingReporter(dir, runOpts.reporter);
+  const opts: RunOptions = { ...runOpts, reporter };
   const startedAt = existing?.timing.startedAt ?? new Date().toISOString();
   const wallStart = performance.now() - 1000 * (existing?.timing.wallSeconds ?? 0);
   const method = stage2Method(spec.strategy, split.classCounts);

@@ -18,7 +18,8 @@ test('a run writes its record: resolved recipe, run.json, epochs.jsonl, per-clas
   const r = await runRecipe(recipe, opts);
   assert.equal(r.reused, false);
   const files = readdirSync(r.dir).sort();
-  assert.deepEqual(files, ['best', 'epochs.jsonl', 'last', 'per-class.csv', 'recipe.resolved.yaml', 'run.json']);
+  assert.deepEqual(files, ['best', 'epochs.jsonl', 'last', 'log.txt', 'per-class.csv', 'recipe.resolved.yaml', 'run.json']);
+  assert.deepEqual(readdirSync(path.dirname(r.dir)), [path.basename(r.dir)], 'the run lock is gone after the run');
   const rec = JSON.parse(readFileSync(path.join(r.dir, 'run.json'), 'utf8'));
   assert.equal(rec.status, 'finished');
   assert.equal(rec.runId, path.basename(r.dir));
