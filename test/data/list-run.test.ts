@@ -6,7 +6,7 @@
 import { test, before } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { stringify } from 'yaml';
 import { ImageListBatchSource } from '../../src/data/batch-source.js';
@@ -156,7 +156,8 @@ test('a list path leaving the root: run and eval --list refuse it with exit 3 na
   assert.equal(r.code, 3, r.stderr);
   assert.match(r.stderr, new RegExp(`lists/train-escape\\.txt:4: image path "\\.\\./outside\\.jpg" leaves the image root ${path.join(dir, 'images')}`));
   assert.doesNotMatch(r.stderr, /\n\s+at /, 'no stack trace');
-  assert.equal(existsSync(output), false, 'refused before a run directory was made');
+  // The results directory may exist (the run's lock lives there), but holds no run and no lock.
+  assert.deepEqual(existsSync(output) ? readdirSync(output) : [], [], 'refused before a run directory was made');
 
   const { recipe } = loadRecipe(path.join(dir, 'recipe.yaml'));
   const trained = await runRecipe(recipe, { backend: testBackend });
