@@ -1,7 +1,8 @@
 /**
  * lt-bench's programmatic API. The CLI uses only what is exported here.
  */
-export { runRecipe, referenceRecipes, runIdFor, splitFor, type RunOptions, type RunResult } from './runner.js';
+export { splitFor, type RunOptions, type RunResult } from './runner.js';
+export { runRecipe, runPlan, planRecipe, planRun, referenceRecipes, runIdFor, isLongTailed, needsReferences, type PlannedRun, type RecipePlan, type RunWork } from './lifecycle/index.js';
 export { loadRecipe, validateRecipe, applySets, type LoadedRecipe, type LoadOptions } from './recipe/load.js';
 export { recipeSchema, type Recipe, type RecipeInput } from './recipe/schema.js';
 export { recipeHash, canonicalJson } from './recipe/hash.js';

@@ -2,7 +2,7 @@ import type { Command } from 'commander';
 import { stringify as yamlStringify } from 'yaml';
 import { loadRecipe } from '../recipe/load.js';
 import { recipeHash } from '../recipe/hash.js';
-import { runRecipe } from '../runner.js';
+import { runRecipe } from '../lifecycle/index.js';
 import { createCliReporter } from './progress.js';
 import { formatRunResult } from './format.js';
 import { withInterruptSignal } from './interrupt.js';

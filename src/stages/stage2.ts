@@ -35,10 +35,10 @@ import { LtModel } from '../models/model.js';
 import type { Recipe } from '../recipe/schema.js';
 import { appendEpochLine, readRecord, trimEpochLines, writePerClassCsv, writeRecord, writeResolvedRecipe, writeStoppedRecord } from '../results/record.js';
 import type { EvalMetrics, RunRecord, Stage2Info, Stage2Strategy } from '../results/types.js';
-import { sha256 } from '../recipe/hash.js';
 import { Rng } from '../rng.js';
 import type { RunOptions, RunResult } from '../runner.js';
-import { attachPipelineStats, datasetTag, imageShapeOf, slug } from '../runner.js';
+import { attachPipelineStats, imageShapeOf } from '../runner.js';
+import { stage2RunId } from '../lifecycle/ids.js';
 import { describeActivationEstimate, estimateActivationMemory } from '../train/memory.js';
 import { checkpointExists, loadCheckpoint, restoreVariables, saveCheckpoint } from '../train/checkpoint.js';
 import { stepsPerEpoch, train } from '../train/trainer.js';
@@ -66,14 +66,7 @@ class FrozenBnModel extends LtModel {
   }
 }
 
-/** The stage-2 run id: strategy, stage-1 method, dataset and the hash of the canonical recipe and split. */
-export function stage2RunId(plan: StagePlan, split: LongTailSplit): string {
-  const r = plan.canonical;
-  const h = sha256(`${plan.hash}:${split.checksum}`).slice(0, 12);
-  const ds = datasetTag(r);
-  const sampler = plan.stage1Sampler === 'instance' ? '' : `-${slug(plan.stage1Sampler)}`;
-  return `${stage2MethodName(plan.stage2!.strategy)}-${slug(r.method.name)}${sampler}-${ds}-${h}`;
-}
+export { stage2RunId };
 
 /** The stage-1 method's classifier head (lws and tau-norm need a linear one). */
 function stage1Head(stage1: Recipe, split: LongTailSplit, numClasses: number): HeadName {

@@ -15,7 +15,7 @@ import { RecipeError } from '../../src/errors.js';
 import { evaluateRun } from '../../src/eval/run-eval.js';
 import { loadRecipe } from '../../src/recipe/load.js';
 import { readEpochLines } from '../../src/results/record.js';
-import { runRecipe } from '../../src/runner.js';
+import { runRecipe } from '../../src/lifecycle/index.js';
 import { packageRoot } from '../../src/version.js';
 import { tempDir, testBackend } from '../foundation/helpers.js';
 import { writeImage } from './image-fixtures.js';
