@@ -125,7 +125,8 @@ export function sweepSummary(plan: SweepPlanEntry[]): { jobs: number; toRun: num
     jobs: plan.length,
     toRun: plan.filter((p) => p.action !== 'reuse' && p.action !== 'error').length,
     references: pending.filter((r) => r.role.startsWith('reference')).length,
-    stages: pending.filter((r) => r.role === 'stage1').length,
+    // A stage-1 run that is also a job of its own (softmax, the decouple-* stage 1) counts as that job.
+    stages: pending.filter((r) => r.role === 'stage1' && !plan.some((p) => p.runId === r.runId)).length,
     reused: plan.filter((p) => p.action === 'reuse').length,
     errors: plan.filter((p) => p.action === 'error').length,
     imagePasses: pending.reduce((a, r) => a + r.work.imagePasses, 0),

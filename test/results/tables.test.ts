@@ -217,7 +217,7 @@ test('--paper adds the paper value and the difference, on ImageNet-LT tables onl
   assert.equal(
     toMarkdown(imagenet),
     [
-      '### Table 5: Acc / UA / RA (%) — imagenet-lt · resnext50 · exponential ρ=20, last-epoch checkpoint',
+      '### Table 5: Acc / UA / RA (%) — imagenet-lt · resnext50, last-epoch checkpoint',
       '',
       '| Method | 90 epochs Acc | 90 epochs UA | 90 epochs RA | 200 epochs Acc | 200 epochs UA | 200 epochs RA |',
       '| :-- | --: | --: | --: | --: | --: | --: |',
