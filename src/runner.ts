@@ -16,7 +16,7 @@ import type { LongTailSplit } from './data/types.js';
 import type { BatchSource } from './data/batch-source.js';
 import { openRunData, recipeSplit, type RunData } from './data/run-data.js';
 import { calibrateOnVal } from './eval/calibrate.js';
-import { evaluate, predictWithLabels } from './eval/evaluate.js';
+import { evaluate, predictWithLabels, type EvalProgress } from './eval/evaluate.js';
 import { upperAndRelative } from './eval/metrics.js';
 import { getMethod } from './methods/registry.js';
 import type { MethodInstance, SamplerName } from './methods/types.js';
@@ -71,11 +71,17 @@ export function locateRun(recipe: Recipe, split: LongTailSplit, opts: Pick<RunOp
   return { runId, dir, existing: readRecord(dir) };
 }
 
-async function metricsOf(model: LtModel, method: MethodInstance, recipe: Recipe, data: RunData): Promise<{ test: EvalMetrics; calibration?: Record<string, unknown> }> {
+async function metricsOf(model: LtModel, method: MethodInstance, recipe: Recipe, data: RunData, reporter: Reporter = {}, what = 'test'): Promise<{ test: EvalMetrics; calibration?: Record<string, unknown> }> {
   const { split, sources } = data;
   const calibration = await calibrateOnVal(model, method, sources.val, split.indices.val, recipe.eval.batchSize);
-  const test = await evaluate(model, method, sources.test, split.indices.test, recipe.eval.batchSize, data.numClasses, split.groups);
+  const test = await evaluate(model, method, sources.test, split.indices.test, recipe.eval.batchSize, data.numClasses, split.groups, evalProgress(reporter, what));
   return { test, calibration };
+}
+
+/** The evaluation-progress callback that reports to `reporter` (none when it does not listen). */
+export function evalProgress(reporter: Reporter, what: string): EvalProgress | undefined {
+  const r = reporter.evaluation;
+  return r ? (done, total) => r.call(reporter, { what, done, total }) : undefined;
 }
 
 /** Puts the image-list pipeline's counters (the record's `data` block) into a record about to be written. */
@@ -203,13 +209,13 @@ async function trainOpened(recipe: Recipe, opts: RunOptions, data: RunData, runI
         accumulate,
       },
     );
-    const last = await metricsOf(model, method, recipe, data);
+    const last = await metricsOf(model, method, recipe, data, reporter, 'test (last)');
     let best: EvalMetrics | null = null;
     let bestCalibration: Record<string, unknown> | undefined;
     if (checkpointExists(path.join(dir, 'best'))) {
       const ck = loadCheckpoint(path.join(dir, 'best'));
       restoreVariables(model.store.all(), ck.tensors, path.join(dir, 'best'));
-      const m = await metricsOf(model, method, recipe, data);
+      const m = await metricsOf(model, method, recipe, data, reporter, 'test (best)');
       best = m.test;
       bestCalibration = m.calibration;
     }

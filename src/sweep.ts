@@ -13,6 +13,7 @@ import { planRecipe, runPlan, type PlannedRun, type RecipePlan } from './lifecyc
 import type { RunOptions, RunResult } from './runner.js';
 import type { EpochLine } from './results/types.js';
 import { gitCommit, ltBenchVersion } from './version.js';
+import { formatDuration } from './train/eta.js';
 
 export interface SweepJob {
   file: string;
@@ -146,11 +147,8 @@ export function planErrors(plan: SweepPlanEntry[]): LtBenchError | null {
   return new LtBenchError(`${bad.length} of ${plan.length} sweep entr${plan.length === 1 ? 'y' : 'ies'} cannot be planned; first: ${first.file} (seed ${first.seed}): ${first.error!.message.split('\n')[0]}`, code);
 }
 
-export function duration(s: number): string {
-  if (!Number.isFinite(s)) return '?';
-  const m = Math.round(s / 60);
-  return m >= 60 ? `${Math.floor(m / 60)}h${String(m % 60).padStart(2, '0')}m` : `${m}m`;
-}
+/** The whole sweep's time left, worded as the progress output words it. */
+export const duration = formatDuration;
 
 /** "3.2M", "45k": a count of image passes. */
 export function compactCount(n: number): string {

@@ -37,7 +37,7 @@ import { appendEpochLine, readRecord, trimEpochLines, writePerClassCsv, writeRec
 import type { EvalMetrics, RunRecord, Stage2Info, Stage2Strategy } from '../results/types.js';
 import { Rng } from '../rng.js';
 import type { RunOptions, RunResult } from '../runner.js';
-import { attachPipelineStats, imageShapeOf } from '../runner.js';
+import { attachPipelineStats, evalProgress, imageShapeOf } from '../runner.js';
 import { stage2RunId } from '../lifecycle/ids.js';
 import { describeActivationEstimate, estimateActivationMemory } from '../train/memory.js';
 import { checkpointExists, loadCheckpoint, restoreVariables, saveCheckpoint } from '../train/checkpoint.js';
@@ -203,11 +203,11 @@ async function runStage2Opened(plan: StagePlan, stage1: RunResult, opts: RunOpti
       valLast = await evaluate(model, method, data.sources.val, split.indices.val, recipe.eval.batchSize, data.numClasses, split.groups);
       saveCheckpoint(path.join(dir, 'last'), model.store.all(), { epoch: 0, tau: record.stage2!.tau?.chosen ?? null });
     }
-    const last = await evaluate(model, method, data.sources.test, split.indices.test, recipe.eval.batchSize, data.numClasses, split.groups);
+    const last = await evaluate(model, method, data.sources.test, split.indices.test, recipe.eval.batchSize, data.numClasses, split.groups, evalProgress(opts.reporter ?? {}, 'test (last)'));
     let best: EvalMetrics | null = null;
     if (bestDir && checkpointExists(bestDir)) {
       restoreVariables(model.store.all(), loadCheckpoint(bestDir).tensors, bestDir);
-      best = await evaluate(model, method, data.sources.test, split.indices.test, recipe.eval.batchSize, data.numClasses, split.groups);
+      best = await evaluate(model, method, data.sources.test, split.indices.test, recipe.eval.batchSize, data.numClasses, split.groups, evalProgress(opts.reporter ?? {}, 'test (best)'));
     }
     record.metrics = { last, best, valLast };
     record.status = 'finished';
