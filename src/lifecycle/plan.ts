@@ -161,7 +161,10 @@ export function planRecipe(recipe: Recipe, opts: PlanOptions = {}): RecipePlan {
   const runs = [...pipeline];
   if (!needsReferences(recipe)) return { main, runs, references: null };
   const refOpts = { ...opts, force: false };
-  const refs = referenceRecipes(recipe, ltResolvedParams(recipe, main.record, () => recipeSplit(recipe, opts.dataRoot)));
+  // A stage-2 record carries no derived values of the stage-1 loss, so a two-stage recipe's
+  // reference pins nothing (as runs have always been recorded: their ids must not change).
+  const pinned = main.kind === 'stage2' ? {} : ltResolvedParams(main.recipe, main.record, () => recipeSplit(main.recipe, opts.dataRoot));
+  const refs = referenceRecipes(recipe, pinned);
   const [vanilla] = planPipeline(refs.vanilla, refOpts, { main: 'reference-vanilla', stage1: 'reference-vanilla' });
   const methodRuns = methodReferenceIsVanilla(recipe) ? [vanilla] : planPipeline(refs.method, refOpts, { main: 'reference-method', stage1: 'reference-stage1' });
   for (const r of [vanilla, ...methodRuns]) if (!runs.some((x) => x.runId === r.runId)) runs.push(r);

@@ -6,7 +6,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
-import { planRecipe, runRecipe } from '../../src/lifecycle/index.js';
+import { planRecipe, planRun, referenceRecipes, runRecipe } from '../../src/lifecycle/index.js';
 import { listRuns } from '../../src/results/runs.js';
 import { packageRoot } from '../../src/version.js';
 import { tempDir, testBackend, tinyRecipe } from '../foundation/helpers.js';
@@ -41,6 +41,20 @@ test('a two-stage recipe with references: the planned runs are the runs trained,
   assert.deepEqual(again.runs.map((r) => r.action), ['reuse', 'reuse', 'reuse', 'reuse', 'reuse']);
   const forced = planRecipe(recipe, { force: true });
   assert.deepEqual(forced.runs.map((r) => r.action), ['reuse', 'train', 'reuse', 'reuse', 'reuse'], '--force retrains the recipe\'s own run only');
+});
+
+test("ESQL's reference pins λ from the LT run: planned and trained ids agree; a two-stage ESQL recipe pins nothing", async () => {
+  const out = tempDir('ltb-lifecycle-esql-');
+  const recipe = tinyRecipe({ method: { name: 'esql' }, train: { epochs: 1, batchSize: 16, optimizer: { lr: 0.05 } }, reference: 'auto', output: out });
+  const plan = planRecipe(recipe);
+  const result = await runRecipe(recipe, { backend: testBackend });
+  assert.equal(result.references!.method.record.runId, plan.references!.method);
+  assert.equal(result.references!.method.record.method.params.lambda, result.record.method.resolved!.lambda, 'the pinned λ is the LT run\'s');
+  assert.notEqual(plan.references!.method, planRun(referenceRecipes(recipe, {}).method).runId, 'pinning changes the reference');
+
+  // Stage-2 records carry no derived values: the reference of a two-stage ESQL recipe is unpinned, as it always was.
+  const staged = tinyRecipe({ method: { name: 'esql' }, stage2: { strategy: 'crt', epochs: 1 }, reference: 'auto', output: out });
+  assert.equal(planRecipe(staged).references!.method, planRun(referenceRecipes(staged, {}).method).runId);
 });
 
 /** Static imports of the compiled sources: file → the files it imports. */
