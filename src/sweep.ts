@@ -9,7 +9,7 @@ import { existsSync } from 'node:fs';
 import { LtBenchError, UsageError } from './errors.js';
 import { loadRecipe } from './recipe/load.js';
 import type { Recipe } from './recipe/schema.js';
-import { planRecipe, runPlan, type PlannedRun, type RecipePlan } from './lifecycle/index.js';
+import { planRecipe, runPlan, splitCache, type PlannedRun, type RecipePlan } from './lifecycle/index.js';
 import type { RunOptions, RunResult } from './runner.js';
 import type { EpochLine } from './results/types.js';
 import { gitCommit, ltBenchVersion } from './version.js';
@@ -91,10 +91,11 @@ function isStale(rec: { environment: { gitCommit: string | null; ltBench: string
  * that cannot be planned (missing data, a bad list) gets action 'error' and its error.
  */
 export function planSweep(jobs: SweepJob[], opts: SweepOptions): SweepPlanEntry[] {
+  const splits = splitCache();
   return jobs.map((job): SweepPlanEntry => {
     let plan: RecipePlan;
     try {
-      plan = planRecipe(job.recipe, { output: opts.output, dataRoot: opts.dataRoot });
+      plan = planRecipe(job.recipe, { output: opts.output, dataRoot: opts.dataRoot, splits });
     } catch (e) {
       return { ...job, runId: '-', action: 'error', error: e as Error, references: [], plan: null };
     }

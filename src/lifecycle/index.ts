@@ -6,6 +6,7 @@ export {
   methodReferenceIsVanilla,
   planRecipe,
   planRun,
+  splitCache,
   referenceRecipes,
   workOf,
   type PlanOptions,
@@ -14,5 +15,6 @@ export {
   type RunAction,
   type RunRole,
   type RunWork,
+  type SplitCache,
 } from './plan.js';
 export { runPlan, runRecipe } from './run.js';

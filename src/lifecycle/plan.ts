@@ -19,7 +19,7 @@ import path from 'node:path';
 import { recipeSplit } from '../data/run-data.js';
 import type { LongTailSplit } from '../data/types.js';
 import { getMethod } from '../methods/registry.js';
-import { recipeHash } from '../recipe/hash.js';
+import { canonicalJson, recipeHash } from '../recipe/hash.js';
 import type { Recipe } from '../recipe/schema.js';
 import { readRecord } from '../results/record.js';
 import type { RunRecord } from '../results/types.js';
@@ -82,6 +82,29 @@ export interface PlanOptions {
   dataRoot?: string;
   /** The main run trains again into a new id (`…-rN`); stage 1 and references are still reused. */
   force?: boolean;
+  /**
+   * Splits already read, shared across the recipes of one plan (a sweep's): ImageNet-LT's lists
+   * hold 300k lines, and every recipe of a study reads the same ones. See splitCache().
+   */
+  splits?: SplitCache;
+}
+
+/** Splits by what determines them: the dataset block, the group thresholds and the data location. */
+export type SplitCache = Map<string, LongTailSplit>;
+
+export function splitCache(): SplitCache {
+  return new Map();
+}
+
+function splitOf(recipe: Recipe, opts: PlanOptions): LongTailSplit {
+  if (!opts.splits) return recipeSplit(recipe, opts.dataRoot);
+  const key = canonicalJson({ dataset: recipe.dataset, thresholds: recipe.eval.thresholds, dataRoot: opts.dataRoot ?? null, env: process.env.LT_BENCH_DATA ?? null });
+  let split = opts.splits.get(key);
+  if (!split) {
+    split = recipeSplit(recipe, opts.dataRoot);
+    opts.splits.set(key, split);
+  }
+  return split;
 }
 
 function actionOf(dir: string, record: RunRecord | null): RunAction {
@@ -134,7 +157,7 @@ export function ltResolvedParams(recipe: Recipe, record: RunRecord | null, split
 function planPipeline(recipe: Recipe, opts: PlanOptions, roles: { main: RunRole; stage1: RunRole }): PlannedRun[] {
   const outDir = path.resolve(opts.output ?? recipe.output);
   const single = (r: Recipe, role: RunRole, force: boolean): PlannedRun => {
-    const split = recipeSplit(r, opts.dataRoot);
+    const split = splitOf(r, opts);
     const runId = runIdFor(r, split);
     const dir = path.join(outDir, runId);
     const record = readRecord(dir);
@@ -144,7 +167,7 @@ function planPipeline(recipe: Recipe, opts: PlanOptions, roles: { main: RunRole;
   const stages = planStages(recipe);
   if (!stages.stage2) return [single(stages.stage1, roles.main, !!opts.force)];
   const stage1 = single(stages.stage1, roles.stage1, false);
-  const split = recipeSplit(stages.canonical, opts.dataRoot);
+  const split = splitOf(stages.canonical, opts);
   const runId = stage2RunId(stages, split);
   const dir = path.join(outDir, runId);
   const record = readRecord(dir);
@@ -156,6 +179,7 @@ function planPipeline(recipe: Recipe, opts: PlanOptions, roles: { main: RunRole;
 
 /** Plans a recipe: its runs (stages included), and its balanced references when it needs them. */
 export function planRecipe(recipe: Recipe, opts: PlanOptions = {}): RecipePlan {
+  opts = { ...opts, splits: opts.splits ?? splitCache() };
   const pipeline = planPipeline(recipe, opts, { main: 'main', stage1: 'stage1' });
   const main = pipeline[pipeline.length - 1];
   const runs = [...pipeline];
@@ -163,7 +187,7 @@ export function planRecipe(recipe: Recipe, opts: PlanOptions = {}): RecipePlan {
   const refOpts = { ...opts, force: false };
   // A stage-2 record carries no derived values of the stage-1 loss, so a two-stage recipe's
   // reference pins nothing (as runs have always been recorded: their ids must not change).
-  const pinned = main.kind === 'stage2' ? {} : ltResolvedParams(main.recipe, main.record, () => recipeSplit(main.recipe, opts.dataRoot));
+  const pinned = main.kind === 'stage2' ? {} : ltResolvedParams(main.recipe, main.record, () => splitOf(main.recipe, opts));
   const refs = referenceRecipes(recipe, pinned);
   const [vanilla] = planPipeline(refs.vanilla, refOpts, { main: 'reference-vanilla', stage1: 'reference-vanilla' });
   const methodRuns = methodReferenceIsVanilla(recipe) ? [vanilla] : planPipeline(refs.method, refOpts, { main: 'reference-method', stage1: 'reference-stage1' });
