@@ -17,4 +17,4 @@ export {
   type RunWork,
   type SplitCache,
 } from './plan.js';
-export { runPlan, runRecipe } from './run.js';
+export { recordReferences, runPlan, runRecipe } from './run.js';

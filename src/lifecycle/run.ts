@@ -31,10 +31,19 @@ export async function runPlan(plan: RecipePlan, opts: RunOptions = {}): Promise<
   if (!plan.references) return main;
   const vanilla = done.get(plan.references.vanilla)!;
   const method = done.get(plan.references.method)!;
+  recordReferences(main, vanilla, method);
+  return { ...main, references: { vanilla, method } };
+}
+
+/**
+ * The last step of a long-tailed run with references: its record names the balanced runs and
+ * carries UA = max(A_v, A_b) and RA = 100·Acc/UA. A scheduler that runs the planned runs as jobs
+ * of their own calls this once the main run and both references are finished.
+ */
+export function recordReferences(main: Pick<RunResult, 'record' | 'dir'>, vanilla: Pick<RunResult, 'record'>, method: Pick<RunResult, 'record'>): void {
   const { ua, ra } = upperAndRelative(main.record.metrics.last!.top1, vanilla.record.metrics.last!.top1, method.record.metrics.last!.top1);
   main.record.reference = { vanillaBalancedRunId: vanilla.record.runId, methodBalancedRunId: method.record.runId, ua, ra };
   writeRecord(main.dir, main.record);
-  return { ...main, references: { vanilla, method } };
 }
 
 /** Runs (or reuses, or resumes) a recipe: its stages, and its balanced reference runs when it needs them. */

@@ -14,6 +14,8 @@ import { loadRecipe } from '../../src/recipe/load.js';
 import type { Recipe } from '../../src/recipe/schema.js';
 import { packageRoot } from '../../src/version.js';
 import { tempDir } from '../foundation/helpers.js';
+import { fakeRecord } from '../results/fixtures.js';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { writeImageNetLtRoot } from './imagenet-lt-root.js';
 
 const bin = path.join(packageRoot, 'bin', 'lt-bench.js');
@@ -90,6 +92,21 @@ test('table without --paper prints no table no record fills; --expected prints t
   const titles = all.stdout.split('\n').filter((l) => l.startsWith('### '));
   assert.ok(titles.some((t) => t.includes('imagenet-lt · resnext50')));
   assert.ok(titles.some((t) => t.includes('cifar100')));
+});
+
+test('table from the repository root with one real record prints that study only, not every study the recipes describe', () => {
+  const results = tempDir('ltb-one-record-');
+  const rec = fakeRecord({ runId: 'sm', method: 'softmax', family: 'baseline', dataset: 'fashion-mnist', epochs: 8, top1: 75.5, groups: [93.6, 57.8, 69] });
+  mkdirSync(path.join(results, rec.runId));
+  writeFileSync(path.join(results, rec.runId, 'run.json'), JSON.stringify(rec));
+  const r = cli(['table', '--results', results]);
+  assert.equal(r.code, 0, r.stderr);
+  const titles = r.stdout.split('\n').filter((l) => l.startsWith('### '));
+  assert.ok(titles.length >= 2, titles.join('\n'));
+  assert.ok(titles.every((t) => t.includes('— fashion-mnist · resnet8 · exponential ρ=20,')), titles.join('\n'));
+  assert.match(r.stdout, /^\| softmax \| 75\.5 \|/m);
+  // The rest of the study (from recipes/fashion-lt/) is listed as missing under that table.
+  assert.match(r.stdout, /run `lt-bench run recipes\/fashion-lt\/focal\.yaml`/);
 });
 
 test('sweep --dry-run of the ImageNet-LT recipes over real-format lists plans the references and the stage-1 runs', () => {
