@@ -2,7 +2,10 @@
  * Sweeps: many recipes (× training seeds) one after another on this machine. Finished runs are
  * reused, unfinished ones resumed, the balanced reference runs shared (their ids are content
  * hashes, so every recipe that needs the same reference finds the same record), and a failed run
- * does not stop the sweep.
+ * does not stop the sweep. Every job is planned up front by the run lifecycle (src/lifecycle/):
+ * `planSweep` gives each job's runs (stage 1, stage 2, the balanced references and their stages)
+ * with their dependencies, `sweepRuns` the distinct runs of the whole sweep (what a scheduler would
+ * submit, one job each), and the time left comes from the plan's run sizes.
  */
 import { glob } from 'tinyglobby';
 import { existsSync } from 'node:fs';
