@@ -2,7 +2,8 @@
  * lt-bench's programmatic API. The CLI uses only what is exported here.
  */
 export { splitFor, type RunOptions, type RunResult } from './runner.js';
-export { runRecipe, runPlan, planRecipe, planRun, referenceRecipes, runIdFor, isLongTailed, needsReferences, type PlannedRun, type RecipePlan, type RunWork } from './lifecycle/index.js';
+export { runRecipe, runPlan, planRecipe, planRun, recordReferences, referenceRecipes, runIdFor, isLongTailed, needsReferences, type PlannedRun, type RecipePlan, type RunWork } from './lifecycle/index.js';
+export { expandRecipeArgs, sweepJobs, planSweep, sweepRuns, sweepSummary, planErrors, runSweep, SweepEta, type SweepJob, type SweepPlanEntry, type SweepRun, type SweepOptions, type SweepOutcome } from './sweep.js';
 export { loadRecipe, validateRecipe, applySets, type LoadedRecipe, type LoadOptions } from './recipe/load.js';
 export { recipeSchema, type Recipe, type RecipeInput } from './recipe/schema.js';
 export { recipeHash, canonicalJson } from './recipe/hash.js';

@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { UsageError } from '../errors.js';
-import { compactCount, expandRecipeArgs, planErrors, planSweep, runSweep, sweepJobs, sweepRuns, sweepSummary } from '../sweep.js';
+import { compactCount, duration, expandRecipeArgs, planErrors, planSweep, runSweep, SweepEta, sweepJobs, sweepRuns, sweepSummary } from '../sweep.js';
 import { createCliReporter } from './progress.js';
 import { withInterruptSignal } from './interrupt.js';
 
@@ -40,8 +40,10 @@ export function registerSweep(program: Command): void {
             const extras = [stage1 ? `after stage 1 ${stage1.runId}` : '', p.references.length ? `+ references ${p.references.join(', ')}` : ''].filter(Boolean).join('  ');
             process.stdout.write(`${p.action.padEnd(11)} ${p.runId}  ${p.recipe.name} seed ${p.seed}${extras ? `  ${extras}` : ''}${p.error ? `  ${p.error.message.split('\n')[0]}` : ''}\n`);
           }
+          // Time only where reused records give a speed (it depends on the machine and backend).
+          const eta = new SweepEta(sweepRuns(plan)).left();
           process.stdout.write(
-            `${sum.toRun} run(s) to train or resume, ${sum.references} reference run(s), ${sum.stages} stage-1 run(s), ${sum.reused} reused${sum.errors ? `, ${sum.errors} cannot be planned` : ''}; ${compactCount(sum.imagePasses)} image passes\n`,
+            `${sum.toRun} run(s) to train or resume, ${sum.references} reference run(s), ${sum.stages} stage-1 run(s), ${sum.reused} reused${sum.errors ? `, ${sum.errors} cannot be planned` : ''}; ${compactCount(sum.imagePasses)} image passes${Number.isFinite(eta.seconds) && eta.runs > 0 ? `, about ${duration(eta.seconds)} at the reused runs' speed` : ''}\n`,
           );
         }
         const err = planErrors(plan);

@@ -54,14 +54,15 @@ test('SweepEta: plan sizes over a rate from reused records, then the first epoch
 
 test('sweep through the CLI: whole-sweep ETA, whole-run ETA per epoch, test-set evaluation progress', () => {
   const dir = tempDir('ltb-eta-');
-  const file = writeYaml(dir, 'r.yaml', {
+  const yaml = {
     dataset: { name: 'synthetic', imbalanceRatio: 4, valPerClass: 2, synthetic: { numClasses: 3, perClass: 12, testPerClass: 4, size: 6 } },
     backbone: { name: 'resnet8' },
     method: { name: 'softmax' },
     train: { epochs: 2, batchSize: 8 },
     eval: { thresholds: { head: 5, tail: 3 } },
     output: path.join(dir, 'results'),
-  });
+  };
+  const file = writeYaml(dir, 'r.yaml', yaml);
   const r = spawnSync(process.execPath, [path.join(packageRoot, 'bin', 'lt-bench.js'), 'sweep', file, '--backend', testBackend], { encoding: 'utf8', env: { ...process.env, CI: 'true' } });
   assert.equal(r.status, 0, r.stderr);
   const lines = r.stderr.split('\n');
@@ -72,4 +73,10 @@ test('sweep through the CLI: whole-sweep ETA, whole-run ETA per epoch, test-set 
   // 3 classes × 4 test images.
   assert.ok(lines.includes('evaluating test (last): 12 images'), r.stderr);
   assert.ok(lines.some((l) => /^evaluated test \(last\): 12 images in [\d.]+s$/.test(l)));
+
+  // A dry run next to a finished record estimates the time from that record's speed.
+  const longer = writeYaml(dir, 'r3.yaml', { ...yaml, train: { epochs: 3, batchSize: 8 } });
+  const dry = spawnSync(process.execPath, [path.join(packageRoot, 'bin', 'lt-bench.js'), 'sweep', file, longer, '--dry-run'], { encoding: 'utf8', env: { ...process.env, CI: 'true' } });
+  assert.equal(dry.status, 0, dry.stderr);
+  assert.match(dry.stdout, /^1 run\(s\) to train or resume, 0 reference run\(s\), 0 stage-1 run\(s\), 1 reused; \d+ image passes, about (<1m|\d+m) at the reused runs' speed$/m);
 });
