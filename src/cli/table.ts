@@ -7,6 +7,7 @@ import type { Command } from 'commander';
 import { buildTables, type ExpectedCell, type TableId } from '../results/tables.js';
 import { formatTables, TABLE_FORMATS, type TableFormat } from '../results/format.js';
 import { loadPaperTables } from '../results/paper.js';
+import { isImageNetLT } from '../results/table-layout.js';
 import { choice, DEFAULT_PAPER_FILE, DEFAULT_RESULTS_DIR, loadForCommand } from './results-common.js';
 import { writeAllFigures } from './plot.js';
 import { UsageError } from '../errors.js';
@@ -56,7 +57,8 @@ export function register(program: Command, hooks: TableHooks = {}): void {
       const expected = (hooks.expectedCells ? await hooks.expectedCells() : []).filter((e) => keep(e.dataset, e.epochs));
       const tables = buildTables(rows, {
         checkpoint: opts.checkpoint,
-        paper: opts.paper ? await loadPaperTables(opts.paperFile) : null,
+        // The paper's numbers are ImageNet-LT's: --dataset naming another dataset leaves them out.
+        paper: opts.paper && (!opts.dataset || isImageNetLT(opts.dataset)) ? await loadPaperTables(opts.paperFile) : null,
         expected,
         tables: opts.table === 'all' ? [5, 6, 7] : [Number(opts.table) as TableId],
         referenceRecords: records,

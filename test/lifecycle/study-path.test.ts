@@ -80,6 +80,8 @@ test('table --paper on an empty results directory prints the ImageNet-LT Tables 
 
   const only5 = cli(['table', '--table', '5', '--paper', '--results', empty]);
   assert.deepEqual(only5.stdout.split('\n').filter((l) => l.startsWith('### ')), [titles[0]]);
+  const otherDataset = cli(['table', '--table', '5', '--paper', '--dataset', 'fashion-mnist', '--results', empty]);
+  assert.equal(otherDataset.stdout, '', '--dataset fashion-mnist: no ImageNet-LT table');
 });
 
 test('table without --paper prints no table no record fills; --expected prints them all', () => {
