@@ -1,7 +1,9 @@
 /**
  * lt-bench's programmatic API. The CLI uses only what is exported here.
  */
-export { runRecipe, referenceRecipes, runIdFor, splitFor, type RunOptions, type RunResult } from './runner.js';
+export { splitFor, type RunOptions, type RunResult } from './runner.js';
+export { runRecipe, runPlan, planRecipe, planRun, recordReferences, referenceRecipes, runIdFor, isLongTailed, needsReferences, type PlannedRun, type RecipePlan, type RunWork } from './lifecycle/index.js';
+export { expandRecipeArgs, sweepJobs, planSweep, sweepRuns, sweepSummary, planErrors, runSweep, SweepEta, compactCount, duration, type SweepJob, type SweepPlanEntry, type SweepRun, type SweepOptions, type SweepOutcome } from './sweep.js';
 export { loadRecipe, validateRecipe, applySets, type LoadedRecipe, type LoadOptions } from './recipe/load.js';
 export { recipeSchema, type Recipe, type RecipeInput } from './recipe/schema.js';
 export { recipeHash, canonicalJson } from './recipe/hash.js';
@@ -30,7 +32,7 @@ export { LtBenchError, RecipeError, DataError, UsageError, InterruptedError, Fai
 // What the CLI (src/cli/) uses besides the above: it imports nothing else from src/
 // (test/package/cli-imports.test.ts keeps it so).
 export { ltBenchVersion } from './version.js';
-export { expandRecipeArgs, ltResolvedParams, planSweep, runSweep, sweepJobs } from './sweep.js';
+export { formatDuration, runSecondsLeft } from './train/eta.js';
 export { countStats, KNOWN_MANIFESTS, loadManifest, manifestStats, type DatasetManifest } from './data/manifests.js';
 export { IN_MEMORY_DATASETS, loadDataset, type InMemoryDataset } from './data/load-source.js';
 export { labelCounts } from './data/sources/image-list.js';
@@ -43,12 +45,12 @@ export { buildTables, buildTable5, epochsText, sectionLabel, type ExpectedCell, 
 export { expectedCellsFromRecipes } from './results/expected-cells.js';
 export { formatTables, TABLE_FORMATS, type TableFormat } from './results/format.js';
 export { loadPaperTables, type PaperTables } from './results/paper.js';
-export { rowLabel } from './results/table-layout.js';
+export { isImageNetLT, rowLabel } from './results/table-layout.js';
 export { accuracyVsRelativeAccuracy, perClassAccuracyPlot, perClassSeries, trainingCurvesPlot, writeFigure, type CurveSeries } from './results/plots.js';
 export { baselineFromRecords, checkRecords, CHECK_METRICS, formatCheck, loadBaseline, stringifyBaseline, type CheckMetric } from './results/regression.js';
 export { checkOutputDir, checkOutputFile, checkDataDir, describeFsCode, fromFsError } from './paths.js';
 export { listRecipes, SHIPPED_RECIPES_DIR, type RecipeEntry } from './recipe/catalog.js';
-export { planRun, needsReferences, checkRunPaths } from './runner.js';
+export { checkRunPaths } from './runner.js';
 export { emptyGroupWarnings } from './data/group-check.js';
 export { describeHolder, RunHeldError } from './results/lock.js';
 export { repairRun } from './results/repair.js';

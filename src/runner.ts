@@ -1,7 +1,8 @@
 /**
- * runRecipe: recipe → data → split → model → training → evaluation → run record, plus the
- * balanced reference runs that UA/RA need. A finished record is reused, an unfinished one is
- * resumed from `last`, and `force` trains again into a new run id: nothing is overwritten.
+ * One single-stage run: recipe → data → split → model → training → evaluation → run record.
+ * A finished record is reused, an unfinished one resumed from `last`, and `force` trains again
+ * into a new run id: nothing is overwritten. Which runs a recipe needs (stages, balanced
+ * references) is planned in src/lifecycle/, which calls trainOne for each single-stage run.
  */
 import { runEnvironment } from './results/environment.js';
 import { mkdirSync } from 'node:fs';
@@ -17,7 +18,7 @@ import type { LongTailSplit } from './data/types.js';
 import type { BatchSource } from './data/batch-source.js';
 import { openRunData, recipeSplit, type RunData } from './data/run-data.js';
 import { calibrateOnVal } from './eval/calibrate.js';
-import { evaluate, predictWithLabels } from './eval/evaluate.js';
+import { evaluate, predictWithLabels, type EvalProgress } from './eval/evaluate.js';
 import { upperAndRelative } from './eval/metrics.js';
 import { getMethod } from './methods/registry.js';
 import type { MethodInstance, SamplerName } from './methods/types.js';
@@ -32,7 +33,7 @@ import { checkpointExists, loadCheckpoint, restoreVariables } from './train/chec
 import type { Reporter } from './train/reporter.js';
 import { stepsPerEpoch, train } from './train/trainer.js';
 import { describeActivationEstimate, estimateActivationMemory } from './train/memory.js';
-import { isStagedRecipe, planStagedRun, runStaged } from './stages/run-staged.js';
+import { datasetTag, runIdFor, slug } from './lifecycle/ids.js';
 
 export interface RunOptions {
   /** Where the dataset files are (overrides the recipe's dataset.root). */
@@ -69,24 +70,9 @@ export function lockOptions(opts: RunOptions): { wait?: boolean; signal?: { inte
   return { wait: opts.wait, signal: opts.signal, log: opts.reporter?.log };
 }
 
-export function slug(s: string): string {
-  return s.toLowerCase().replace(/[^a-z0-9]+/g, '-').replace(/^-|-$/g, '');
-}
+export { datasetTag, runIdFor, slug };
 
 export { splitFor, valImages } from './data/run-data.js';
-
-/** The dataset part of a run id: `<name>-lt<ratio>`, `<name>-full`, or the image-list dataset's name. */
-export function datasetTag(recipe: Recipe): string {
-  const ds = recipe.dataset;
-  const shape = isImageListDataset(ds.name) ? '' : ds.profile === 'none' ? '-full' : `-lt${ds.imbalanceRatio}`;
-  return `${ds.name}${shape}${ds.balanced ? '-bal' : ''}`;
-}
-
-/** The run id: method, dataset and a hash of the resolved recipe and the split's content. */
-export function runIdFor(recipe: Recipe, split: LongTailSplit): string {
-  const h = sha256(`${recipeHash(recipe)}:${split.checksum}`).slice(0, 12);
-  return `${slug(recipe.method.name)}-${datasetTag(recipe)}-${h}`;
-}
 
 /**
  * Where a recipe's run lives and what is there. With --force earlier runs live at `<id>-rN`;
@@ -98,42 +84,17 @@ export function locateRun(recipe: Recipe, split: LongTailSplit, opts: Pick<RunOp
   return { runId, dir, existing: readRecord(dir) };
 }
 
-/** What `run` would do with a recipe: reuse a finished record, resume an unfinished one, or train anew. */
-export function planRun(recipe: Recipe, opts: Pick<RunOptions, 'output' | 'dataRoot'> = {}): { runId: string; dir: string; action: 'reuse' | 'resume' | 'train'; record: RunRecord | null } {
-  if (isStagedRecipe(recipe)) return planStagedRun(recipe, opts);
-  const split = recipeSplit(recipe, opts.dataRoot);
-  const { runId, dir, existing } = locateRun(recipe, split, opts);
-  const action = existing?.status === 'finished' ? 'reuse' : existing && checkpointExists(path.join(dir, 'last')) ? 'resume' : 'train';
-  return { runId, dir, action, record: existing };
-}
-
-/**
- * The recipes of the paired balanced runs UA needs: plain softmax and the same method, on the
- * balanced twin. `ltResolved` (the LT run's derived values) supplies what the method pins for its
- * reference (ESQL's λ), unless the recipe sets it.
- */
-export function referenceRecipes(recipe: Recipe, ltResolved: Record<string, unknown> = {}): { vanilla: Recipe; method: Recipe } {
-  const pinned: Record<string, unknown> = {};
-  const def = getMethod(recipe.method.name);
-  for (const key of def.pinnedForReference ?? []) {
-    if (recipe.method.params[key] === undefined && ltResolved[key] !== undefined) pinned[key] = ltResolved[key];
-  }
-  const method = Object.keys(pinned).length > 0 ? { ...recipe.method, params: { ...recipe.method.params, ...pinned } } : recipe.method;
-  const base: Recipe = { ...recipe, method, reference: 'none', dataset: { ...recipe.dataset, balanced: true } };
-  const { stage2: _stage2, ...singleStage } = base; // plain softmax is single-stage
-  return {
-    // A_v is plain softmax: one stage, instance sampling, whatever the method's recipe does.
-    // Labelled "vanilla", not "softmax": "@balanced-softmax" read as the Balanced Softmax method.
-    vanilla: { ...singleStage, name: `${recipe.name}@balanced-vanilla`, method: { name: 'softmax', params: {} }, train: { ...base.train, sampler: undefined } },
-    method: { ...base, name: `${recipe.name}@balanced` },
-  };
-}
-
-async function metricsOf(model: LtModel, method: MethodInstance, recipe: Recipe, data: RunData): Promise<{ test: EvalMetrics; calibration?: Record<string, unknown> }> {
+async function metricsOf(model: LtModel, method: MethodInstance, recipe: Recipe, data: RunData, reporter: Reporter = {}, what = 'test'): Promise<{ test: EvalMetrics; calibration?: Record<string, unknown> }> {
   const { split, sources } = data;
   const calibration = await calibrateOnVal(model, method, sources.val, split.indices.val, recipe.eval.batchSize);
-  const test = await evaluate(model, method, sources.test, split.indices.test, recipe.eval.batchSize, data.numClasses, split.groups);
+  const test = await evaluate(model, method, sources.test, split.indices.test, recipe.eval.batchSize, data.numClasses, split.groups, evalProgress(reporter, what));
   return { test, calibration };
+}
+
+/** The evaluation-progress callback that reports to `reporter` (none when it does not listen). */
+export function evalProgress(reporter: Reporter, what: string): EvalProgress | undefined {
+  const r = reporter.evaluation;
+  return r ? (done, total) => r.call(reporter, { what, done, total }) : undefined;
 }
 
 /** Puts the image-list pipeline's counters (the record's `data` block) into a record about to be written. */
@@ -152,7 +113,8 @@ export function imageShapeOf(recipe: Recipe, data: RunData): [number, number, nu
   return [b.height, b.width, b.channels];
 }
 
-async function trainOne(recipe: Recipe, opts: RunOptions): Promise<RunResult> {
+/** Trains (or reuses, or resumes) one single-stage run of `recipe`. */
+export async function trainOne(recipe: Recipe, opts: RunOptions): Promise<RunResult> {
   const reporter = opts.reporter ?? {};
   const backend = await selectBackend(opts.backend);
   let { runId, dir, existing } = locateRun(recipe, recipeSplit(recipe, opts.dataRoot), opts);
@@ -267,13 +229,13 @@ async function trainOpened(recipe: Recipe, opts: RunOptions, data: RunData, runI
         accumulate,
       },
     );
-    const last = await metricsOf(model, method, recipe, data);
+    const last = await metricsOf(model, method, recipe, data, reporter, 'test (last)');
     let best: EvalMetrics | null = null;
     let bestCalibration: Record<string, unknown> | undefined;
     if (checkpointExists(path.join(dir, 'best'))) {
       const ck = loadCheckpoint(path.join(dir, 'best'));
       restoreVariables(model.store.all(), ck.tensors, path.join(dir, 'best'));
-      const m = await metricsOf(model, method, recipe, data);
+      const m = await metricsOf(model, method, recipe, data, reporter, 'test (best)');
       best = m.test;
       bestCalibration = m.calibration;
     }
@@ -301,11 +263,6 @@ async function trainOpened(recipe: Recipe, opts: RunOptions, data: RunData, runI
   }
 }
 
-/** Whether a run also trains (or reuses) the balanced reference runs: reference auto, on a long-tailed split. */
-export function needsReferences(recipe: Recipe): boolean {
-  return recipe.reference === 'auto' && !recipe.dataset.balanced && (recipe.dataset.profile !== 'none' || isImageListDataset(recipe.dataset.name));
-}
-
 /**
  * The output directory (a writable directory or creatable, not under /proc: exit 2) and an
  * explicit data root (an existing directory: exit 3), checked before anything is created.
@@ -313,46 +270,4 @@ export function needsReferences(recipe: Recipe): boolean {
 export function checkRunPaths(recipe: Recipe, opts: Pick<RunOptions, 'output' | 'dataRoot'> = {}): void {
   checkOutputDir(opts.output ?? recipe.output, opts.output !== undefined ? '--output' : 'output');
   if (opts.dataRoot !== undefined) checkDataDir(opts.dataRoot, '--data-root');
-}
-
-/** Runs (or reuses, or resumes) a recipe, and its balanced reference runs when it asks for them. */
-export async function runRecipe(recipe: Recipe, opts: RunOptions = {}): Promise<RunResult> {
-  checkRunPaths(recipe, opts);
-  // Two-stage recipes (a stage2 key or a decouple-* method) are run by src/stages/.
-  const runOne = (r: Recipe, o: RunOptions) => (isStagedRecipe(r) ? runStaged(r, o) : trainOne(r, o));
-  const main = await runOne(recipe, opts);
-  if (!needsReferences(recipe)) return main;
-
-  const refs = referenceRecipes(recipe, main.record.method.resolved);
-  const refOpts: RunOptions = { ...opts, force: false, recipePath: null };
-  // A reference run another trainer holds does not fail this run: the record names it, and
-  // `table` computes UA/RA from it once it is finished.
-  const held: RunHeldError[] = [];
-  const orHeld = async (p: Promise<RunResult>): Promise<RunResult | string> => {
-    try {
-      return await p;
-    } catch (e) {
-      if (!(e instanceof RunHeldError)) throw e;
-      held.push(e);
-      return e.runId;
-    }
-  };
-  const vanillaOr = await orHeld(trainOne(refs.vanilla, refOpts));
-  const methodOr = recipe.method.name === 'softmax' && JSON.stringify(recipe.method.params) === '{}' && !isStagedRecipe(recipe) ? vanillaOr : await orHeld(runOne(refs.method, refOpts));
-  if (typeof vanillaOr === 'string' || typeof methodOr === 'string') {
-    const id = (r: RunResult | string) => (typeof r === 'string' ? r : r.record.runId);
-    const note = `reference run(s) ${held.map((h) => h.runId).join(', ')} held by another trainer; lt-bench table computes UA/RA once they finish`;
-    main.record.reference = { vanillaBalancedRunId: id(vanillaOr), methodBalancedRunId: id(methodOr), ua: null, ra: null, note };
-    writeRecord(main.dir, main.record);
-    appendRunLog(main.dir, note);
-    opts.reporter?.log?.(`run ${main.record.runId}: ${note}`);
-    return { ...main, heldReferences: held };
-  }
-  const vanilla = vanillaOr;
-  const methodRef = methodOr;
-  const at = main.record.metrics.last!.top1;
-  const { ua, ra } = upperAndRelative(at, vanilla.record.metrics.last!.top1, methodRef.record.metrics.last!.top1);
-  main.record.reference = { vanillaBalancedRunId: vanilla.record.runId, methodBalancedRunId: methodRef.record.runId, ua, ra };
-  writeRecord(main.dir, main.record);
-  return { ...main, references: { vanilla, method: methodRef } };
 }

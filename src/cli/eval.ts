@@ -2,6 +2,7 @@
 import type { Command } from 'commander';
 import { evaluateRun, UsageError } from '../index.js';
 import { commonOptions } from './options.js';
+import { createCliReporter } from './progress.js';
 
 const pct = (v: number | null) => (v === null ? '—' : v.toFixed(2));
 
@@ -19,7 +20,8 @@ export function registerEval(program: Command): void {
     .action(async (runDir: string, o: { list?: string; split?: string; dataRoot?: string; checkpoint: string; backend?: string; json?: boolean }) => {
       if (o.checkpoint !== 'last' && o.checkpoint !== 'best') throw new UsageError(`eval --checkpoint ${o.checkpoint}: expected last or best`);
       if (o.split !== undefined && o.split !== 'test' && o.split !== 'val') throw new UsageError(`eval --split ${o.split}: expected test or val`);
-      const r = await evaluateRun(runDir, { list: o.list, split: o.split as 'test' | 'val' | undefined, root: o.dataRoot, checkpoint: o.checkpoint, backend: o.backend });
+      const reporter = createCliReporter({ quiet: !!o.json });
+      const r = await evaluateRun(runDir, { list: o.list, split: o.split as 'test' | 'val' | undefined, root: o.dataRoot, checkpoint: o.checkpoint, backend: o.backend, reporter });
       if (o.json) {
         process.stdout.write(`${JSON.stringify(r, null, 2)}\n`);
         return;

@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { describeHolder, expandRecipeArgs, FailedError, planSweep, runSweep, sweepJobs, UsageError } from '../index.js';
+import { compactCount, describeHolder, duration, expandRecipeArgs, FailedError, planErrors, planSweep, runSweep, SweepEta, sweepJobs, sweepRuns, sweepSummary, UsageError } from '../index.js';
 import { createCliReporter } from './progress.js';
 import { withInterruptSignal } from './interrupt.js';
 import { commonOptions } from './options.js';
@@ -30,13 +30,25 @@ export function registerSweep(program: Command): void {
       const common = { dataRoot: o.dataRoot, output: o.results, backend: o.backend, rerunStale: o.rerunStale, wait: o.wait };
       if (o.dryRun) {
         const plan = planSweep(jobs, common);
+        const sum = sweepSummary(plan);
         if (o.json) {
-          process.stdout.write(`${JSON.stringify(plan.map((p) => ({ recipe: p.file, name: p.recipe.name, seed: p.seed, runId: p.runId, action: p.action, references: p.references })), null, 2)}\n`);
-          return;
+          const runs = sweepRuns(plan).map((r) => ({ runId: r.runId, role: r.role, kind: r.kind, action: r.action, dependsOn: r.dependsOn, neededBy: r.neededBy.map((i) => plan[i].file), name: r.recipe.name, imagePasses: r.work.imagePasses }));
+          const entries = plan.map((p) => ({ recipe: p.file, name: p.recipe.name, seed: p.seed, runId: p.runId, action: p.action, references: p.references, error: p.error?.message.split('\n')[0] ?? null }));
+          process.stdout.write(`${JSON.stringify({ entries, runs, summary: sum }, null, 2)}\n`);
+        } else {
+          for (const p of plan) {
+            const stage1 = p.plan?.runs.find((r) => r.role === 'stage1' && r.action !== 'reuse');
+            const extras = [stage1 ? `after stage 1 ${stage1.runId}` : '', p.references.length ? `+ references ${p.references.join(', ')}` : ''].filter(Boolean).join('  ');
+            process.stdout.write(`${p.action.padEnd(11)} ${p.runId}  ${p.recipe.name} seed ${p.seed}${extras ? `  ${extras}` : ''}${p.error ? `  ${p.error.message.split('\n')[0]}` : ''}\n`);
+          }
+          // Time only where reused records give a speed (it depends on the machine and backend).
+          const eta = new SweepEta(sweepRuns(plan)).left();
+          process.stdout.write(
+            `${sum.toRun} run(s) to train or resume, ${sum.references} reference run(s), ${sum.stages} stage-1 run(s), ${sum.reused} reused${sum.errors ? `, ${sum.errors} cannot be planned` : ''}; ${compactCount(sum.imagePasses)} image passes${Number.isFinite(eta.seconds) && eta.runs > 0 ? `, about ${duration(eta.seconds)} at the reused runs' speed` : ''}\n`,
+          );
         }
-        for (const p of plan) process.stdout.write(`${p.action.padEnd(11)} ${p.runId}  ${p.recipe.name} seed ${p.seed}${p.references.length ? `  + references ${p.references.join(', ')}` : ''}${p.error ? `  ${p.error.message.split('\n')[0]}` : ''}\n`);
-        const refs = new Set(plan.flatMap((p) => p.references));
-        process.stdout.write(`${plan.filter((p) => p.action !== 'reuse').length} run(s) to train or resume, ${refs.size} reference run(s), ${plan.filter((p) => p.action === 'reuse').length} reused\n`);
+        const err = planErrors(plan);
+        if (err) throw err;
         return;
       }
       const reporter = createCliReporter({ quiet: !!o.json });

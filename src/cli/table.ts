@@ -4,7 +4,7 @@
  */
 import { writeFile } from 'node:fs/promises';
 import type { Command } from 'commander';
-import { buildTables, formatTables, loadPaperTables, TABLE_FORMATS, UsageError, type ExpectedCell, type TableFormat, type TableId } from '../index.js';
+import { buildTables, formatTables, isImageNetLT, loadPaperTables, TABLE_FORMATS, UsageError, type ExpectedCell, type TableFormat, type TableId } from '../index.js';
 import { choice, DEFAULT_PAPER_FILE, DEFAULT_RESULTS_DIR, loadForCommand } from './results-common.js';
 import { writeAllFigures } from './plot.js';
 import { commonOptions } from './options.js';
@@ -26,6 +26,7 @@ interface TableOpts {
   out?: string;
   figures?: string;
   verbose: boolean;
+  expected: boolean;
 }
 
 export function register(program: Command, hooks: TableHooks = {}): void {
@@ -41,6 +42,7 @@ export function register(program: Command, hooks: TableHooks = {}): void {
     .option('--out <file>', 'write to a file instead of stdout')
     .option('--figures <dir>', 'also write the figures (SVG + PNG) into this directory')
     .option('--verbose', 'list skipped (unfinished) runs on stderr', false)
+    .option('--expected', 'also print the tables no record fills yet (every study the recipes describe), with the recipes that fill them', false)
     .action(async (opts: TableOpts) => {
       const { records } = await loadForCommand(opts.results, opts.verbose);
       const epochs = opts.epochs === undefined ? undefined : Number(opts.epochs);
@@ -50,12 +52,15 @@ export function register(program: Command, hooks: TableHooks = {}): void {
       const expected = (hooks.expectedCells ? await hooks.expectedCells() : []).filter((e) => keep(e.dataset, e.epochs));
       const tables = buildTables(rows, {
         checkpoint: opts.checkpoint,
-        paper: opts.paper ? await loadPaperTables(opts.paperFile) : null,
+        // The paper's numbers are ImageNet-LT's: --dataset naming another dataset leaves them out.
+        paper: opts.paper && (!opts.dataset || isImageNetLT(opts.dataset)) ? await loadPaperTables(opts.paperFile) : null,
         expected,
         tables: opts.table === 'all' ? [5, 6, 7] : [Number(opts.table) as TableId],
         referenceRecords: records,
+        // Only tables with a record, unless every expected table is asked for (--paper keeps ImageNet-LT's).
+        onlyWithRecords: !opts.expected,
       });
-      if (tables.length === 0) process.stderr.write(`no finished long-tailed runs in ${opts.results}${opts.dataset ? ` for ${opts.dataset}` : ''}\n`);
+      if (tables.length === 0) process.stderr.write(`no finished long-tailed runs in ${opts.results}${opts.dataset ? ` for ${opts.dataset}` : ''}${expected.length > 0 ? '; --expected lists the tables the recipes would fill, --paper the paper\'s ImageNet-LT tables' : ''}\n`);
       const text = formatTables(tables, opts.format);
       if (opts.out) await writeFile(opts.out, text);
       else process.stdout.write(text);

@@ -7,16 +7,25 @@ import type { LtModel } from '../models/model.js';
 import type { EvalMetrics } from '../results/types.js';
 import { classificationMetrics } from './metrics.js';
 
+/** Called after each evaluation batch with the images done so far and the total. */
+export type EvalProgress = (done: number, total: number) => void;
+
 /**
  * Logits the method predicts with (post-hoc adjustments applied) and the labels of the images
  * they belong to: all of `indices`, less any image a source with badImages: skip left out.
  */
-export async function predictWithLabels(model: LtModel, method: MethodInstance, source: BatchSource, indices: Int32Array, batchSize: number): Promise<{ logits: tf.Tensor2D; labels: Int32Array }> {
+export async function predictWithLabels(model: LtModel, method: MethodInstance, source: BatchSource, indices: Int32Array, batchSize: number, onProgress?: EvalProgress): Promise<{ logits: tf.Tensor2D; labels: Int32Array }> {
   const parts: tf.Tensor2D[] = [];
   const labels: Int32Array[] = [];
+  let done = 0;
   try {
     for await (const b of source.epoch(indices, batchSize, { mode: 'test' })) {
-      if (b.y.length === 0) continue;
+      // Skipped images (badImages: skip) count as done: progress is over the images asked for.
+      done = Math.min(indices.length, done + Math.max(b.y.length, batchSize));
+      if (b.y.length === 0) {
+        onProgress?.(done, indices.length);
+        continue;
+      }
       labels.push(b.y);
       parts.push(
         tf.tidy(() => {
@@ -24,6 +33,7 @@ export async function predictWithLabels(model: LtModel, method: MethodInstance, 
           return method.predict ? method.predict(out) : out.logits;
         }),
       );
+      onProgress?.(done, indices.length);
     }
     const all = parts.length === 1 ? tf.clone(parts[0]) : (tf.concat(parts, 0) as tf.Tensor2D);
     const y = new Int32Array(labels.reduce((a, l) => a + l.length, 0));
@@ -47,8 +57,8 @@ export function labelsOf(source: BatchSource, indices: Int32Array): Int32Array {
   return Int32Array.from(indices, (i) => source.labels[i]);
 }
 
-export async function evaluate(model: LtModel, method: MethodInstance, source: BatchSource, indices: Int32Array, batchSize: number, numClasses: number, groups: Group[]): Promise<EvalMetrics> {
-  const { logits, labels } = await predictWithLabels(model, method, source, indices, batchSize);
+export async function evaluate(model: LtModel, method: MethodInstance, source: BatchSource, indices: Int32Array, batchSize: number, numClasses: number, groups: Group[], onProgress?: EvalProgress): Promise<EvalMetrics> {
+  const { logits, labels } = await predictWithLabels(model, method, source, indices, batchSize, onProgress);
   const argmax = tf.argMax(logits, 1);
   const pred = Int32Array.from(argmax.dataSync());
   argmax.dispose();

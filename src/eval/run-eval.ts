@@ -24,6 +24,8 @@ import type { EvalMetrics, RunRecord } from '../results/types.js';
 import { stage2Evaluation } from '../stages/stage2.js';
 import { checkpointExists, loadCheckpoint, restoreVariables } from '../train/checkpoint.js';
 import { calibrateOnVal } from './calibrate.js';
+import type { Reporter } from '../train/reporter.js';
+import { evalProgress } from '../runner.js';
 import { evaluate } from './evaluate.js';
 
 export interface EvalRunOptions {
@@ -35,6 +37,8 @@ export interface EvalRunOptions {
   root?: string;
   checkpoint?: 'last' | 'best';
   backend?: string;
+  /** Evaluation progress (Reporter.evaluation), e.g. the CLI's bar. */
+  reporter?: Reporter;
 }
 
 export interface EvalRunResult {
@@ -135,7 +139,8 @@ export async function evaluateRun(runDir: string, opts: EvalRunOptions): Promise
       const data = await openData();
       await calibrateOnVal(model, method, data.sources.val, data.split.indices.val, recipe.eval.batchSize);
     }
-    const metrics = await evaluate(model, method, source, indices, recipe.eval.batchSize, record.dataset.classCounts.length, record.dataset.groups);
+    const what = 'list' in on ? path.basename(on.list) : `${on.split} split`;
+    const metrics = await evaluate(model, method, source, indices, recipe.eval.batchSize, record.dataset.classCounts.length, record.dataset.groups, evalProgress(opts.reporter ?? {}, what));
     const stats = listSource?.stats() ?? (runData as RunData | null)?.pipelineStats() ?? null;
     const base = 'list' in on ? path.basename(on.list).replace(/\.[^.]*$/, '') : `split-${on.split}`;
     const file = path.join(dir, `eval-${base}${checkpoint === 'best' ? '-best' : ''}.json`);

@@ -9,6 +9,7 @@ import { loadRecipe } from '../recipe/load.js';
 import type { ExpectedCell } from './tables.js';
 import { stagedRunDescriptor } from '../stages/plan.js';
 import { withTrainSampler } from './table-layout.js';
+import { isLongTailed } from '../lifecycle/long-tailed.js';
 
 export async function expectedCellsFromRecipes(recipesDir: string): Promise<ExpectedCell[]> {
   if (!existsSync(recipesDir)) return [];
@@ -21,7 +22,7 @@ export async function expectedCellsFromRecipes(recipesDir: string): Promise<Expe
     } catch {
       continue; // `lt-bench validate` reports broken recipes; a table still builds without them
     }
-    if (recipe.dataset.balanced || recipe.dataset.profile !== 'exponential') continue;
+    if (!isLongTailed(recipe)) continue; // the one long-tailed decision (lifecycle/long-tailed.ts): image lists are, balanced twins are not
     // A two-stage recipe fills the cell of its stage-2 method (decouple-crt, …), not of its loss.
     const staged = stagedRunDescriptor(recipe);
     cells.push({

@@ -39,8 +39,22 @@ export function formatTables(tables: ResultTable[], format: TableFormat): string
     case 'tex':
       return tables.map(toLatex).join('\n');
     case 'json':
-      return `${JSON.stringify({ tables }, null, 2)}\n`;
+      return `${JSON.stringify({ tables }, roundNumbers, 2)}\n`;
   }
+}
+
+/**
+ * Machine output (CSV, JSON) keeps two decimals: accuracies are percentages measured on at most a
+ * few ten thousand images, so further digits are float noise (82.47500000000001 → 82.48).
+ */
+export function round2(x: number): number {
+  const r = Math.round(x * 100) / 100;
+  return Object.is(r, -0) ? 0 : r;
+}
+
+/** JSON.stringify replacer: every non-integer number rounded to two decimals. */
+function roundNumbers(_key: string, value: unknown): unknown {
+  return typeof value === 'number' && !Number.isInteger(value) ? round2(value) : value;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -205,17 +219,17 @@ export function toCsv(tables: ResultTable[]): string {
           t.section.dataset,
           t.section.backbone ?? '',
           t.section.profile ?? '',
-          t.section.imbalanceRatio ?? '',
+          t.section.imbalanceRatio === null ? '' : round2(t.section.imbalanceRatio),
           t.checkpoint,
           r.family,
           r.label,
           col.group,
           col.label,
-          c.stat ? c.stat.mean : '',
-          c.stat && c.stat.std !== null ? c.stat.std : '',
+          c.stat ? round2(c.stat.mean) : '',
+          c.stat && c.stat.std !== null ? round2(c.stat.std) : '',
           c.stat ? c.stat.n : 0,
-          c.paper ?? '',
-          c.delta ?? '',
+          c.paper == null ? '' : round2(c.paper),
+          c.delta == null ? '' : round2(c.delta),
           [...c.flags, ...(c.notApplicable ? ['not-applicable'] : [])].join(' '),
           c.runIds.join(' '),
         ]);

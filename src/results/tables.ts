@@ -37,6 +37,7 @@ import {
   type FamilyId,
 } from './table-layout.js';
 import { paperTable5, paperTable6, paperTable7, type PaperTables } from './paper.js';
+import { isImageListDataset } from '../recipe/schema.js';
 
 export type TableId = 5 | 6 | 7;
 
@@ -146,6 +147,11 @@ export interface TableOptions {
    * `records`). Lets a caller filter the rows without losing the runs UA needs.
    */
   referenceRecords?: RunRecord[];
+  /**
+   * Leave out tables (sections) that no record fills, although expected cells name them; with
+   * `paper`, the ImageNet-LT tables are kept. Default false: every expected section is built.
+   */
+  onlyWithRecords?: boolean;
 }
 
 /** Builds the requested tables for every section found in the records and expected cells. */
@@ -166,6 +172,8 @@ function sectionKey(s: Section): string {
 }
 
 function sectionOf(r: RunRecord): Section {
+  // Image-list datasets (ImageNet-LT, …) are split by their lists: no profile or ratio to name.
+  if (isImageListDataset(r.dataset.name)) return { dataset: r.dataset.name, backbone: r.backbone, profile: null, imbalanceRatio: null, maxPerClass: r.dataset.maxPerClass ?? null };
   return { dataset: r.dataset.name, backbone: r.backbone, profile: r.dataset.profile, imbalanceRatio: r.dataset.imbalanceRatio, maxPerClass: r.dataset.maxPerClass ?? null };
 }
 
@@ -187,7 +195,7 @@ interface SectionGroup {
  * Splits long-tailed records (balanced runs are references, never rows) into sections, and
  * attaches each expected cell to the sections of its dataset (and backbone, when it names one).
  */
-function sections(records: RunRecord[], expected: ExpectedCell[]): SectionGroup[] {
+function sections(records: RunRecord[], expected: ExpectedCell[], options: TableOptions = {}): SectionGroup[] {
   const groups = new Map<string, SectionGroup>();
   for (const r of records) {
     if (r.dataset.balanced) continue;
@@ -211,7 +219,16 @@ function sections(records: RunRecord[], expected: ExpectedCell[]): SectionGroup[
       for (const g of matches) g.expected.push(e);
     }
   }
-  return [...groups.values()].sort((a, b) => (sectionKey(a.section) < sectionKey(b.section) ? -1 : 1));
+  // The paper's tables are ImageNet-LT with ResNeXt-50: with the paper asked for, that table is
+  // shown even when neither a record nor a recipe names it.
+  if (options.paper && ![...groups.values()].some((g) => isImageNetLT(g.section.dataset))) {
+    const s: Section = { dataset: 'imagenet-lt', backbone: 'resnext50', profile: null, imbalanceRatio: null, maxPerClass: null };
+    groups.set(sectionKey(s), { section: s, records: [], expected: [] });
+  }
+  // Tables no record fills are left out when asked (`lt-bench table` without --expected), except
+  // the paper's own ImageNet-LT tables with the paper on.
+  const kept = [...groups.values()].filter((g) => !options.onlyWithRecords || g.records.length > 0 || (options.paper && isImageNetLT(g.section.dataset)));
+  return kept.sort((a, b) => (sectionKey(a.section) < sectionKey(b.section) ? -1 : 1));
 }
 
 /**
@@ -450,7 +467,10 @@ function sectionRows(g: SectionGroup, paperRows: Record<string, unknown> | null)
   };
   for (const r of g.records) add(specOfRecord(r));
   for (const e of g.expected) add(specOfExpected(e));
-  if (paperRows) for (const row of SURVEY_ROWS) if (row.paper && paperRows[row.paper]) add(rowSpec(row.methods[0], row.params ?? {}));
+  // A paper row already shown by a record or recipe row (e.g. focal (detach=true), the survey's
+  // own focal setting) is not added a second time without params.
+  const shownPaper = new Set([...specs.values()].map((s) => s.paper).filter(Boolean));
+  if (paperRows) for (const row of SURVEY_ROWS) if (row.paper && paperRows[row.paper] && !shownPaper.has(row.paper)) add(rowSpec(row.methods[0], row.params ?? {}));
   return [...specs.values()];
 }
 
@@ -480,12 +500,12 @@ function buildPerBudgetTable(
   const checkpoint = options.checkpoint ?? 'last';
   const index = new RecordIndex(options.referenceRecords ?? records);
   const out: ResultTable[] = [];
-  for (const g of sections(records, options.expected ?? [])) {
+  for (const g of sections(records, options.expected ?? [], options)) {
     // Expected stage-2 cells of Table 7 (a non-softmax stage-1 loss) are not Table 5/6 rows;
     // records of such runs still are (a number that exists is shown), in rows of their own.
     const expectedHere = g.expected.filter((e) => !e.table7 || e.table7.classifier === 'joint' || e.table7.stage1Loss === DEFAULT_PARAM_VALUES.stage1Loss);
-    if (g.records.length === 0 && expectedHere.length === 0) continue;
     const paperOn = Boolean(options.paper) && isImageNetLT(g.section.dataset);
+    if (g.records.length === 0 && expectedHere.length === 0 && !paperOn) continue;
     const budgets = epochsOf(g.records, expectedHere, paperOn ? [90, 200] : []);
     const notes: string[] = [];
     const missing: MissingCell[] = [];
@@ -636,7 +656,7 @@ export function buildTable7(records: RunRecord[], options: TableOptions = {}): R
     { key: 'tail', label: 'Tail' },
   ] as const;
   const out: ResultTable[] = [];
-  for (const g of sections(records, options.expected ?? [])) {
+  for (const g of sections(records, options.expected ?? [], options)) {
     const paperOn = Boolean(options.paper) && isImageNetLT(g.section.dataset);
     const located = g.records
       .map((r) => ({ r, at: table7Coordinates(r) }))

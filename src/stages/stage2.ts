@@ -35,10 +35,10 @@ import { LtModel } from '../models/model.js';
 import type { Recipe } from '../recipe/schema.js';
 import { appendEpochLine, readRecord, trimEpochLines, writePerClassCsv, writeRecord, writeResolvedRecipe, writeStoppedRecord } from '../results/record.js';
 import type { EvalMetrics, RunRecord, Stage2Info, Stage2Strategy } from '../results/types.js';
-import { sha256 } from '../recipe/hash.js';
 import { Rng } from '../rng.js';
 import type { RunOptions, RunResult } from '../runner.js';
-import { attachPipelineStats, datasetTag, imageShapeOf, lockOptions, slug } from '../runner.js';
+import { attachPipelineStats, evalProgress, imageShapeOf, lockOptions } from '../runner.js';
+import { stage2RunId } from '../lifecycle/ids.js';
 import { withRunLock } from '../results/lock.js';
 import { loggingReporter } from '../results/run-log.js';
 import { describeActivationEstimate, estimateActivationMemory } from '../train/memory.js';
@@ -68,14 +68,7 @@ class FrozenBnModel extends LtModel {
   }
 }
 
-/** The stage-2 run id: strategy, stage-1 method, dataset and the hash of the canonical recipe and split. */
-export function stage2RunId(plan: StagePlan, split: LongTailSplit): string {
-  const r = plan.canonical;
-  const h = sha256(`${plan.hash}:${split.checksum}`).slice(0, 12);
-  const ds = datasetTag(r);
-  const sampler = plan.stage1Sampler === 'instance' ? '' : `-${slug(plan.stage1Sampler)}`;
-  return `${stage2MethodName(plan.stage2!.strategy)}-${slug(r.method.name)}${sampler}-${ds}-${h}`;
-}
+export { stage2RunId };
 
 /** The stage-1 method's classifier head (lws and tau-norm need a linear one). */
 function stage1Head(stage1: Recipe, split: LongTailSplit, numClasses: number): HeadName {
@@ -217,11 +210,11 @@ async function runStage2Opened(plan: StagePlan, stage1: RunResult, runOpts: RunO
       valLast = await evaluate(model, method, data.sources.val, split.indices.val, recipe.eval.batchSize, data.numClasses, split.groups);
       saveCheckpoint(path.join(dir, 'last'), model.store.all(), { epoch: 0, tau: record.stage2!.tau?.chosen ?? null });
     }
-    const last = await evaluate(model, method, data.sources.test, split.indices.test, recipe.eval.batchSize, data.numClasses, split.groups);
+    const last = await evaluate(model, method, data.sources.test, split.indices.test, recipe.eval.batchSize, data.numClasses, split.groups, evalProgress(opts.reporter ?? {}, 'test (last)'));
     let best: EvalMetrics | null = null;
     if (bestDir && checkpointExists(bestDir)) {
       restoreVariables(model.store.all(), loadCheckpoint(bestDir).tensors, bestDir);
-      best = await evaluate(model, method, data.sources.test, split.indices.test, recipe.eval.batchSize, data.numClasses, split.groups);
+      best = await evaluate(model, method, data.sources.test, split.indices.test, recipe.eval.batchSize, data.numClasses, split.groups, evalProgress(opts.reporter ?? {}, 'test (best)'));
     }
     record.metrics = { last, best, valLast };
     record.status = 'finished';

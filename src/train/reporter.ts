@@ -7,6 +7,8 @@ export interface Reporter {
   step?(step: number, loss: number): void;
   epochEnd?(line: EpochLine): void;
   runEnd?(): void;
+  /** Evaluation progress: `done` of `total` images of `what` ('val', 'test', …) predicted so far. */
+  evaluation?(info: { what: string; done: number; total: number }): void;
   log?(message: string): void;
   /** Something the user should see even when progress is off (the CLI: stderr, also with --quiet/--json). */
   warn?(message: string): void;

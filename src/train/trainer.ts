@@ -172,7 +172,7 @@ export async function train(inputs: TrainInputs, cfg: TrainConfig): Promise<Trai
       const trainDone = performance.now();
       state.trainSeconds += (trainDone - t0) / 1000;
       state.epochSeconds += (trainDone - t0) / 1000;
-      const val = await evaluate(model, method, inputs.val.source, inputs.val.indices, cfg.evalBatchSize, inputs.numClasses, inputs.groups);
+      const val = await evaluate(model, method, inputs.val.source, inputs.val.indices, cfg.evalBatchSize, inputs.numClasses, inputs.groups, reporter.evaluation ? (done, total) => reporter.evaluation!({ what: 'val', done, total }) : undefined);
       valLast = val;
       const line: EpochLine = {
         epoch: epoch + 1,

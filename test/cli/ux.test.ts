@@ -13,7 +13,8 @@ import { closest, editDistance, knownKeysAt } from '../../src/recipe/suggest.js'
 import { recipeSchema } from '../../src/recipe/schema.js';
 import { emptyGroupWarnings } from '../../src/data/group-check.js';
 import { formatRunResult, uaLine } from '../../src/cli/format.js';
-import { referenceRecipes, type RunResult } from '../../src/runner.js';
+import { referenceRecipes } from '../../src/lifecycle/index.js';
+import type { RunResult } from '../../src/runner.js';
 import { recipeHash } from '../../src/recipe/hash.js';
 import { checkDataDir, checkOutputDir, fromFsError } from '../../src/paths.js';
 import { DataError, UsageError } from '../../src/errors.js';

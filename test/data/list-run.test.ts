@@ -15,7 +15,7 @@ import { RecipeError } from '../../src/errors.js';
 import { evaluateRun } from '../../src/eval/run-eval.js';
 import { loadRecipe } from '../../src/recipe/load.js';
 import { readEpochLines } from '../../src/results/record.js';
-import { runRecipe } from '../../src/runner.js';
+import { runRecipe } from '../../src/lifecycle/index.js';
 import { packageRoot } from '../../src/version.js';
 import { tempDir, testBackend } from '../foundation/helpers.js';
 import { writeImage } from './image-fixtures.js';
@@ -137,6 +137,9 @@ test('lt-bench eval: --split test reproduces the run; --list writes eval-<list>.
   const out = cli(['eval', r.dir, '--list', path.join(dir, 'lists', 'other.txt'), '--root', path.join(dir, 'images'), '--backend', testBackend]);
   assert.equal(out.code, 0, out.stderr);
   assert.match(out.stdout, /top-1 .*% over 3 images/);
+  // Evaluation progress on stderr (no TTY: a line when it starts and one when it ends).
+  assert.match(out.stderr, /^evaluating other\.txt: 3 images$/m);
+  assert.match(out.stderr, /^evaluated other\.txt: 3 images in [\d.]+s$/m);
   const written = JSON.parse(readFileSync(path.join(r.dir, 'eval-other.json'), 'utf8'));
   assert.equal(written.metrics.count, 3);
   assert.equal(written.runId, r.record.runId);

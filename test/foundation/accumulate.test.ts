@@ -9,7 +9,7 @@ import * as tf from '@tensorflow/tfjs';
 import type { MethodInstance } from '../../src/methods/types.js';
 import type { LtModel } from '../../src/models/model.js';
 import { Rng } from '../../src/rng.js';
-import { runRecipe } from '../../src/runner.js';
+import { runRecipe } from '../../src/lifecycle/index.js';
 import { Sgd } from '../../src/train/sgd.js';
 import { accumulatedStep } from '../../src/train/trainer.js';
 import { testBackend, tinyRecipe } from './helpers.js';

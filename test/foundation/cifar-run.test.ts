@@ -3,7 +3,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { runRecipe } from '../../src/runner.js';
+import { runRecipe } from '../../src/lifecycle/index.js';
 import { validateRecipe } from '../../src/recipe/load.js';
 import { Rng } from '../../src/rng.js';
 import { tempDir, testBackend } from './helpers.js';

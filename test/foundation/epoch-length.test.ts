@@ -11,7 +11,7 @@ import path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { recipeHash } from '../../src/recipe/hash.js';
 import { validateRecipe } from '../../src/recipe/load.js';
-import { runRecipe } from '../../src/runner.js';
+import { runRecipe } from '../../src/lifecycle/index.js';
 import type { Reporter } from '../../src/train/reporter.js';
 
 let out: string;

@@ -6,7 +6,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
-import { runRecipe } from '../../src/runner.js';
+import { runRecipe } from '../../src/lifecycle/index.js';
 import { readEpochLines } from '../../src/results/record.js';
 import type { Reporter } from '../../src/train/reporter.js';
 import { testBackend, tinyRecipe } from './helpers.js';

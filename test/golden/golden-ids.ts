@@ -2,7 +2,7 @@
 import { loadRecipe } from '../../src/recipe/load.js';
 import type { Recipe } from '../../src/recipe/schema.js';
 import { recipeHash } from '../../src/recipe/hash.js';
-import { planRun, referenceRecipes } from '../../src/runner.js';
+import { planRun, referenceRecipes } from '../../src/lifecycle/index.js';
 import { isStagedRecipe, planStages } from '../../src/stages/plan.js';
 
 export interface GoldenIds {

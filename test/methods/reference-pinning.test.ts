@@ -7,7 +7,7 @@ import * as assert from 'node:assert/strict';
 import path from 'node:path';
 import { esqlThreshold } from '../../src/losses/esql.js';
 import { loadRecipe } from '../../src/recipe/load.js';
-import { referenceRecipes } from '../../src/runner.js';
+import { referenceRecipes } from '../../src/lifecycle/index.js';
 import { packageRoot } from '../../src/version.js';
 
 const recipeFile = path.join(packageRoot, 'recipes', 'fashion-lt', 'esql.yaml');

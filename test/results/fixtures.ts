@@ -3,6 +3,7 @@
  * the rest are plausible constants so the records pass validation.
  */
 import type { EvalMetrics, RunRecord, Table7Descriptor } from '../../src/results/types.js';
+import { isImageListDataset } from '../../src/recipe/schema.js';
 
 export interface FakeRun {
   runId: string;
@@ -36,6 +37,10 @@ export function fakeRecord(f: FakeRun): RunRecord {
   const groups = f.groups ?? [null, null, null];
   const perClass = f.perClass ?? [f.top1, f.top1, f.top1];
   const classCounts = f.classCounts ?? [100, 30, 5];
+  const dataset = f.dataset ?? 'fashion-lt';
+  // As runner.ts writes them: image-list datasets (ImageNet-LT, …) are split by their lists, so
+  // their records carry profile 'none' and the ratio measured on the train counts.
+  const lists = isImageListDataset(dataset);
   return {
     schemaVersion: 1,
     runId: f.runId,
@@ -46,9 +51,9 @@ export function fakeRecord(f: FakeRun): RunRecord {
     method: { name: f.method, family: f.family ?? 'CR', tag: 'CSL', params: f.params ?? {} },
     backbone: f.backbone ?? 'resnet8',
     dataset: {
-      name: f.dataset ?? 'fashion-lt',
-      profile: 'exponential',
-      imbalanceRatio: 20,
+      name: dataset,
+      profile: lists ? 'none' : 'exponential',
+      imbalanceRatio: lists ? Math.max(...classCounts) / Math.min(...classCounts) : 20,
       balanced: f.balanced ?? false,
       splitSeed: 0,
       classCounts,

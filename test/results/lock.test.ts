@@ -7,7 +7,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { acquireRunLock, lockPath, readLock, RunHeldError, staleReason, tryAcquireRunLock, withRunLock, type HeldLock, type LockInfo } from '../../src/results/lock.js';
 import { loadRecipe } from '../../src/recipe/load.js';
-import { planRun } from '../../src/runner.js';
+import { planRun } from '../../src/lifecycle/index.js';
 import { packageRoot } from '../../src/version.js';
 import { planSweep, runSweep, sweepJobs } from '../../src/sweep.js';
 import { tempDir, testBackend, writeYaml } from '../foundation/helpers.js';

@@ -9,7 +9,7 @@ import { spawnSync } from 'node:child_process';
 import { appendFileSync, existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { loadRecipe } from '../../src/recipe/load.js';
-import { runRecipe } from '../../src/runner.js';
+import { runRecipe } from '../../src/lifecycle/index.js';
 import { packageRoot } from '../../src/version.js';
 import { tempDir, testBackend, writeYaml } from '../foundation/helpers.js';
 

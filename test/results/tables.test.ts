@@ -217,7 +217,7 @@ test('--paper adds the paper value and the difference, on ImageNet-LT tables onl
   assert.equal(
     toMarkdown(imagenet),
     [
-      '### Table 5: Acc / UA / RA (%) — imagenet-lt · resnext50 · exponential ρ=20, last-epoch checkpoint',
+      '### Table 5: Acc / UA / RA (%) — imagenet-lt · resnext50, last-epoch checkpoint',
       '',
       '| Method | 90 epochs Acc | 90 epochs UA | 90 epochs RA | 200 epochs Acc | 200 epochs UA | 200 epochs RA |',
       '| :-- | --: | --: | --: | --: | --: | --: |',
@@ -261,17 +261,33 @@ function smallTables() {
   return buildTables(recs, { tables: [5] });
 }
 
-test('CSV: one line per cell, unrounded numbers, flags and runs', () => {
+test('CSV: one line per cell, numbers to two decimals, flags and runs', () => {
   assert.equal(
     toCsv(smallTables()),
     [
       'table,dataset,backbone,profile,imbalance_ratio,checkpoint,family,row,column_group,column,mean,std,n,paper,delta,flags,runs',
-      '5,fashion-lt,resnet8,exponential,20,last,baseline,softmax,4 epochs,Acc,62,2.8284271247461903,2,,,mixed-versions,s1 s2',
+      '5,fashion-lt,resnet8,exponential,20,last,baseline,softmax,4 epochs,Acc,62,2.83,2,,,mixed-versions,s1 s2',
       '5,fashion-lt,resnet8,exponential,20,last,baseline,softmax,4 epochs,UA,80,0,2,,,mixed-versions,s1 s2 v1',
-      '5,fashion-lt,resnet8,exponential,20,last,baseline,softmax,4 epochs,RA,77.5,3.5355339059327378,2,,,mixed-versions,s1 s2 v1',
+      '5,fashion-lt,resnet8,exponential,20,last,baseline,softmax,4 epochs,RA,77.5,3.54,2,,,mixed-versions,s1 s2 v1',
       '',
     ].join('\n'),
   );
+});
+
+test('CSV and JSON round float noise to two decimals (82.47500000000001 → 82.48)', () => {
+  // (82.475 + 82.47500000000002) / 2 and the std of two equal values are float noise of the mean.
+  const recs = [
+    fakeRecord({ runId: 'a', method: 'softmax', family: 'baseline', epochs: 4, seed: 1, top1: 82.47500000000001 }),
+    fakeRecord({ runId: 'b', method: 'softmax', family: 'baseline', epochs: 4, seed: 2, top1: 82.47500000000001 }),
+  ];
+  const tables = buildTables(recs, { tables: [5] });
+  assert.equal(tables[0].rows[1].kind === 'row' && tables[0].rows[1].cells[0].stat?.mean, 82.47500000000001, 'the data keeps full precision');
+  const csv = formatTables(tables, 'csv').split('\n')[1];
+  assert.match(csv, /,Acc,82\.48,0,2,/);
+  const json = formatTables(tables, 'json');
+  assert.doesNotMatch(json, /82\.4750/);
+  const acc = (JSON.parse(json) as { tables: Array<{ rows: Array<{ cells?: Array<{ stat: { mean: number } | null }> }> }> }).tables[0].rows[1].cells![0];
+  assert.equal(acc.stat!.mean, 82.48);
 });
 
 test('LaTeX: booktabs table with column groups, family rows and footnote comments', () => {
@@ -301,10 +317,12 @@ test('LaTeX: booktabs table with column groups, family rows and footnote comment
   );
 });
 
-test('JSON: the table data, parseable', () => {
+test('JSON: the table data, parseable, numbers to two decimals', () => {
   const tables = smallTables();
   const parsed = JSON.parse(formatTables(tables, 'json')) as { tables: unknown };
-  assert.deepEqual(parsed.tables, JSON.parse(JSON.stringify(tables)));
+  const round = (_k: string, v: unknown) => (typeof v === 'number' ? Math.round(v * 100) / 100 : v);
+  assert.deepEqual(parsed.tables, JSON.parse(JSON.stringify(tables, round)));
+  assert.match(formatTables(tables, 'json'), /"std": 2\.83,/);
 });
 
 test('a cell never shows a number no record holds: no records, no numbers', () => {

@@ -12,7 +12,8 @@ import path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { validateRecipe } from '../../src/recipe/load.js';
 import { readEpochLines } from '../../src/results/record.js';
-import { planRun, runRecipe, type RunResult } from '../../src/runner.js';
+import { planRun, runRecipe } from '../../src/lifecycle/index.js';
+import type { RunResult } from '../../src/runner.js';
 import { loadCheckpoint } from '../../src/train/checkpoint.js';
 import type { Reporter } from '../../src/train/reporter.js';
 
