@@ -522,5 +522,12 @@ export function stringifyBaseline(b: Baseline, madeBy: string[] = []): string {
   if (b.precision !== undefined) body.precision = b.precision;
   if (b.environment) body.environment = b.environment;
   body.runs = runs;
-  return `${head.join('\n')}\n${YAML.stringify(body, { flowCollectionPadding: false })}`;
+  const doc = new YAML.Document(body);
+  // Lists (seeds, per-seed values) on one line each: a baseline is read by people in review.
+  YAML.visit(doc, {
+    Seq(_, node) {
+      node.flow = true;
+    },
+  });
+  return `${head.join('\n')}\n${doc.toString({ flowCollectionPadding: false })}`;
 }
