@@ -47,7 +47,8 @@ export { formatTables, TABLE_FORMATS, type TableFormat } from './results/format.
 export { loadPaperTables, type PaperTables } from './results/paper.js';
 export { isImageNetLT, rowLabel } from './results/table-layout.js';
 export { accuracyVsRelativeAccuracy, perClassAccuracyPlot, perClassSeries, trainingCurvesPlot, writeFigure, type CurveSeries } from './results/plots.js';
-export { baselineFromRecords, checkRecords, CHECK_METRICS, formatCheck, loadBaseline, stringifyBaseline, type CheckMetric } from './results/regression.js';
+export { baselineFromRecords, baselineFromSeeds, checkExact, checkRecords, CHECK_METRICS, DEFAULT_RULE, formatCheck, loadBaseline, stringifyBaseline, type CheckMetric } from './results/regression.js';
+export { writeFileAtomic } from './results/atomic.js';
 export { checkOutputDir, checkOutputFile, checkDataDir, describeFsCode, fromFsError } from './paths.js';
 export { listRecipes, SHIPPED_RECIPES_DIR, type RecipeEntry } from './recipe/catalog.js';
 export { checkRunPaths } from './runner.js';

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtemp, mkdir, writeFile, rm, readdir } from 'node:fs/promises';
+import { mkdtemp, mkdir, writeFile, rm, readdir, readFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Command } from 'commander';
@@ -64,6 +64,53 @@ test('lt-bench table/check/plot over a results directory', async () => {
     const plot = await run(['plot', '--results', dir, '--out', figs, '--no-png']);
     assert.deepEqual((await readdir(figs)).sort(), ['curves-fashion-lt-resnet8-4-epochs.svg', 'fig4-fashion-lt-resnet8-exponential-20.svg', 'per-class-fashion-lt-resnet8-4-epochs.svg']);
     assert.equal(plot.out.trim().split('\n').length, 3);
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+});
+
+test('lt-bench check --update --seeds writes the spread baseline; --exact exits 0 / 1 (mismatch) / 2 (not comparable)', async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'lt-cli-seeds-'));
+  try {
+    const top1 = [80, 82, 84, 86, 88];
+    for (const [seed, t] of top1.entries()) {
+      const r = fakeRecord({ runId: `s${seed}`, method: 'softmax', epochs: 4, seed, top1: t, groups: [90, 50, 20] });
+      const rec = { ...r, environment: { ...r.environment, backend: 'wasm', threads: 2 } };
+      await mkdir(join(dir, rec.runId));
+      await writeFile(join(dir, rec.runId, 'run.json'), JSON.stringify(rec));
+    }
+    const baseline = join(dir, 'baseline.yaml');
+    const update = await run(['check', '--update', '--seeds', '0,1,2,3,4', '--metrics', 'top1', '--results', dir, '--baseline', baseline]);
+    assert.equal(update.code, undefined);
+    const text = await readFile(baseline, 'utf8');
+    // σ = √10 → 3σ = 9.4868… → 9.49; expected = seed 0's 80.
+    assert.match(text, /^# {3}lt-bench check --update --seeds 0,1,2,3,4 --metrics top1 --results .* --baseline .*baseline\.yaml$/m);
+    assert.match(text, /top1:\n {6}expected: 80\n {6}tolerance: 9\.49\n {6}direction: higher\n {6}values: \[80, 82, 84, 86, 88\]\n {6}mean: 84\n {6}std: 3\.16\n/);
+    assert.match(text, /^environment:\n {2}backend: wasm\n {2}threads: 2\n/m);
+
+    // The directory holds all five seeds: the tolerance check averages them (84 ≥ 80 - 9.49); --exact takes seed 0.
+    assert.equal((await run(['check', '--baseline', baseline, '--results', dir])).code, undefined);
+    const exact = await run(['check', '--exact', '--baseline', baseline, '--results', dir]);
+    assert.equal(exact.code, undefined);
+    assert.match(exact.out, /^EXACT: 1 values reproduced exactly$/m);
+
+    // Seed 0 one hundredth lower: exact fails (1), the tolerance check still passes.
+    const s0 = JSON.parse(await readFile(join(dir, 's0', 'run.json'), 'utf8'));
+    s0.metrics.last.top1 = 79.99;
+    await writeFile(join(dir, 's0', 'run.json'), JSON.stringify(s0));
+    assert.equal((await run(['check', '--exact', '--baseline', baseline, '--results', dir])).code, 1);
+    assert.equal((await run(['check', '--baseline', baseline, '--results', dir])).code, undefined);
+
+    // Another thread count: not comparable (2), named.
+    s0.environment.threads = 8;
+    await writeFile(join(dir, 's0', 'run.json'), JSON.stringify(s0));
+    const other = await run(['check', '--exact', '--baseline', baseline, '--results', dir]);
+    assert.equal(other.code, 2);
+    assert.match(other.out, /^not comparable: test\/softmax-e4 \(run s0\) ran on wasm with 8 threads; the baseline on wasm with 2 threads$/m);
+
+    // --seeds without --update is a usage error; a seed without records fails the update (1).
+    assert.equal((await run(['check', '--seeds', '0,1', '--baseline', baseline, '--results', dir])).code, 2);
+    assert.equal((await run(['check', '--update', '--seeds', '0,7', '--results', dir, '--baseline', join(dir, 'b2.yaml')])).code, 1);
   } finally {
     await rm(dir, { recursive: true, force: true });
   }
