@@ -9,6 +9,7 @@ import { makeClassFolderLongTail, makeImageNetLt, writeLongTailLists } from '../
 import { verifyLists } from '../data/verify.js';
 import { loadRecipe } from '../recipe/load.js';
 import { recipeSplit } from '../data/run-data.js';
+import { ensureRehearsalDataset } from '../rehearsal/dataset.js';
 
 function print(json: boolean, value: unknown, text: string): void {
   process.stdout.write(json ? `${JSON.stringify(value, null, 2)}\n` : `${text}\n`);
@@ -74,16 +75,25 @@ export function registerData(program: Command): void {
     });
   data
     .command('make')
-    .description('sample long-tailed lists: imagenet-lt (the manifest\'s exact per-class counts + the 115/class balanced twin) or a Pareto split of a class-folder dataset')
-    .argument('<kind>', 'imagenet-lt | class-folder')
-    .requiredOption('--root <dir>', 'ImageNet-2012 root (train/, val/) or the class-folder root')
-    .requiredOption('--out <dir>', 'where the lists are written')
+    .description('sample long-tailed lists: imagenet-lt (the manifest\'s exact per-class counts + the 115/class balanced twin) or a Pareto split of a class-folder dataset; rehearsal: generate the synthetic ImageNet-LT that --rehearse trains on')
+    .argument('<kind>', 'imagenet-lt | class-folder | rehearsal')
+    .option('--root <dir>', 'ImageNet-2012 root (train/, val/) or the class-folder root (not for rehearsal)')
+    .requiredOption('--out <dir>', 'where the lists are written (rehearsal: the dataset folder, new or empty)')
     .option('--seed <n>', 'sampling seed', (v: string) => Number(v), 0)
-    .action(async (kind: string, o: { root: string; out: string; seed: number }) => {
+    .action(async (kind: string, o: { root?: string; out: string; seed: number }) => {
+      if (!['imagenet-lt', 'class-folder', 'rehearsal'].includes(kind)) throw new UsageError(`data make ${kind}: expected imagenet-lt, class-folder or rehearsal`);
+      if (kind === 'rehearsal') {
+        const { root, info, created } = await ensureRehearsalDataset(o.out, { seed: o.seed });
+        const m = info.manifest;
+        process.stdout.write(`${created ? 'wrote' : 'exists'}: ${root} (${m.numClasses} classes, ${m.total} train images, head/middle/tail ${m.groups!.head}/${m.groups!.middle}/${m.groups!.tail}, thresholds head > ${m.groupThresholds.head}, tail < ${m.groupThresholds.tail})\n`);
+        for (const [k, f] of Object.entries(info.lists)) process.stdout.write(`${k}: ${root}/${f}\n`);
+        return;
+      }
+      if (!o.root) throw new UsageError(`data make ${kind}: --root DIR is required`);
+      const root = o.root;
       let lists;
-      if (kind === 'imagenet-lt') lists = await makeImageNetLt({ imagenetRoot: o.root, seed: o.seed });
-      else if (kind === 'class-folder') lists = await makeClassFolderLongTail({ root: o.root, seed: o.seed });
-      else throw new UsageError(`data make ${kind}: expected imagenet-lt or class-folder`);
+      if (kind === 'imagenet-lt') lists = await makeImageNetLt({ imagenetRoot: root, seed: o.seed });
+      else lists = await makeClassFolderLongTail({ root, seed: o.seed });
       const files = await writeLongTailLists(o.out, kind === 'imagenet-lt' ? 'ImageNet_LT' : 'LT', lists);
       for (const [k, f] of Object.entries(files)) process.stdout.write(`${k}: ${f}\n`);
     });
