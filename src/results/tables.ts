@@ -450,7 +450,9 @@ function sectionRows(g: SectionGroup, paperRows: Record<string, unknown> | null)
   };
   for (const r of g.records) add(specOfRecord(r));
   for (const e of g.expected) add(specOfExpected(e));
-  if (paperRows) for (const row of SURVEY_ROWS) if (row.paper && paperRows[row.paper]) add(rowSpec(row.methods[0], row.params ?? {}));
+  // A paper row that a params variant already fills (the survey's focal is `detach: true`) is not repeated empty.
+  const claimed = new Set([...specs.values()].map((s) => s.paper));
+  if (paperRows) for (const row of SURVEY_ROWS) if (row.paper && paperRows[row.paper] && !claimed.has(row.paper)) add(rowSpec(row.methods[0], row.params ?? {}));
   return [...specs.values()];
 }
 
