@@ -236,6 +236,7 @@ export const rehearsalSchema = z
     dataset: z.string().describe('the real dataset, e.g. imagenet-lt'),
     backbone: z.string().describe('the real backbone, e.g. resnext50'),
     epochs: positiveInt.describe('the real epoch budget, e.g. 90'),
+    dataVersion: positiveInt.describe("the rehearsal dataset generator's version (its images are not covered by the lists' checksum)"),
   })
   .strict();
 

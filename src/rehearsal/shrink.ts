@@ -17,9 +17,11 @@
  *   - batch sizes (train, stage 2) → min(batch, 32); gradient accumulation off; eval.batchSize 64.
  *   - eval.thresholds → the rehearsal dataset's scaled thresholds (head > 10, tail < 2).
  *   - everything else (method and params, optimiser, schedule, samplers, reference) unchanged.
- *   - the recipe gets `rehearsal: {dataset, backbone, epochs}` — the real cell it stands for —
- *     which is part of its hash (its run ids differ from any real run's) and makes every record
- *     it writes say `rehearsal: true`; results go to results/rehearsal/ unless told otherwise.
+ *   - the recipe gets `rehearsal: {dataset, backbone, epochs, dataVersion}` — the real cell it
+ *     stands for, and the generator version of the images (the run id covers the lists' content,
+ *     not the pixels) — which is part of its hash (its run ids differ from any real run's) and
+ *     makes every record it writes say `rehearsal: true`; results go to results/rehearsal/
+ *     unless told otherwise.
  *   - `--set` overrides apply to the real recipe, before the rule.
  */
 import path from 'node:path';
@@ -92,7 +94,7 @@ export function rehearseRecipe(recipe: Recipe, data: { root: string; info: Rehea
     },
     eval: { thresholds: { ...info.manifest.groupThresholds }, batchSize: REHEARSAL_RULE.evalBatchSize },
     ...(opts.output ? { output: opts.output } : {}),
-    rehearsal: { dataset: recipe.dataset.name, backbone: recipe.backbone.name, epochs: t.epochs },
+    rehearsal: { dataset: recipe.dataset.name, backbone: recipe.backbone.name, epochs: t.epochs, dataVersion: info.version },
   };
   if (isStagedRecipe(recipe)) {
     const spec = planStages(recipe).stage2;

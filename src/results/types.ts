@@ -110,7 +110,7 @@ export interface RunRecord {
    * `rehearsalOf`. Ordinary tables and figures leave such records out; `--rehearse` shows only them.
    */
   rehearsal?: true;
-  rehearsalOf?: { dataset: string; backbone: string; epochs: number };
+  rehearsalOf?: { dataset: string; backbone: string; epochs: number; dataVersion: number };
   // ---- two-stage runs (src/stages/); absent on single-stage runs ----
   /**
    * What stage 2 did on which stage-1 run. `epochs`, `bestEpoch`, `timing` and `epochs.jsonl` of a
