@@ -26,3 +26,6 @@ export { readRecord, readEpochLines } from './results/record.js';
 export type { RunRecord, EpochLine, EvalMetrics } from './results/types.js';
 export { Rng } from './rng.js';
 export { LtBenchError, RecipeError, DataError, UsageError, InterruptedError } from './errors.js';
+export { ensureRehearsalDataset, rehearsalManifest, type RehearsalDatasetInfo, type RehearsalDatasetOptions } from './rehearsal/dataset.js';
+export { rehearseRecipe, rehearsalEpochs, REHEARSAL_RULE, DEFAULT_REHEARSAL_RESULTS } from './rehearsal/shrink.js';
+export { selectRecords, isRehearsalRecord, asStudyRecord } from './rehearsal/records.js';
