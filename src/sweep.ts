@@ -8,11 +8,11 @@ import { glob } from 'tinyglobby';
 import { existsSync } from 'node:fs';
 import { UsageError } from './errors.js';
 import { loadRecipe } from './recipe/load.js';
-import { isImageListDataset, type Recipe } from './recipe/schema.js';
-import { recipeSplit } from './data/run-data.js';
+import type { Recipe } from './recipe/schema.js';
+import { loadSource } from './data/load-source.js';
 import { getMethod } from './methods/registry.js';
 import type { RunRecord } from './results/types.js';
-import { planRun, referenceRecipes, runRecipe, type RunOptions, type RunResult } from './runner.js';
+import { planRun, referenceRecipes, runRecipe, splitFor, type RunOptions, type RunResult } from './runner.js';
 import { gitCommit, ltBenchVersion } from './version.js';
 
 export interface SweepJob {
@@ -82,8 +82,9 @@ function ltResolvedParams(recipe: Recipe, record: RunRecord | null, opts: SweepO
   const def = getMethod(recipe.method.name);
   if (!def.pinnedForReference?.length) return {};
   if (record?.method.resolved) return record.method.resolved;
-  const split = recipeSplit(recipe, opts.dataRoot);
-  return def.create({ classCounts: split.classCounts, numClasses: split.classCounts.length, params: recipe.method.params, epochs: recipe.train.epochs }).resolvedParams ?? {};
+  const source = loadSource(recipe, opts.dataRoot);
+  const split = splitFor(recipe, source);
+  return def.create({ classCounts: split.classCounts, numClasses: source.numClasses, params: recipe.method.params, epochs: recipe.train.epochs }).resolvedParams ?? {};
 }
 
 export function planSweep(jobs: SweepJob[], opts: SweepOptions): SweepPlanEntry[] {
@@ -96,7 +97,7 @@ export function planSweep(jobs: SweepJob[], opts: SweepOptions): SweepPlanEntry[
     }
     const action = p.action === 'reuse' && opts.rerunStale && p.record && isStale(p.record) ? 'rerun-stale' : p.action;
     const references: string[] = [];
-    if (job.recipe.reference === 'auto' && !job.recipe.dataset.balanced && (job.recipe.dataset.profile === 'exponential' || isImageListDataset(job.recipe.dataset.name))) {
+    if (job.recipe.reference === 'auto' && !job.recipe.dataset.balanced && job.recipe.dataset.profile === 'exponential') {
       const refs = referenceRecipes(job.recipe, ltResolvedParams(job.recipe, p.record, opts));
       for (const r of [refs.vanilla, refs.method]) {
         const rp = planRun(r, opts);

@@ -6,7 +6,6 @@ import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { expandRecipeArgs } from '../sweep.js';
 import { loadRecipe } from '../recipe/load.js';
-import { isImageListDataset } from '../recipe/schema.js';
 import type { ExpectedCell } from './tables.js';
 import { stagedRunDescriptor } from '../stages/plan.js';
 import { withTrainSampler } from './table-layout.js';
@@ -22,7 +21,7 @@ export async function expectedCellsFromRecipes(recipesDir: string): Promise<Expe
     } catch {
       continue; // `lt-bench validate` reports broken recipes; a table still builds without them
     }
-    if (recipe.dataset.balanced || (recipe.dataset.profile !== 'exponential' && !isImageListDataset(recipe.dataset.name))) continue;
+    if (recipe.dataset.balanced || recipe.dataset.profile !== 'exponential') continue;
     // A two-stage recipe fills the cell of its stage-2 method (decouple-crt, …), not of its loss.
     const staged = stagedRunDescriptor(recipe);
     cells.push({
