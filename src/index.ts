@@ -56,3 +56,8 @@ export { emptyGroupWarnings } from './data/group-check.js';
 export { describeHolder, RunHeldError } from './results/lock.js';
 export { repairRun } from './results/repair.js';
 export { diffRuns, runMetrics, showRun } from './results/run-info.js';
+export { ensureRehearsalDataset, rehearsalManifest, type RehearsalDatasetInfo, type RehearsalDatasetOptions } from './rehearsal/dataset.js';
+export { rehearseRecipe, rehearsalEpochs, REHEARSAL_RULE, DEFAULT_REHEARSAL_RESULTS } from './rehearsal/shrink.js';
+export { selectRecords, isRehearsalRecord, asStudyRecord } from './rehearsal/records.js';
+export { ignoredNote, rehearsalDatasetName, rehearsalExpectedCells } from './rehearsal/records.js';
+export { defaultRehearsalRecipes, rehearseSweep } from './rehearsal/sweep.js';

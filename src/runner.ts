@@ -185,6 +185,8 @@ async function trainOpened(recipe: Recipe, opts: RunOptions, data: RunData, runI
     environment: runEnvironment(backend),
     parameterCount: model.parameterCount(),
     timing: { wallSeconds: 0, trainImagesPerSec: 0, startedAt, finishedAt: null },
+    // --rehearse (src/rehearsal/shrink.ts); stage-2 records inherit it from their stage-1 record.
+    ...(recipe.rehearsal ? { rehearsal: true as const, rehearsalOf: recipe.rehearsal } : {}),
   };
   writeResolvedRecipe(dir, recipe, `run ${runId}: resolved recipe (all defaults filled in); hash ${record.recipeHash}`);
   writeRecord(dir, record);

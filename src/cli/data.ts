@@ -10,6 +10,7 @@ import {
   classesBeside,
   countStats,
   DataError,
+  ensureRehearsalDataset,
   IN_MEMORY_DATASETS,
   KNOWN_MANIFESTS,
   labelCounts,
@@ -136,24 +137,32 @@ export function registerData(program: Command): void {
       const failed = report.checks.filter((c) => !c.ok);
       if (failed.length > 0) throw new DataError(`data verify: ${failed.map((c) => c.name).join(', ')} failed; first: ${failed[0].examples[0] ?? failed[0].message}`);
     });
-  commonOptions(data.command('make'), { dataRoot: { description: 'ImageNet-2012 root (train/, val/) or the class-folder root', aliases: ['--root'], required: true } })
-    .description('sample long-tailed lists: imagenet-lt (the manifest\'s exact per-class counts + the 115/class balanced twin) or a Pareto split of a class-folder dataset')
-    .argument('<kind>', 'imagenet-lt | class-folder')
-    .requiredOption('--out <dir>', 'where the lists are written')
+  commonOptions(data.command('make'), { dataRoot: { description: 'ImageNet-2012 root (train/, val/) or the class-folder root (not for rehearsal)', aliases: ['--root'] } })
+    .description('sample long-tailed lists: imagenet-lt (the manifest\'s exact per-class counts + the 115/class balanced twin) or a Pareto split of a class-folder dataset; rehearsal: generate the synthetic ImageNet-LT that --rehearse trains on')
+    .argument('<kind>', 'imagenet-lt | class-folder | rehearsal')
+    .requiredOption('--out <dir>', 'where the lists are written (rehearsal: the dataset folder, new or empty)')
     .option('--seed <n>', 'sampling seed', wholeNumber(0), 0)
     .option('--test-per-class <n>', `class-folder: test images held out per class (default ${CLASS_FOLDER_DEFAULTS.testPerClass})`, wholeNumber(1))
     .option('--val-per-class <n>', `class-folder: val images held out per class (default ${CLASS_FOLDER_DEFAULTS.valPerClass})`, wholeNumber(0))
-    .action(async (kind: string, o: { dataRoot: string; out: string; seed: number; testPerClass?: number; valPerClass?: number }) => {
+    .action(async (kind: string, o: { dataRoot?: string; out: string; seed: number; testPerClass?: number; valPerClass?: number }) => {
+      if (!['imagenet-lt', 'class-folder', 'rehearsal'].includes(kind)) throw new UsageError(`data make ${kind}: expected imagenet-lt, class-folder or rehearsal`);
       // The root is checked by the make functions, whose errors say which layout they expected.
       checkOutputDir(o.out, '--out');
+      if (kind === 'rehearsal') {
+        const { root, info, created } = await ensureRehearsalDataset(o.out, { seed: o.seed });
+        const m = info.manifest;
+        process.stdout.write(`${created ? 'wrote' : 'exists'}: ${root} (${m.numClasses} classes, ${m.total} train images, head/middle/tail ${m.groups!.head}/${m.groups!.middle}/${m.groups!.tail}, thresholds head > ${m.groupThresholds.head}, tail < ${m.groupThresholds.tail})\n`);
+        for (const [k, f] of Object.entries(info.lists)) process.stdout.write(`${k}: ${root}/${f}\n`);
+        return;
+      }
+      if (!o.dataRoot) throw new UsageError(`data make ${kind}: --data-root DIR is required`);
       let lists;
       if (kind === 'imagenet-lt') {
         // ImageNet-LT's sizes are the manifest's: val 20/class from train, test = ImageNet's val set.
         if (o.testPerClass !== undefined || o.valPerClass !== undefined)
           throw new UsageError('data make imagenet-lt: --test-per-class and --val-per-class are for class-folder (ImageNet-LT\'s sizes are fixed by its manifest)');
         lists = await makeImageNetLt({ imagenetRoot: o.dataRoot, seed: o.seed });
-      } else if (kind === 'class-folder') lists = await makeClassFolderLongTail({ root: o.dataRoot, seed: o.seed, testPerClass: o.testPerClass, valPerClass: o.valPerClass });
-      else throw new UsageError(`data make ${kind}: expected imagenet-lt or class-folder`);
+      } else lists = await makeClassFolderLongTail({ root: o.dataRoot, seed: o.seed, testPerClass: o.testPerClass, valPerClass: o.valPerClass });
       const files = await writeLongTailLists(o.out, kind === 'imagenet-lt' ? 'ImageNet_LT' : 'LT', lists);
       for (const [k, f] of Object.entries(files)) process.stdout.write(`${k}: ${f}\n`);
     });

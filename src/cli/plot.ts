@@ -22,6 +22,10 @@ import {
   type CurveSeries,
   type PaperTables,
   type RunRecord,
+  DEFAULT_REHEARSAL_RESULTS,
+  ignoredNote,
+  rehearsalDatasetName,
+  selectRecords,
 } from '../index.js';
 import { choice, DEFAULT_PAPER_FILE, DEFAULT_RESULTS_DIR, loadForCommand } from './results-common.js';
 import { commonOptions } from './options.js';
@@ -95,6 +99,7 @@ interface PlotOpts {
   paper: boolean;
   paperFile: string;
   checkpoint: Checkpoint;
+  rehearse: boolean;
 }
 
 export function register(program: Command): void {
@@ -108,11 +113,17 @@ export function register(program: Command): void {
     .option('--paper', "overlay the paper's points on Fig. 4 (ImageNet-LT)", false)
     .option('--paper-file <path>', "the paper's numbers (survey-tables.json)", DEFAULT_PAPER_FILE)
     .option('--checkpoint <which>', 'last-epoch or best-on-val checkpoint', choice(['last', 'best'] as const), 'last')
-    .action(async (opts: PlotOpts) => {
+    .option('--rehearse', `only the records of \`sweep --rehearse\` (default --results ${DEFAULT_REHEARSAL_RESULTS}), in the real study's cells`, false)
+    .action(async (opts: PlotOpts, cmd: Command) => {
       checkOutputDir(opts.out, '--out');
-      const { records } = await loadForCommand(opts.results);
+      // Rehearsal records never mix with real ones (src/rehearsal/records.ts).
+      if (opts.rehearse && cmd.getOptionValueSource('results') === 'default') opts.results = DEFAULT_REHEARSAL_RESULTS;
+      const { records, ignored } = selectRecords((await loadForCommand(opts.results)).records, opts.rehearse);
+      const note = ignoredNote(ignored, opts.rehearse, opts.results);
+      if (note) process.stderr.write(`${note}\n`);
       const selected = records.filter(
-        (r) => (!opts.dataset || r.dataset.name === opts.dataset) && (!opts.epochs || r.epochs === Number(opts.epochs)),
+        (r) =>
+          (!opts.dataset || r.dataset.name === opts.dataset || r.dataset.name === rehearsalDatasetName(opts.dataset)) && (!opts.epochs || r.epochs === Number(opts.epochs)),
       );
       const written = await writeAllFigures(selected, opts.out, {
         checkpoint: opts.checkpoint,

@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { compactCount, describeHolder, duration, expandRecipeArgs, FailedError, planErrors, planSweep, runSweep, SweepEta, sweepJobs, sweepRuns, sweepSummary, UsageError } from '../index.js';
+import { compactCount, defaultRehearsalRecipes, describeHolder, duration, expandRecipeArgs, FailedError, planErrors, planSweep, rehearseSweep, runSweep, SweepEta, sweepJobs, sweepRuns, sweepSummary, UsageError } from '../index.js';
 import { createCliReporter } from './progress.js';
 import { withInterruptSignal } from './interrupt.js';
 import { commonOptions } from './options.js';
@@ -16,18 +16,21 @@ export function registerSweep(program: Command): void {
     results: { description: 'results directory (default: each recipe\'s output, "results")', aliases: ['--output'] },
   })
     .description('run many recipes (× seeds) one after another: reuse finished runs, resume unfinished ones, keep going past failures')
-    .argument('<recipes...>', "recipe files or quoted globs, e.g. 'recipes/fashion-lt/*.yaml'")
+    .argument('[recipes...]', "recipe files or quoted globs, e.g. 'recipes/fashion-lt/*.yaml' (with --rehearse: default every recipes/imagenet-lt/ recipe)")
     .option('--seeds <list>', 'training seeds, e.g. 0,1,2 (default: each recipe\'s train.seed)', parseSeeds)
     .option('--set <key=value>', 'override a key in every recipe (repeatable)', (v: string, p: string[]) => [...p, v], [])
     .option('--backend <name>', 'force a backend')
     .option('--wait', 'wait for runs another trainer holds instead of skipping them')
     .option('--rerun-stale', 'rerun records made by another code version (into new ids)')
     .option('--dry-run', 'list what would run; train nothing')
+    .option('--rehearse', 'rehearse the ImageNet-LT study: shrink every recipe by the rehearsal rule (README) onto a generated synthetic ImageNet-LT (in --data-root, default <results>/dataset); results in results/rehearsal/ unless --output')
     .option('--json', 'print the outcome as JSON')
-    .action(async (args: string[], o: { seeds?: number[]; set: string[]; dataRoot?: string; results?: string; backend?: string; rerunStale?: boolean; wait?: boolean; dryRun?: boolean; json?: boolean }) => {
-      const files = await expandRecipeArgs(args);
-      const jobs = sweepJobs(files, { seeds: o.seeds, sets: o.set });
-      const common = { dataRoot: o.dataRoot, output: o.results, backend: o.backend, rerunStale: o.rerunStale, wait: o.wait };
+    .action(async (args: string[], o: { seeds?: number[]; set: string[]; dataRoot?: string; results?: string; backend?: string; rerunStale?: boolean; wait?: boolean; dryRun?: boolean; rehearse?: boolean; json?: boolean }) => {
+      if (args.length === 0 && !o.rehearse) throw new UsageError("sweep: give recipe files or quoted globs, e.g. 'recipes/fashion-lt/*.yaml' (or --rehearse)");
+      const files = await expandRecipeArgs(args.length > 0 ? args : defaultRehearsalRecipes());
+      let jobs = sweepJobs(files, { seeds: o.seeds, sets: o.set });
+      let common = { dataRoot: o.dataRoot, output: o.results, backend: o.backend, rerunStale: o.rerunStale, wait: o.wait };
+      if (o.rehearse) ({ jobs, opts: common } = await rehearseSweep(jobs, common, (l) => process.stderr.write(`${l}\n`)));
       if (o.dryRun) {
         const plan = planSweep(jobs, common);
         const sum = sweepSummary(plan);

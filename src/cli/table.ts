@@ -4,7 +4,7 @@
  */
 import { writeFile } from 'node:fs/promises';
 import type { Command } from 'commander';
-import { buildTables, formatTables, isImageNetLT, loadPaperTables, TABLE_FORMATS, UsageError, type ExpectedCell, type TableFormat, type TableId } from '../index.js';
+import { buildTables, DEFAULT_REHEARSAL_RESULTS, formatTables, ignoredNote, isImageNetLT, loadPaperTables, rehearsalDatasetName, rehearsalExpectedCells, selectRecords, TABLE_FORMATS, UsageError, type ExpectedCell, type TableFormat, type TableId } from '../index.js';
 import { choice, DEFAULT_PAPER_FILE, DEFAULT_RESULTS_DIR, loadForCommand } from './results-common.js';
 import { writeAllFigures } from './plot.js';
 import { commonOptions } from './options.js';
@@ -27,6 +27,7 @@ interface TableOpts {
   figures?: string;
   verbose: boolean;
   expected: boolean;
+  rehearse: boolean;
 }
 
 export function register(program: Command, hooks: TableHooks = {}): void {
@@ -43,13 +44,20 @@ export function register(program: Command, hooks: TableHooks = {}): void {
     .option('--figures <dir>', 'also write the figures (SVG + PNG) into this directory')
     .option('--verbose', 'list skipped (unfinished) runs on stderr', false)
     .option('--expected', 'also print the tables no record fills yet (every study the recipes describe), with the recipes that fill them', false)
-    .action(async (opts: TableOpts) => {
-      const { records } = await loadForCommand(opts.results, opts.verbose);
+    .option('--rehearse', `only the records of \`sweep --rehearse\` (default --results ${DEFAULT_REHEARSAL_RESULTS}), in the real study's cells (imagenet-lt-rehearsal, 90/200 epochs)`, false)
+    .action(async (opts: TableOpts, cmd: Command) => {
+      // Rehearsal records never mix with real ones (src/rehearsal/records.ts).
+      if (opts.rehearse && cmd.getOptionValueSource('results') === 'default') opts.results = DEFAULT_REHEARSAL_RESULTS;
+      const selected = selectRecords((await loadForCommand(opts.results, opts.verbose)).records, opts.rehearse);
+      const note = ignoredNote(selected.ignored, opts.rehearse, opts.results);
+      if (note) process.stderr.write(`${note}\n`);
+      const records = selected.records;
       const epochs = opts.epochs === undefined ? undefined : Number(opts.epochs);
       if (epochs !== undefined && !(Number.isInteger(epochs) && epochs > 0)) throw new UsageError(`--epochs ${opts.epochs}: expected a positive integer`);
-      const keep = (dataset: string, e: number) => (!opts.dataset || dataset === opts.dataset) && (epochs === undefined || e === epochs);
+      const keep = (dataset: string, e: number) => (!opts.dataset || dataset === opts.dataset || dataset === rehearsalDatasetName(opts.dataset)) && (epochs === undefined || e === epochs);
       const rows = records.filter((r) => keep(r.dataset.name, r.epochs));
-      const expected = (hooks.expectedCells ? await hooks.expectedCells() : []).filter((e) => keep(e.dataset, e.epochs));
+      const study = hooks.expectedCells ? await hooks.expectedCells() : [];
+      const expected = (opts.rehearse ? rehearsalExpectedCells(study) : study).filter((e) => keep(e.dataset, e.epochs));
       const tables = buildTables(rows, {
         checkpoint: opts.checkpoint,
         // The paper's numbers are ImageNet-LT's: --dataset naming another dataset leaves them out.

@@ -230,6 +230,16 @@ export const stage2Schema = z
   .strict();
 // ---- end two-stage -----------------------------------------------------------------------------
 
+/** The real study's coordinates a rehearsal recipe stands in for (the table places its runs there). */
+export const rehearsalSchema = z
+  .object({
+    dataset: z.string().describe('the real dataset, e.g. imagenet-lt'),
+    backbone: z.string().describe('the real backbone, e.g. resnext50'),
+    epochs: positiveInt.describe('the real epoch budget, e.g. 90'),
+    dataVersion: positiveInt.describe("the rehearsal dataset generator's version (its images are not covered by the lists' checksum)"),
+  })
+  .strict();
+
 export const recipeSchema = z
   .object({
     name: z.string().optional().describe('display name; defaults to the recipe path under recipes/'),
@@ -245,6 +255,9 @@ export const recipeSchema = z
       .default('none')
       .describe("'auto' also trains (or reuses) softmax and this method on the balanced twin, for UA and RA"),
     output: z.string().default('results').describe('results directory; runs go to <output>/<run-id>/'),
+    rehearsal: rehearsalSchema
+      .optional()
+      .describe("set by `--rehearse` (src/rehearsal/shrink.ts), not by hand: the recipe is a shrunk stand-in for the real study's cell named here; its records say rehearsal: true and ordinary tables leave them out"),
   })
   .strict();
 

@@ -109,6 +109,12 @@ export interface RunRecord {
   data?: { pipelineImagesPerSec: number; images: number; skipped: number; skippedFiles: string[] };
   /** Activation memory of one training step, estimated before training (src/train/memory.ts). */
   memory?: { activationBytesEstimate: number; activationBytesPerImage: number; microBatch: number; accumulate: number; backend: string; estimate: true };
+  /**
+   * A `--rehearse` run (src/rehearsal/shrink.ts): a shrunk stand-in for the real study's cell
+   * `rehearsalOf`. Ordinary tables and figures leave such records out; `--rehearse` shows only them.
+   */
+  rehearsal?: true;
+  rehearsalOf?: { dataset: string; backbone: string; epochs: number; dataVersion: number };
   // ---- two-stage runs (src/stages/); absent on single-stage runs ----
   /**
    * What stage 2 did on which stage-1 run. `epochs`, `bestEpoch`, `timing` and `epochs.jsonl` of a
