@@ -176,7 +176,7 @@ async function trainOpened(recipe: Recipe, opts: RunOptions, data: RunData, runI
     recipeHash: recipeHash(recipe),
     recipePath: opts.recipePath ?? existing?.recipePath ?? null,
     name: recipe.name ?? runId,
-    method: { name: methodDef.name, family: methodDef.family, tag: methodDef.tag, params: recipe.method.params, ...(method.resolvedParams ? { resolved: method.resolvedParams } : {}) },
+    method: { name: methodDef.name, family: methodDef.family, tag: methodDef.tags[0], tags: methodDef.tags, params: recipe.method.params, ...(method.resolvedParams ? { resolved: method.resolvedParams } : {}) },
     backbone: recipe.backbone.name,
     dataset: {
       name: data.name,

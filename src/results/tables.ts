@@ -20,7 +20,7 @@ import { codeVersion, metricsOf, RecordIndex, type Checkpoint } from './store.js
 import {
   CLASSIFIER_LABELS,
   DECOUPLED_CLASSIFIER,
-  DEFAULT_PARAM_VALUES,
+  DECOUPLED_STAGE1_LOSS,
   distinguishingKeys,
   FAMILY_LABELS,
   FAMILY_ORDER,
@@ -33,6 +33,7 @@ import {
   layoutIndex,
   rowKey,
   rowLabel,
+  splitDefault,
   withTrainSampler,
   type FamilyId,
 } from './table-layout.js';
@@ -222,7 +223,7 @@ function distinguishing(method: string, params: Record<string, unknown>, table7?
   const effective = table7 ? { ...params, stage1Loss: table7.stage1Loss } : params;
   const out: Record<string, unknown> = {};
   for (const k of distinguishingKeys(method)) {
-    if (effective[k] !== undefined && effective[k] !== DEFAULT_PARAM_VALUES[k]) out[k] = effective[k];
+    if (effective[k] !== undefined && effective[k] !== splitDefault(method, k)) out[k] = effective[k];
   }
   return out;
 }
@@ -483,7 +484,7 @@ function buildPerBudgetTable(
   for (const g of sections(records, options.expected ?? [])) {
     // Expected stage-2 cells of Table 7 (a non-softmax stage-1 loss) are not Table 5/6 rows;
     // records of such runs still are (a number that exists is shown), in rows of their own.
-    const expectedHere = g.expected.filter((e) => !e.table7 || e.table7.classifier === 'joint' || e.table7.stage1Loss === DEFAULT_PARAM_VALUES.stage1Loss);
+    const expectedHere = g.expected.filter((e) => !e.table7 || e.table7.classifier === 'joint' || e.table7.stage1Loss === DECOUPLED_STAGE1_LOSS);
     if (g.records.length === 0 && expectedHere.length === 0) continue;
     const paperOn = Boolean(options.paper) && isImageNetLT(g.section.dataset);
     const budgets = epochsOf(g.records, expectedHere, paperOn ? [90, 200] : []);

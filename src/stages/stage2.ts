@@ -159,8 +159,9 @@ async function runStage2Opened(plan: StagePlan, stage1: RunResult, opts: RunOpti
     name: recipe.name ?? runId,
     method: {
       name: stage2MethodName(spec.strategy),
-      family: 'MI',
-      tag: 'DT',
+      family: getMethod(stage2MethodName(spec.strategy)).family,
+      tag: getMethod(stage2MethodName(spec.strategy)).tags[0],
+      tags: getMethod(stage2MethodName(spec.strategy)).tags,
       // The keys src/results/tables.ts reads to place the row (Decouple-IB-CRT, …) and the Table 7 cell.
       params: { stage1Loss: plan.stage1.method.name, stage1Sampler: plan.stage1Sampler, stage1Params: plan.stage1.method.params },
     },
