@@ -1,0 +1,91 @@
+/**
+ * The open method contract: parameter groups in the one SGD, scoped parameter names, the open
+ * head registry, and the default model a method gets.
+ */
+import { before, describe, it } from 'node:test';
+import * as assert from 'node:assert/strict';
+import * as tf from '@tensorflow/tfjs';
+import { createHead, listHeads, registerHead, type Head } from '../../src/models/classifiers.js';
+import { buildMethodModel, LtModel } from '../../src/models/model.js';
+import { ParamStore } from '../../src/models/params.js';
+import { Rng } from '../../src/rng.js';
+import { Sgd } from '../../src/train/sgd.js';
+
+before(async () => {
+  await tf.setBackend('cpu');
+});
+
+describe('SGD parameter groups', () => {
+  it('a group scales the learning rate and replaces the weight decay of its parameters only', () => {
+    const a = tf.variable(tf.tensor1d([1, -2]));
+    const b = tf.variable(tf.tensor1d([0.5]));
+    const sgd = new Sgd({ momentum: 0, nesterov: false, weightDecay: 0.1, groups: [{ names: (n) => n.startsWith('fc.'), lrFactor: 0.5, weightDecay: 0 }] });
+    sgd.step(new Map([['fc.weight', a], ['conv1.weight', b]]), { 'fc.weight': tf.tensor1d([0.2, 0.4]), 'conv1.weight': tf.tensor1d([1]) }, 0.1);
+    // fc.weight: lr 0.1·0.5, no decay: 1 − 0.05·0.2 = 0.99, −2 − 0.05·0.4 = −2.02.
+    const av = a.dataSync();
+    assert.ok(Math.abs(av[0] - 0.99) < 1e-6 && Math.abs(av[1] + 2.02) < 1e-6, `${av}`);
+    // conv1.weight: lr 0.1, decay 0.1: 0.5 − 0.1·(1 + 0.05) = 0.395.
+    assert.ok(Math.abs(b.dataSync()[0] - 0.395) < 1e-6);
+    sgd.dispose();
+    a.dispose();
+    b.dispose();
+  });
+
+  it('without groups the step is unchanged (momentum buffer, decay)', () => {
+    const w = tf.variable(tf.tensor1d([1]));
+    const sgd = new Sgd({ momentum: 0.9, nesterov: false, weightDecay: 0.1, groups: [] });
+    sgd.step(new Map([['w', w]]), { w: tf.tensor1d([0.5]) }, 0.1);
+    // g = 0.5 + 0.1 = 0.6; w = 1 − 0.06.
+    assert.ok(Math.abs(w.dataSync()[0] - 0.94) < 1e-7);
+    sgd.dispose();
+    w.dispose();
+  });
+});
+
+describe('model building blocks', () => {
+  it('a scoped store prefixes names and draws from the same seeded generator in order', () => {
+    const one = new ParamStore(new Rng(3));
+    one.addTrainable('a', [2], one.uniform(2, 1));
+    const ea = one.scoped('experts.0');
+    ea.addTrainable('fc.weight', [2], ea.uniform(2, 1));
+    ea.addBuffer('queue', [3], 0);
+    assert.deepEqual([...one.trainable.keys()], ['a', 'experts.0.fc.weight']);
+    assert.deepEqual([...one.buffers.keys()], ['experts.0.queue']);
+    // Same values as drawing four numbers from one generator.
+    const ref = new ParamStore(new Rng(3));
+    const all = ref.uniform(4, 1);
+    assert.deepEqual(Array.from(one.trainable.get('experts.0.fc.weight')!.dataSync()), Array.from(all.subarray(2)));
+    one.dispose();
+    ref.dispose();
+  });
+
+  it('the head registry is open, and a taken name is refused', () => {
+    class DoubleHead implements Head {
+      readonly name = 'test-double';
+      apply(f: tf.Tensor2D): tf.Tensor2D {
+        return tf.mul(tf.sum(f, 1, true), tf.ones([1, 2])) as tf.Tensor2D;
+      }
+    }
+    registerHead('test-double', () => new DoubleHead());
+    assert.ok(listHeads().includes('test-double') && listHeads().includes('causal'));
+    assert.throws(() => registerHead('linear', () => new DoubleHead()), /already registered/);
+    assert.throws(() => createHead('nope', new ParamStore(new Rng(1)), 2, 2), /unknown head 'nope'; known: linear, cosine/);
+  });
+
+  it('the default model is the backbone plus the method head, with unchanged parameter names', () => {
+    const ctx = { backbone: 'resnet8', inChannels: 1, numClasses: 3, seed: 0 };
+    const m = buildMethodModel({ loss: () => tf.scalar(0) }, ctx);
+    const ref = new LtModel({ ...ctx, head: 'linear' });
+    assert.ok(m instanceof LtModel);
+    assert.deepEqual([...m.store.trainable.keys()], [...ref.store.trainable.keys()]);
+    assert.deepEqual(Array.from(m.store.trainable.get('fc.weight')!.dataSync()), Array.from(ref.store.trainable.get('fc.weight')!.dataSync()));
+    const out = tf.tidy(() => {
+      const x = tf.ones([2, 8, 8, 1]) as tf.Tensor4D;
+      const f = m.forwardFeatures(x, false);
+      return [m.forwardHead(f, false).logits.arraySync(), m.forward(x, false).logits.arraySync()];
+    });
+    assert.deepEqual(out[0], out[1]);
+    m.dispose();
+    ref.dispose();
+  });
+});
