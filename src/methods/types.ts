@@ -155,7 +155,10 @@ export interface MethodInstance {
   streams?: InputStream[];
   /** Changes inputs and targets before the forward pass (mixup). Runs inside the step's tidy. */
   transformBatch?(batch: TrainBatch, ctx: StepContext): TrainBatch;
-  /** The training forward pass (default `model.forward(batch.x, true)`). Runs inside the gradient tape. */
+  /**
+   * The training forward pass (default `model.forward(batch.x, true)`). Runs inside the gradient
+   * tape. When it concatenates streams, the rows of `batch.x` come first (training accuracy reads them).
+   */
   forward?(model: MethodModel, batch: TrainBatch, ctx: StepContext): ModelOutput;
   /** Training loss. Runs inside the gradient tape. */
   loss(output: ModelOutput, labels: tf.Tensor1D, ctx: StepContext): tf.Scalar;

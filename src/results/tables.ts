@@ -54,9 +54,10 @@ export interface Stat {
  * - mixed-params: its records were trained with different method params;
  * - missing-seeds: fewer training seeds than the expected cells ask for;
  * - partial-reference: UA/RA computed from fewer runs than Acc (some balanced runs missing);
- * - tuned-on-test: validation (best epoch, post-hoc tuning) read the test set (valSource: test).
+ * - tuned-on-test: validation (best epoch, post-hoc tuning) read the test set (valSource: test);
+ * - transductive: a post-hoc step of the method read the unlabelled test images (SADE's test-time aggregation).
  */
-export type CellFlag = 'mixed-versions' | 'mixed-params' | 'missing-seeds' | 'partial-reference' | 'tuned-on-test';
+export type CellFlag = 'mixed-versions' | 'mixed-params' | 'missing-seeds' | 'partial-reference' | 'tuned-on-test' | 'transductive';
 
 export interface Cell {
   /** null: no record fills this cell. */
@@ -343,7 +344,7 @@ function makeCell(
   return { stat: meanStd(values), runIds, flags: sortFlags(flags) };
 }
 
-const FLAG_ORDER: CellFlag[] = ['mixed-versions', 'mixed-params', 'missing-seeds', 'partial-reference', 'tuned-on-test'];
+const FLAG_ORDER: CellFlag[] = ['mixed-versions', 'mixed-params', 'missing-seeds', 'partial-reference', 'tuned-on-test', 'transductive'];
 function sortFlags(flags: CellFlag[]): CellFlag[] {
   return FLAG_ORDER.filter((f) => flags.includes(f));
 }
@@ -362,6 +363,7 @@ function emptyCell(): Cell {
 function cellGroupFlags(records: RunRecord[], expected: ExpectedCell[], notes: string[], where: string, missing: MissingCell[], row: string, whereCols: string): CellFlag[] {
   const flags: CellFlag[] = [];
   if (records.some((r) => r.dataset.valSource === 'test')) flags.push('tuned-on-test');
+  if (records.some((r) => r.method.calibration?.last?.transductive === true)) flags.push('transductive');
   const diff = paramDifference(records);
   if (diff) {
     flags.push('mixed-params');

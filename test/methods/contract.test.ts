@@ -10,6 +10,9 @@ import { buildMethodModel, LtModel } from '../../src/models/model.js';
 import { ParamStore } from '../../src/models/params.js';
 import { Rng } from '../../src/rng.js';
 import { Sgd } from '../../src/train/sgd.js';
+import { InMemoryBatchSource } from '../../src/data/batch-source.js';
+import { calibrateOnVal } from '../../src/eval/calibrate.js';
+import type { MethodInstance } from '../../src/methods/types.js';
 
 before(async () => {
   await tf.setBackend('cpu');
@@ -87,5 +90,42 @@ describe('model building blocks', () => {
     assert.deepEqual(out[0], out[1]);
     m.dispose();
     ref.dispose();
+  });
+});
+
+describe('post-hoc steps', () => {
+  it('a val step gets val logits with labels; a test step gets only images, and the result is flagged transductive', async () => {
+    const count = 6;
+    const pixels = Uint8Array.from({ length: count * 8 * 8 }, (_, i) => (i * 37) % 256);
+    const labels = Int32Array.from([0, 1, 2, 0, 1, 2]);
+    const source = new InMemoryBatchSource({ pixels, labels, count, height: 8, width: 8, channels: 1 }, [0.5], [0.25]);
+    const indices = Int32Array.from([0, 1, 2, 3, 4, 5]);
+    const model = new LtModel({ backbone: 'resnet8', inChannels: 1, numClasses: 3, seed: 0, head: 'linear' });
+    const seen: Record<string, unknown> = {};
+    const method: MethodInstance = {
+      loss: () => tf.scalar(0),
+      postHoc: [
+        { name: 'val-step', reads: 'val', run: (ctx) => ({ rows: ctx.val!.logits.shape[0], labels: Array.from(ctx.val!.labels), sawTest: ctx.testImages !== undefined }) },
+        {
+          name: 'test-step',
+          reads: 'test-unlabelled',
+          async run(ctx) {
+            let images = 0;
+            for await (const x of ctx.testImages!()) images += x.shape[0];
+            seen.val = ctx.val;
+            return { images };
+          },
+        },
+      ],
+    };
+    const before = tf.memory().numTensors;
+    const r = await calibrateOnVal(model, method, source, indices.subarray(0, 3), 2, { source, indices });
+    assert.deepEqual(r, {
+      postHoc: { 'val-step': { reads: 'val', rows: 3, labels: [0, 1, 2], sawTest: false }, 'test-step': { reads: 'test-unlabelled', images: 6 } },
+      transductive: true,
+    });
+    assert.equal(seen.val, undefined, 'a test step never sees val labels either');
+    assert.equal(tf.memory().numTensors, before);
+    model.dispose();
   });
 });
