@@ -1,6 +1,5 @@
 import type { Command } from 'commander';
 import { listMethods } from '../methods/registry.js';
-import { SAMPLER_ABBREVIATIONS } from '../results/table-layout.js';
 
 /** `lt-bench methods`: everything shown comes from the method files' metadata. */
 export function registerMethods(program: Command): void {
@@ -30,7 +29,7 @@ export function registerMethods(program: Command): void {
       for (const r of rows) {
         const d = Object.keys(r.defaults).length ? `  defaults ${JSON.stringify(r.defaults)}` : '';
         const paper = r.table.rows
-          .map((x) => x.paper ?? (Object.keys(x.params).length ? Object.values(x.params).map((v) => SAMPLER_ABBREVIATIONS[String(v)] ?? String(v)).join('/') : null))
+          .map((x) => x.paper ?? (Object.keys(x.params).length ? Object.entries(x.params).map(([k, v]) => `${k}=${String(v)}`).join(',') : null))
           .filter((x): x is string => x !== null);
         const rowText = paper.length ? `  rows ${paper.join(', ')}` : '';
         const stages = r.stages.length > 1 ? `  stages ${r.stages.join(' → ')}` : '';

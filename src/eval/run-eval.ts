@@ -130,10 +130,11 @@ export async function evaluateRun(runDir: string, opts: EvalRunOptions): Promise
       indices = data.split.indices[opts.split!];
       on = { split: opts.split! };
     }
-    if (method.calibrate) {
-      // Post-hoc choices (UNO-IC's β, De-confound's α) are made on the val split again, as the run made them.
+    if (method.calibrate || method.postHoc?.length) {
+      // Post-hoc choices (UNO-IC's β, De-confound's α) are made on the val split again, as the run
+      // made them; a transductive step reads the images evaluated here, without their labels.
       const data = await openData();
-      await calibrateOnVal(model, method, data.sources.val, data.split.indices.val, recipe.eval.batchSize);
+      await calibrateOnVal(model, method, data.sources.val, data.split.indices.val, recipe.eval.batchSize, { source, indices });
     }
     const metrics = await evaluate(model, method, source, indices, recipe.eval.batchSize, record.dataset.classCounts.length, record.dataset.groups);
     const stats = listSource?.stats() ?? (runData as RunData | null)?.pipelineStats() ?? null;
