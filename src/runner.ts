@@ -21,8 +21,9 @@ import { calibrateOnVal } from './eval/calibrate.js';
 import { evaluate, predictWithLabels, type EvalProgress } from './eval/evaluate.js';
 import { upperAndRelative } from './eval/metrics.js';
 import { getMethod } from './methods/registry.js';
-import type { MethodInstance, SamplerName } from './methods/types.js';
-import { LtModel } from './models/model.js';
+import type { MethodInstance, MethodModel, SamplerName } from './methods/types.js';
+import { buildMethodModel } from './models/model.js';
+import { methodStreams } from './train/streams.js';
 import { recipeHash, sha256 } from './recipe/hash.js';
 import { isImageListDataset, type Recipe } from './recipe/schema.js';
 import { appendEpochLine, readRecord, trimEpochLines, writePerClassCsv, writeRecord, writeResolvedRecipe, writeStoppedRecord } from './results/record.js';
@@ -84,9 +85,9 @@ export function locateRun(recipe: Recipe, split: LongTailSplit, opts: Pick<RunOp
   return { runId, dir, existing: readRecord(dir) };
 }
 
-async function metricsOf(model: LtModel, method: MethodInstance, recipe: Recipe, data: RunData, reporter: Reporter = {}, what = 'test'): Promise<{ test: EvalMetrics; calibration?: Record<string, unknown> }> {
+async function metricsOf(model: MethodModel, method: MethodInstance, recipe: Recipe, data: RunData, reporter: Reporter = {}, what = 'test'): Promise<{ test: EvalMetrics; calibration?: Record<string, unknown> }> {
   const { split, sources } = data;
-  const calibration = await calibrateOnVal(model, method, sources.val, split.indices.val, recipe.eval.batchSize);
+  const calibration = await calibrateOnVal(model, method, sources.val, split.indices.val, recipe.eval.batchSize, { source: sources.test, indices: split.indices.test });
   const test = await evaluate(model, method, sources.test, split.indices.test, recipe.eval.batchSize, data.numClasses, split.groups, evalProgress(reporter, what));
   return { test, calibration };
 }
@@ -151,7 +152,7 @@ async function trainOpened(recipe: Recipe, opts: RunOptions, data: RunData, runI
   if (!split.balanced) for (const w of emptyGroupWarnings(split.groups, split.classCounts, recipe.eval.thresholds, recipe.dataset.maxPerClass)) reporter.warn?.(`${recipe.name ?? runId}: ${w}`);
   const startedAt = existing?.timing.startedAt ?? new Date().toISOString();
   const wallStart = performance.now() - 1000 * (existing?.timing.wallSeconds ?? 0);
-  const model = new LtModel({ backbone: recipe.backbone.name, head: method.head ?? 'linear', headOptions: method.headOptions, inChannels: data.channels, numClasses: data.numClasses, seed: recipe.train.seed });
+  const model = buildMethodModel(method, { backbone: recipe.backbone.name, inChannels: data.channels, numClasses: data.numClasses, seed: recipe.train.seed });
   const record: RunRecord = {
     schemaVersion: 1,
     runId,
@@ -159,7 +160,7 @@ async function trainOpened(recipe: Recipe, opts: RunOptions, data: RunData, runI
     recipeHash: recipeHash(recipe),
     recipePath: opts.recipePath ?? existing?.recipePath ?? null,
     name: recipe.name ?? runId,
-    method: { name: methodDef.name, family: methodDef.family, tag: methodDef.tag, params: recipe.method.params, ...(method.resolvedParams ? { resolved: method.resolvedParams } : {}) },
+    method: { name: methodDef.name, family: methodDef.family, tag: methodDef.tags[0], tags: methodDef.tags, params: recipe.method.params, ...(method.resolvedParams ? { resolved: method.resolvedParams } : {}) },
     backbone: recipe.backbone.name,
     dataset: {
       name: data.name,
@@ -197,7 +198,7 @@ async function trainOpened(recipe: Recipe, opts: RunOptions, data: RunData, runI
   // Lines written after the checkpoint the run restarts from (or all, when it restarts from scratch).
   trimEpochLines(dir, resumedFrom?.epoch ?? 0);
   const t = recipe.train;
-  const samplerName = resolveSamplerName(t.sampler ?? method.sampler ?? 'instance');
+  const samplerName = resolveSamplerName(t.sampler ?? method.streams?.[0]?.sampler ?? method.sampler ?? 'instance');
   record.sampler = samplerName;
   reporter.runStart?.({ runId, name: record.name, epochs: t.epochs, stepsPerEpoch: stepsPerEpoch(split.indices.train.length, t.batchSize), resumedFrom });
   const accumulate = t.accumulate ?? 1;
@@ -219,6 +220,7 @@ async function trainOpened(recipe: Recipe, opts: RunOptions, data: RunData, runI
         // The sampler's epoch order (seeded by the training seed), N per epoch unless train.epochLength says 'sampler'.
         epochOrder: samplerEpochOrder(samplerName, split.indices.train, data.sources.train.labels, data.numClasses, t.epochs, t.epochLength ?? 'dataset', new Rng(t.seed).fork('sampler')),
         onEpoch: (line) => appendEpochLine(dir, line),
+        ...methodStreams(method, split.indices.train, data.sources.train.labels, data.numClasses, t.epochs, t.epochLength ?? 'dataset', t.seed),
       },
       {
         epochs: t.epochs,

@@ -51,7 +51,8 @@ export interface Sampler {
   epochIndices(epoch: number, epochs: number): Int32Array;
 }
 
-const ALIASES: Record<SamplerAlias, SamplerName> = {
+/** The survey's short sampler names: the one alias map (recipes, tables and the CLI read it). */
+export const SAMPLER_ALIASES: Readonly<Record<SamplerAlias, SamplerName>> = {
   IB: 'instance',
   CB: 'class-balanced',
   SR: 'square-root',
@@ -70,10 +71,10 @@ export const SAMPLER_NAMES: readonly SamplerName[] = [
 /** Resolves a recipe name or a survey alias (case-insensitive for aliases) to the sampler name. */
 export function resolveSamplerName(name: string): SamplerName {
   if ((SAMPLER_NAMES as readonly string[]).includes(name)) return name as SamplerName;
-  const alias = ALIASES[name.toUpperCase() as SamplerAlias];
+  const alias = SAMPLER_ALIASES[name.toUpperCase() as SamplerAlias];
   if (alias) return alias;
   throw new Error(
-    `unknown sampler "${name}": expected one of ${SAMPLER_NAMES.join(', ')} or an alias ${Object.keys(ALIASES).join(', ')}`,
+    `unknown sampler "${name}": expected one of ${SAMPLER_NAMES.join(', ')} or an alias ${Object.keys(SAMPLER_ALIASES).join(', ')}`,
   );
 }
 

@@ -3,7 +3,7 @@ import * as tf from '@tensorflow/tfjs';
 import type { BatchSource } from '../data/batch-source.js';
 import type { Group } from '../data/types.js';
 import type { MethodInstance } from '../methods/types.js';
-import type { LtModel } from '../models/model.js';
+import type { MethodModel } from '../methods/types.js';
 import type { EvalMetrics } from '../results/types.js';
 import { classificationMetrics } from './metrics.js';
 
@@ -14,7 +14,7 @@ export type EvalProgress = (done: number, total: number) => void;
  * Logits the method predicts with (post-hoc adjustments applied) and the labels of the images
  * they belong to: all of `indices`, less any image a source with badImages: skip left out.
  */
-export async function predictWithLabels(model: LtModel, method: MethodInstance, source: BatchSource, indices: Int32Array, batchSize: number, onProgress?: EvalProgress): Promise<{ logits: tf.Tensor2D; labels: Int32Array }> {
+export async function predictWithLabels(model: MethodModel, method: MethodInstance, source: BatchSource, indices: Int32Array, batchSize: number, onProgress?: EvalProgress): Promise<{ logits: tf.Tensor2D; labels: Int32Array }> {
   const parts: tf.Tensor2D[] = [];
   const labels: Int32Array[] = [];
   let done = 0;
@@ -49,7 +49,7 @@ export async function predictWithLabels(model: LtModel, method: MethodInstance, 
 }
 
 /** Logits the method predicts with (post-hoc adjustments applied), for all `indices`. */
-export async function predictLogits(model: LtModel, method: MethodInstance, source: BatchSource, indices: Int32Array, batchSize: number): Promise<tf.Tensor2D> {
+export async function predictLogits(model: MethodModel, method: MethodInstance, source: BatchSource, indices: Int32Array, batchSize: number): Promise<tf.Tensor2D> {
   return (await predictWithLabels(model, method, source, indices, batchSize)).logits;
 }
 
@@ -57,7 +57,7 @@ export function labelsOf(source: BatchSource, indices: Int32Array): Int32Array {
   return Int32Array.from(indices, (i) => source.labels[i]);
 }
 
-export async function evaluate(model: LtModel, method: MethodInstance, source: BatchSource, indices: Int32Array, batchSize: number, numClasses: number, groups: Group[], onProgress?: EvalProgress): Promise<EvalMetrics> {
+export async function evaluate(model: MethodModel, method: MethodInstance, source: BatchSource, indices: Int32Array, batchSize: number, numClasses: number, groups: Group[], onProgress?: EvalProgress): Promise<EvalMetrics> {
   const { logits, labels } = await predictWithLabels(model, method, source, indices, batchSize, onProgress);
   const argmax = tf.argMax(logits, 1);
   const pred = Int32Array.from(argmax.dataSync());

@@ -14,8 +14,8 @@ import { loadManifest } from '../data/manifests.js';
 import { listLocations, openListSource, openRunData, readListStrict, type RunData } from '../data/run-data.js';
 import { DataError, LtBenchError, UsageError } from '../errors.js';
 import { getMethod } from '../methods/registry.js';
-import type { MethodInstance } from '../methods/types.js';
-import { LtModel } from '../models/model.js';
+import type { MethodInstance, MethodModel } from '../methods/types.js';
+import { buildMethodModel } from '../models/model.js';
 import { loadRecipe } from '../recipe/load.js';
 import { isImageListDataset, type Recipe } from '../recipe/schema.js';
 import { writeJsonAtomic } from '../results/atomic.js';
@@ -72,7 +72,7 @@ function runFiles(runDir: string): { record: RunRecord; recipe: Recipe } {
 }
 
 /** The run's model and prediction, with the checkpoint's weights. */
-function restoreModel(record: RunRecord, recipe: Recipe, channels: number, ckDir: string): { model: LtModel; method: MethodInstance } {
+function restoreModel(record: RunRecord, recipe: Recipe, channels: number, ckDir: string): { model: MethodModel; method: MethodInstance } {
   const numClasses = record.dataset.classCounts.length;
   let method: MethodInstance;
   let headOptions: Record<string, unknown> | undefined;
@@ -82,7 +82,7 @@ function restoreModel(record: RunRecord, recipe: Recipe, channels: number, ckDir
     method = getMethod(recipe.method.name).create({ classCounts: record.dataset.classCounts, numClasses, params: recipe.method.params, epochs: recipe.train.epochs });
     headOptions = method.headOptions;
   }
-  const model = new LtModel({ backbone: recipe.backbone.name, head: method.head ?? 'linear', headOptions, inChannels: channels, numClasses, seed: recipe.train.seed });
+  const model = buildMethodModel({ ...method, headOptions }, { backbone: recipe.backbone.name, inChannels: channels, numClasses, seed: recipe.train.seed });
   try {
     restoreVariables(model.store.all(), loadCheckpoint(ckDir).tensors, ckDir);
   } catch (e) {
@@ -134,10 +134,11 @@ export async function evaluateRun(runDir: string, opts: EvalRunOptions): Promise
       indices = data.split.indices[opts.split!];
       on = { split: opts.split! };
     }
-    if (method.calibrate) {
-      // Post-hoc choices (UNO-IC's β, De-confound's α) are made on the val split again, as the run made them.
+    if (method.calibrate || method.postHoc?.length) {
+      // Post-hoc choices (UNO-IC's β, De-confound's α) are made on the val split again, as the run
+      // made them; a transductive step reads the images evaluated here, without their labels.
       const data = await openData();
-      await calibrateOnVal(model, method, data.sources.val, data.split.indices.val, recipe.eval.batchSize);
+      await calibrateOnVal(model, method, data.sources.val, data.split.indices.val, recipe.eval.batchSize, { source, indices });
     }
     const what = 'list' in on ? path.basename(on.list) : `${on.split} split`;
     const metrics = await evaluate(model, method, source, indices, recipe.eval.batchSize, record.dataset.classCounts.length, record.dataset.groups, evalProgress(opts.reporter ?? {}, what));

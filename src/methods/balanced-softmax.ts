@@ -10,7 +10,8 @@ import { logitsLoss, parseParams } from './setup.js';
 export const balancedSoftmaxMethod: Method = {
   name: 'balanced-softmax',
   family: 'CR',
-  tag: 'CSL',
+  tags: ['CSL'],
+  table: { rows: [{ paper: 'Balanced Softmax' }] },
   summary: 'Balanced Softmax: cross-entropy on z + log π during training, raw logits at test.',
   citation: {
     paper: 'Ren et al., "Balanced Meta-Softmax for Long-Tailed Visual Recognition", NeurIPS 2020',

@@ -12,7 +12,8 @@ import { logitsLoss, parseParams } from './setup.js';
 export const classBalancedMethod: Method = {
   name: 'class-balanced',
   family: 'CR',
-  tag: 'CSL',
+  tags: ['CSL'],
+  table: { rows: [{ after: 'Focal loss' }], splitBy: { lossType: 'softmax' } },
   summary: 'Class-balanced loss: effective-number weights (β = 0.9999) on softmax / focal / sigmoid.',
   citation: {
     paper: 'Cui et al., "Class-Balanced Loss Based on Effective Number of Samples", CVPR 2019',

@@ -43,7 +43,8 @@ export const deConfoundParams = z
 export const deConfoundMethod: Method = {
   name: 'de-confound',
   family: 'MI',
-  tag: 'CD',
+  tags: ['CD'],
+  table: { rows: [{ paper: 'De-confound' }] },
   summary: 'De-confound-TDE: causal-norm classifier (K=2, τ=16, γ=1/32), mean-feature EMA, counterfactual subtraction (α=3) at test.',
   citation: {
     paper: 'Tang et al., "Long-Tailed Classification by Keeping the Good and Removing the Bad Momentum Causal Effect", NeurIPS 2020',

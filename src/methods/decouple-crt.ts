@@ -9,6 +9,13 @@ import { decoupleMethod } from './decouple-preset.js';
 
 export const decoupleCrtMethod = decoupleMethod(
   'decouple-crt',
+  'crt',
   'Decoupling, cRT: frozen stage-1 backbone, re-initialised linear classifier, class-balanced sampling (10 epochs).',
   'cls_crt.yaml, data/ClassAwareSampler.py',
+  [
+    { paper: 'Decouple-IB-CRT', params: { stage1Sampler: 'instance' } },
+    { paper: 'Decouple-CB-CRT', params: { stage1Sampler: 'class-balanced' } },
+    { paper: 'Decouple-SR-CRT', params: { stage1Sampler: 'square-root' } },
+    { paper: 'Decouple-PB-CRT', params: { stage1Sampler: 'progressive' } },
+  ],
 );

@@ -8,6 +8,8 @@ import { decoupleMethod } from './decouple-preset.js';
 
 export const decoupleLwsMethod = decoupleMethod(
   'decouple-lws',
+  'lws',
   'Decoupling, LWS: frozen stage-1 classifier, per-class scales learned with class-balanced sampling (5 epochs).',
   'cls_lws.yaml, models/TauNormClassifier.py',
+  [{ params: { stage1Sampler: 'instance' }, after: 'Decouple-PB-CRT' }],
 );

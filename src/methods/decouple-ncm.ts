@@ -8,6 +8,8 @@ import { decoupleMethod } from './decouple-preset.js';
 
 export const decoupleNcmMethod = decoupleMethod(
   'decouple-ncm',
+  'ncm',
   'Decoupling, NCM: nearest class mean of cl2n features of the frozen stage-1 backbone.',
   'models/KNNClassifier.py',
+  [{ params: { stage1Sampler: 'instance' }, after: 'Decouple-PB-CRT' }],
 );

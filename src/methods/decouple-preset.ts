@@ -12,7 +12,8 @@
 import { z } from 'zod';
 import { softmaxLoss } from '../losses/softmax.js';
 import { canonicalSamplerSchema } from '../recipe/schema.js';
-import type { Method } from './types.js';
+import type { Stage2Strategy } from '../results/types.js';
+import type { Method, TableRow } from './types.js';
 import { logitsLoss, parseParams } from './setup.js';
 
 export const decoupleParams = z
@@ -23,11 +24,18 @@ export const decoupleParams = z
 
 const CODE = 'facebookresearch/classifier-balancing (run_networks.py, config/ImageNet_LT/feat_*.yaml, cls_crt.yaml, cls_lws.yaml, tau_norm.py, models/KNNClassifier.py)';
 
-export function decoupleMethod(name: string, summary: string, codeDetail: string): Method {
+/**
+ * A decoupled method: stage 1 (softmax CE), then stage 2 with `strategy` on the frozen backbone.
+ * Rows: one per stage-1 sampler in `rows` (the survey reports cRT per sampler, IB / CB / SR / PB);
+ * the stage-1 sampler always shows in the row label, the stage-1 loss only when not softmax.
+ */
+export function decoupleMethod(name: string, strategy: Stage2Strategy, summary: string, codeDetail: string, rows: TableRow[]): Method {
   return {
     name,
     family: 'MI',
-    tag: 'DT',
+    tags: ['DT'],
+    table: { rows, splitBy: { stage1Sampler: null, stage1Loss: 'softmax' }, samplerSplits: false },
+    stages: [{ kind: 'train' }, { kind: 'classifier', strategy }],
     summary,
     citation: {
       paper: 'Kang et al., "Decoupling Representation and Classifier for Long-Tailed Recognition", ICLR 2020',

@@ -7,6 +7,8 @@ import { decoupleMethod } from './decouple-preset.js';
 
 export const decoupleTauNormMethod = decoupleMethod(
   'decouple-tau-norm',
+  'tau-norm',
   'Decoupling, τ-norm: stage-1 classifier rescaled w/‖w‖^τ (no bias), τ ∈ 0…2 chosen on val.',
   'tau_norm.py',
+  [{ params: { stage1Sampler: 'instance' }, after: 'Decouple-PB-CRT' }],
 );

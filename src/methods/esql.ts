@@ -13,7 +13,8 @@ import { logitsLoss, parseParams } from './setup.js';
 export const esqlMethod: Method = {
   name: 'esql',
   family: 'CR',
-  tag: 'CSL',
+  tags: ['CSL'],
+  table: { rows: [{ paper: 'ESQL' }] },
   summary: 'Softmax equalization loss: tail-class negatives (π ≤ λ) masked with probability γ = 0.9.',
   citation: {
     paper: 'Tan et al., "Equalization Loss for Long-Tailed Object Recognition", CVPR 2020',

@@ -10,7 +10,8 @@ import { logitsLoss, parseParams } from './setup.js';
 export const focalMethod: Method = {
   name: 'focal',
   family: 'CR',
-  tag: 'CSL',
+  tags: ['CSL'],
+  table: { rows: [{ paper: 'Focal loss' }], splitBy: { detach: false } },
   summary: 'Focal loss −(1 − p_y)^γ log p_y (γ = 2; the survey code used γ = 3 with a detached factor).',
   citation: {
     paper: 'Lin et al., "Focal Loss for Dense Object Detection", ICCV 2017',

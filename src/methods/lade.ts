@@ -12,7 +12,8 @@ import { logitsLoss, parseParams } from './setup.js';
 export const ladeMethod: Method = {
   name: 'lade',
   family: 'CR',
-  tag: 'CSL',
+  tags: ['CSL'],
+  table: { rows: [{ paper: 'LADE' }] },
   summary: 'LADE: PriorCE (CE on z + log π) plus α = 0.1 × the LADE (ReMINE, λ = 0.1) regulariser.',
   citation: {
     paper: 'Hong et al., "Disentangling Label Distribution for Long-tailed Visual Recognition", CVPR 2021',

@@ -14,7 +14,8 @@ import { logitsLoss, parseParams } from './setup.js';
 export const ldamDrwMethod: Method = {
   name: 'ldam-drw',
   family: 'CR',
-  tag: 'CSL',
+  tags: ['CSL'],
+  table: { rows: [{ paper: 'LDAM' }], splitBy: { variant: 'ldam-drw', drw: true }, aliases: ['ldam'] },
   summary: 'Label-distribution-aware margins (m ∝ n^−1/4, max 0.5, s = 30) with deferred class-balanced re-weighting.',
   citation: {
     paper: 'Cao et al., "Learning Imbalanced Datasets with Label-Distribution-Aware Margin Loss", NeurIPS 2019',

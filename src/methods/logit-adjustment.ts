@@ -20,7 +20,8 @@ export const logitAdjustmentMethodParams = z
 export const logitAdjustmentMethod: Method = {
   name: 'logit-adjustment',
   family: 'CR',
-  tag: 'LA',
+  tags: ['LA'],
+  table: { rows: [{ after: 'Balanced Softmax' }], splitBy: { mode: 'loss' } },
   summary: 'Logit adjustment by τ·log π (τ = 1): in the loss (default) or post hoc at prediction.',
   citation: {
     paper: 'Menon et al., "Long-tail learning via logit adjustment", ICLR 2021',

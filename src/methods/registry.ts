@@ -1,7 +1,10 @@
 /**
- * The method registry: recipe names → Method. Add a method by importing its file here.
+ * The method registry: recipe names → Method. `npm run new-method <name>` adds a method's import
+ * and entry between the `new-method` markers (the order is the survey's table order; a new method
+ * goes last). A test checks that every method file of this folder is registered.
  */
 import type { Method } from './types.js';
+// new-method: imports
 import { softmaxMethod } from './softmax.js';
 import { weightedSoftmaxMethod } from './weighted-softmax.js';
 import { focalMethod } from './focal.js';
@@ -17,8 +20,10 @@ import { decoupleLwsMethod } from './decouple-lws.js';
 import { decoupleTauNormMethod } from './decouple-tau-norm.js';
 import { decoupleNcmMethod } from './decouple-ncm.js';
 import { deConfoundMethod } from './de-confound.js';
+// new-method: end imports
 
 const METHODS: readonly Method[] = [
+  // new-method: entries
   softmaxMethod,
   weightedSoftmaxMethod,
   focalMethod,
@@ -34,6 +39,7 @@ const METHODS: readonly Method[] = [
   decoupleTauNormMethod,
   decoupleNcmMethod,
   deConfoundMethod,
+  // new-method: end entries
 ];
 
 const BY_NAME = new Map(METHODS.map((m) => [m.name, m]));
@@ -53,4 +59,9 @@ export function getMethod(name: string): Method {
   const method = BY_NAME.get(name);
   if (!method) throw new Error(`Unknown method "${name}". Known methods: ${methodNames().join(', ')}`);
   return method;
+}
+
+/** The method a name or a table alias (e.g. `ldam`, which old records carry) refers to. */
+export function findMethod(nameOrAlias: string): Method | undefined {
+  return BY_NAME.get(nameOrAlias) ?? METHODS.find((m) => m.table?.aliases?.includes(nameOrAlias));
 }

@@ -9,7 +9,8 @@ import { logitsLoss, parseParams } from './setup.js';
 export const softmaxMethod: Method = {
   name: 'softmax',
   family: 'baseline',
-  tag: 'Baseline',
+  tags: ['Baseline'],
+  table: { rows: [{ paper: 'Softmax' }] },
   summary: 'Plain softmax cross-entropy, instance-balanced sampling (the baseline every table compares to).',
   citation: {
     paper: 'Zhang et al., "Deep Long-Tailed Learning: A Survey", TPAMI 2023 (baseline, §4.1)',

@@ -1,21 +1,120 @@
 /**
- * The method contract. A long-tailed method changes one or more of: the sampler, the loss, the
- * classifier head, the stages, the prediction. Each is a hook with a plain default, so a method
- * file only says what it changes.
+ * The method contract. A long-tailed method changes one or more of: the model (shared trunk plus
+ * branches / experts, method-owned parameters and buffers), the input streams (samplers × views),
+ * the batch (mixup), the loss, hooks before an epoch and after a step, per-group learning rates,
+ * the stages, the prediction and post-hoc steps. Each is a hook with a plain default, so a method
+ * file only says what it changes (docs/adding-a-method.md walks through one).
  */
 import type * as tf from '@tensorflow/tfjs';
 import type { z } from 'zod';
 import type { LossContext } from '../losses/types.js';
+import type { Stage2Strategy } from '../results/types.js';
+import type { ParamStore } from '../models/params.js';
 
 export type Family = 'baseline' | 'CR' | 'IA' | 'MI';
 export type Tag = 'Baseline' | 'Sampling' | 'CSL' | 'LA' | 'TL' | 'Aug' | 'RL' | 'CD' | 'DT' | 'Ensemble';
 export type SamplerName = 'instance' | 'class-balanced' | 'square-root' | 'progressive' | 'reversed';
-export type HeadName = 'linear' | 'cosine' | 'tau-norm' | 'lws' | 'ncm' | 'causal';
+/** Built-in heads, plus any registered with `registerHead` (src/models/classifiers.ts). */
+export type HeadName = 'linear' | 'cosine' | 'tau-norm' | 'lws' | 'ncm' | 'causal' | (string & {});
 
 /** What the model produces for a batch. */
 export interface ModelOutput {
+  /** The logits accuracy and the default prediction read (a multi-expert model: the ensemble's). */
   logits: tf.Tensor2D;
   features: tf.Tensor2D;
+  /** Per-expert / per-branch logits of a multi-expert model, for its loss. */
+  experts?: tf.Tensor2D[];
+  /** Auxiliary tensors a loss reads (projections, momentum keys, generated features, …). */
+  aux?: Record<string, tf.Tensor>;
+}
+
+/**
+ * The model a method trains. The default (src/models/model.ts LtModel) is the recipe's backbone
+ * plus one head; a method may build its own (`buildModel`), e.g. a shared trunk with several
+ * experts. Every parameter and buffer lives in `store` under a stable name, created in a fixed
+ * order from the seeded generator: checkpoints and initial weights depend on both.
+ */
+export interface MethodModel {
+  readonly store: ParamStore;
+  /** Trunk: images → pooled features [B, d] (timm's forward_features). */
+  forwardFeatures(x: tf.Tensor4D, training: boolean): tf.Tensor2D;
+  /** Head(s): features → output (timm's forward_head). */
+  forwardHead(features: tf.Tensor2D, training: boolean): ModelOutput;
+  /** forwardHead(forwardFeatures(x)). */
+  forward(x: tf.Tensor4D, training: boolean): ModelOutput;
+  /** Changes test-time options (the causal head's α); returns the previous values. */
+  configure?(options: Record<string, unknown>): Record<string, unknown>;
+  parameterCount(): number;
+  dispose(): void;
+}
+
+/** What `buildModel` gets: the recipe's backbone and the data's shape. */
+export interface ModelBuildContext {
+  backbone: string;
+  inChannels: number;
+  numClasses: number;
+  /** Seed of the initialisation (the training seed). */
+  seed: number;
+}
+
+/** One input stream of a training step: a sampler over the train split and a number of augmented views. */
+export interface InputStream {
+  /** Sampler of the stream (default: stream 0 the recipe's train.sampler, else the method's `sampler`, else instance). */
+  sampler?: SamplerName;
+  /** Augmented views of each image (default 1); view v > 0 draws its augmentation from its own seeded stream. */
+  views?: number;
+}
+
+/** The batch of a training step, inside the step's tidy. */
+export interface TrainBatch {
+  /** Stream 0, view 0: what a single-stream method trains on. */
+  x: tf.Tensor4D;
+  y: tf.Tensor1D;
+  /** Every stream's views and labels (streams[0].views[0] is `x`). */
+  streams: Array<{ views: tf.Tensor4D[]; y: tf.Tensor1D }>;
+  /** Soft targets [B, C] a batch transform set (mixup); a loss that reads them overrides `y`. */
+  targets?: tf.Tensor2D;
+}
+
+/** Where training is, for the loss and the step hooks. */
+export interface StepContext extends LossContext {
+  /** The step's batch (absent when a loss is called on its own, e.g. in a unit test). */
+  batch?: TrainBatch;
+  model?: MethodModel;
+  step?: number;
+}
+
+/** A parameter group of the one SGD: its own learning-rate factor and / or weight decay. */
+export interface ParamGroup {
+  /** Parameter names of the group (names of `model.store`). */
+  names: (name: string) => boolean;
+  /** Multiplies the scheduled learning rate (e.g. a classifier lr factor). Default 1. */
+  lrFactor?: number;
+  /** Replaces the optimiser's weight decay for the group. */
+  weightDecay?: number;
+}
+
+/** The data a post-hoc step reads: never the test labels. */
+export type PostHocData = 'val' | 'test-unlabelled';
+
+/**
+ * A step after training: on the labelled val split (UNO-IC's β, De-confound's α), or on the
+ * unlabelled test images (SADE's test-time aggregation) — the latter is transductive, and the
+ * record and every table cell that uses the run say so.
+ */
+export interface PostHocStep {
+  name: string;
+  reads: PostHocData;
+  run(ctx: PostHocContext): Promise<Record<string, unknown>> | Record<string, unknown>;
+}
+
+export interface PostHocContext {
+  model: MethodModel;
+  /** Val logits (raw model output) and labels; `reads: 'val'` only. The caller disposes them. */
+  val?: { logits: tf.Tensor2D; labels: Int32Array };
+  /** Batches of test images without labels; `reads: 'test-unlabelled'` only. */
+  testImages?: () => AsyncIterable<tf.Tensor4D>;
+  calibration?: CalibrationContext;
 }
 
 export interface MethodSetup {
@@ -46,10 +145,33 @@ export interface MethodInstance {
   headOptions?: Record<string, unknown>;
   /** Training sampler (default instance). */
   sampler?: SamplerName;
+  /**
+   * The model (default: the recipe's backbone + `head` with `headOptions`, src/models/model.ts).
+   * Build method-owned parameters and buffers (centres, queues, a momentum copy) here, into the
+   * model's store, after the trunk and heads so existing names keep their seeded values.
+   */
+  buildModel?(ctx: ModelBuildContext): MethodModel;
+  /** Input streams of each step (default one: the training sampler, one view). */
+  streams?: InputStream[];
+  /** Changes inputs and targets before the forward pass (mixup). Runs inside the step's tidy. */
+  transformBatch?(batch: TrainBatch, ctx: StepContext): TrainBatch;
+  /**
+   * The training forward pass (default `model.forward(batch.x, true)`). Runs inside the gradient
+   * tape. When it concatenates streams, the rows of `batch.x` come first (training accuracy reads them).
+   */
+  forward?(model: MethodModel, batch: TrainBatch, ctx: StepContext): ModelOutput;
   /** Training loss. Runs inside the gradient tape. */
-  loss(output: ModelOutput, labels: tf.Tensor1D, ctx: LossContext): tf.Scalar;
+  loss(output: ModelOutput, labels: tf.Tensor1D, ctx: StepContext): tf.Scalar;
+  /** Before each training epoch (e.g. BBN's α, a curriculum). */
+  beforeEpoch?(ctx: { epoch: number; epochs: number; model: MethodModel }): void;
+  /** After each optimiser step, after batch-norm updates (e.g. a momentum copy, a queue). */
+  afterStep?(ctx: { epoch: number; epochs: number; step: number; model: MethodModel }): void;
+  /** Parameter groups with their own lr factor / weight decay; the first group naming a parameter wins. */
+  paramGroups?(model: MethodModel): ParamGroup[];
   /** Logits used for accuracy (default: the raw logits). Runs inside tf.tidy. */
   predict?(output: ModelOutput): tf.Tensor2D;
+  /** Steps after training, each declaring the data it reads (default none; `calibrate` is a val step). */
+  postHoc?: PostHocStep[];
   /**
    * Post-hoc tuning on the validation split (never the test split), e.g. UNO-IC's β.
    * Receives val logits and labels; returns the chosen values, which go into the run record.
@@ -62,11 +184,53 @@ export interface MethodInstance {
   resolvedParams?: Record<string, unknown>;
 }
 
+/**
+ * One row of the survey's Tables 5 / 6 that a method fills (mmpretrain's metafile idea: the row
+ * metadata lives beside the method, and the tables read it).
+ */
+export interface TableRow {
+  /** Key of the paper's row in survey-tables.json (table5 / table6), when the paper has it. */
+  paper?: string;
+  /** Param values that select this row (e.g. a decoupled method's stage-1 sampler). */
+  params?: Record<string, unknown>;
+  /**
+   * For a row the paper lacks: the paper row it follows (its `paper` key). Rows after the same
+   * paper row keep registry order; a row with neither `paper` nor `after` goes to the end of its
+   * family.
+   */
+  after?: string;
+}
+
+/** Where a method's runs go in the tables. Every field has a plain default. */
+export interface TableMeta {
+  /** The rows the method fills; default one row the paper lacks, at the end of its family. */
+  rows?: TableRow[];
+  /**
+   * Params that split the method into several rows, each with the value that does not split it
+   * (its default; `null`: every value splits, e.g. the decoupled methods' stage-1 sampler IB / CB /
+   * SR / PB). Any other param difference inside a cell is flagged, not split, because params such
+   * as the DRW epoch legitimately change with the budget.
+   */
+  splitBy?: Record<string, unknown>;
+  /** Whether a training sampler other than instance splits a row (default true). */
+  samplerSplits?: boolean;
+  /** Other names records of this method may carry (table rows only; recipes use `name`). */
+  aliases?: string[];
+}
+
+/**
+ * A stage of a method's pipeline, in order. Today's kinds: `train` (the recipe's `train:` budget
+ * with the method's loss) and `classifier` (a decoupled stage 2 on the frozen stage-1 backbone,
+ * src/stages/stage2.ts, configured by the recipe's `stage2:` keys).
+ */
+export type StageSpec = { kind: 'train' } | { kind: 'classifier'; strategy: Stage2Strategy };
+
 export interface Method {
   /** Registry key used in recipes, e.g. "balanced-softmax". */
   name: string;
   family: Family;
-  tag: Tag;
+  /** The survey's tags, a list: MiSLAS is both CD and Aug. The first is the main one. */
+  tags: Tag[];
   /** One line for `lt-bench methods`. */
   summary: string;
   /** Paper and official code this file follows. */
@@ -79,5 +243,9 @@ export interface Method {
    * set them: ESQL's λ, which on a balanced split would tie every class at the threshold.
    */
   pinnedForReference?: string[];
+  /** Table placement (default: one row of its own at the end of its family). */
+  table?: TableMeta;
+  /** The pipeline, in order (default: one `train` stage). */
+  stages?: StageSpec[];
   create(setup: MethodSetup): MethodInstance;
 }

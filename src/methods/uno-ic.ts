@@ -58,7 +58,8 @@ export function meanPerClassAccuracy(predicted: ArrayLike<number>, labels: Int32
 export const unoIcMethod: Method = {
   name: 'uno-ic',
   family: 'CR',
-  tag: 'LA',
+  tags: ['LA'],
+  table: { rows: [{ paper: 'UNO-IC' }] },
   summary: 'Post-hoc re-calibration softmax(z − β log π_s), β chosen on the balanced val split (grid 0…2).',
   citation: {
     paper: 'Tian et al., "Posterior Re-calibration for Imbalanced Datasets", NeurIPS 2020',

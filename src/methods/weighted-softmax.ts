@@ -11,7 +11,8 @@ import { logitsLoss, parseParams } from './setup.js';
 export const weightedSoftmaxMethod: Method = {
   name: 'weighted-softmax',
   family: 'CR',
-  tag: 'CSL',
+  tags: ['CSL'],
+  table: { rows: [{ paper: 'Weighted Softmax' }] },
   summary: 'Class-weighted cross-entropy, w = 1 + ln(n_max/n_k) (survey code) or 1/π_k (survey Table 3).',
   citation: {
     paper: 'Zhang et al., "Deep Long-Tailed Learning: A Survey", TPAMI 2023, Table 3 (weighted softmax)',

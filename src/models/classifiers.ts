@@ -57,20 +57,32 @@ export class CosineHead implements Head {
   }
 }
 
+/** Builds a head into `store`: features of `inDim` → `numClasses` logits. */
+export type HeadFactory = (store: ParamStore, inDim: number, numClasses: number, options: Record<string, unknown>) => Head;
+
+/** The open head registry: the built-in heads, plus any a method file registers. */
+const HEADS = new Map<string, HeadFactory>([
+  ['linear', (store, d, c) => new LinearHead(store, d, c)],
+  ['cosine', (store, d, c) => new CosineHead(store, d, c)],
+  // Decoupling and De-confound heads (src/models/heads/).
+  ['tau-norm', (store, d, c, o) => new TauNormHead(store, d, c, o)],
+  ['lws', (store, d, c) => new LwsHead(store, d, c)],
+  ['ncm', (store, d, c) => new NcmHead(store, d, c)],
+  ['causal', (store, d, c, o) => new CausalHead(store, d, c, o)],
+]);
+
+/** Adds a head under `name` (a method file calls it at import time); a taken name is an error. */
+export function registerHead(name: string, factory: HeadFactory): void {
+  if (HEADS.has(name)) throw new Error(`head '${name}' is already registered`);
+  HEADS.set(name, factory);
+}
+
+export function listHeads(): string[] {
+  return [...HEADS.keys()];
+}
+
 export function createHead(name: HeadName, store: ParamStore, inDim: number, numClasses: number, options: Record<string, unknown> = {}): Head {
-  switch (name) {
-    case 'linear':
-      return new LinearHead(store, inDim, numClasses);
-    case 'cosine':
-      return new CosineHead(store, inDim, numClasses);
-    // Decoupling and De-confound heads (src/models/heads/).
-    case 'tau-norm':
-      return new TauNormHead(store, inDim, numClasses, options);
-    case 'lws':
-      return new LwsHead(store, inDim, numClasses);
-    case 'ncm':
-      return new NcmHead(store, inDim, numClasses);
-    case 'causal':
-      return new CausalHead(store, inDim, numClasses, options);
-  }
+  const factory = HEADS.get(name);
+  if (!factory) throw new Error(`unknown head '${name}'; known: ${listHeads().join(', ')}`);
+  return factory(store, inDim, numClasses, options);
 }

@@ -1,6 +1,6 @@
 /** A backbone plus a classifier head, with its parameters in one store. */
 import * as tf from '@tensorflow/tfjs';
-import type { HeadName, ModelOutput } from '../methods/types.js';
+import type { HeadName, MethodInstance, MethodModel, ModelBuildContext, ModelOutput } from '../methods/types.js';
 import { Rng } from '../rng.js';
 import { getBackbone } from './backbones/registry.js';
 import type { Backbone } from './backbones/types.js';
@@ -18,7 +18,8 @@ export interface ModelSpec {
   headOptions?: Record<string, unknown>;
 }
 
-export class LtModel {
+/** The default model of the method contract: the recipe's backbone and one head. */
+export class LtModel implements MethodModel {
   readonly store: ParamStore;
   readonly backbone: Backbone;
   readonly head: Head;
@@ -29,9 +30,21 @@ export class LtModel {
     this.head = createHead(spec.head, this.store, this.backbone.featureDim, spec.numClasses, spec.headOptions);
   }
 
-  forward(x: tf.Tensor4D, training: boolean): ModelOutput {
-    const features = this.backbone.apply(x, training);
+  forwardFeatures(x: tf.Tensor4D, training: boolean): tf.Tensor2D {
+    return this.backbone.apply(x, training);
+  }
+
+  forwardHead(features: tf.Tensor2D, training: boolean): ModelOutput {
     return { features, logits: this.head.apply(features, training) };
+  }
+
+  forward(x: tf.Tensor4D, training: boolean): ModelOutput {
+    return this.forwardHead(this.forwardFeatures(x, training), training);
+  }
+
+  configure(options: Record<string, unknown>): Record<string, unknown> {
+    if (!this.head.configure) throw new Error(`the ${this.head.name} head has no test-time options`);
+    return this.head.configure(options);
   }
 
   parameterCount(): number {
@@ -41,4 +54,10 @@ export class LtModel {
   dispose(): void {
     this.store.dispose();
   }
+}
+
+/** The model a method instance trains: its own `buildModel`, else the backbone + its head (the default). */
+export function buildMethodModel(method: MethodInstance, ctx: ModelBuildContext): MethodModel {
+  if (method.buildModel) return method.buildModel(ctx);
+  return new LtModel({ ...ctx, head: method.head ?? 'linear', headOptions: method.headOptions });
 }

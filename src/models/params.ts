@@ -36,6 +36,20 @@ export class ParamStore {
     return v;
   }
 
+  /**
+   * A view of this store that prefixes every name it creates with `prefix.` (an expert's or a
+   * branch's own copy of a head or layers: `experts.0.fc.weight`). It draws from the same seeded
+   * generator and queues updates into this store, so creation order alone fixes the values.
+   */
+  scoped(prefix: string): ParamStore {
+    const parent = this;
+    const view = Object.create(parent) as ParamStore;
+    view.addTrainable = (name, shape, values) => parent.addTrainable(`${prefix}.${name}`, shape, values);
+    view.addBuffer = (name, shape, fill) => parent.addBuffer(`${prefix}.${name}`, shape, fill);
+    view.queueUpdate = (target, value) => parent.queueUpdate(target, value);
+    return view;
+  }
+
   /** Kaiming-normal (fan-in, gain √2), as torch.nn.init.kaiming_normal_ used by the CIFAR ResNets. */
   kaimingNormal(count: number, fanIn: number): Float32Array {
     const std = Math.sqrt(2 / fanIn);

@@ -4,6 +4,8 @@
  * error, never a silently ignored setting.
  */
 import { z } from 'zod';
+import { SAMPLER_ALIASES, SAMPLER_NAMES, type SamplerAlias } from '../data/samplers.js';
+import type { SamplerName } from '../methods/types.js';
 
 const positiveInt = z.number().int().positive();
 const nonNegativeInt = z.number().int().nonnegative();
@@ -162,11 +164,10 @@ export const scheduleSchema = z
   })
   .strict();
 
-const SAMPLER_ALIASES: Readonly<Record<string, string>> = { IB: 'instance', CB: 'class-balanced', SR: 'square-root', PB: 'progressive', RS: 'reversed' };
-/** A sampler name with the survey's aliases resolved, so equal settings hash equally. */
+/** A sampler name with the survey's aliases resolved (the one alias map, src/data/samplers.ts), so equal settings hash equally. */
 export const canonicalSamplerSchema = z.preprocess(
-  (v) => (typeof v === 'string' && v.toUpperCase() in SAMPLER_ALIASES ? SAMPLER_ALIASES[v.toUpperCase()] : v),
-  z.enum(['instance', 'class-balanced', 'square-root', 'progressive', 'reversed']),
+  (v) => (typeof v === 'string' && v.toUpperCase() in SAMPLER_ALIASES ? SAMPLER_ALIASES[v.toUpperCase() as SamplerAlias] : v),
+  z.enum(SAMPLER_NAMES as unknown as [SamplerName, ...SamplerName[]]),
 );
 
 export const trainSchema = z

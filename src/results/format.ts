@@ -18,6 +18,7 @@ export const FLAG_MARKERS: Record<CellFlag, string> = {
   'missing-seeds': '*',
   'partial-reference': '§',
   'tuned-on-test': '¶',
+  transductive: '◊',
 };
 
 const FLAG_TEXT: Record<CellFlag, string> = {
@@ -26,6 +27,7 @@ const FLAG_TEXT: Record<CellFlag, string> = {
   'missing-seeds': 'fewer training seeds than expected',
   'partial-reference': 'UA/RA from fewer seeds than Acc (balanced runs missing)',
   'tuned-on-test': 'validated on the test set (valSource: test, the CIFAR-LT literature\'s practice)',
+  transductive: 'a post-hoc step read the unlabelled test images (transductive)',
 };
 
 const NOT_APPLICABLE = '–';

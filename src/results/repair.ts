@@ -104,7 +104,7 @@ function rebuild(recipe: Recipe, runId: string, hash: string, dataRoot: string |
     try {
       return getMethod(recipe.method.name);
     } catch {
-      return { name: recipe.method.name, family: '?', tag: '?' };
+      return { name: recipe.method.name, family: '?', tags: ['?'] };
     }
   })();
   const ds = recipe.dataset;
@@ -115,7 +115,7 @@ function rebuild(recipe: Recipe, runId: string, hash: string, dataRoot: string |
     recipeHash: hash,
     recipePath: null,
     name: recipe.name ?? runId,
-    method: { name: def.name, family: def.family, tag: def.tag, params: recipe.method.params },
+    method: { name: def.name, family: def.family, tag: def.tags[0], tags: [...def.tags], params: recipe.method.params },
     backbone: recipe.backbone.name,
     dataset: {
       name: ds.name,

@@ -1,12 +1,17 @@
 /**
- * The survey's row order and grouping for Tables 5–7, in lt-bench's method names.
+ * The survey's row order and grouping for Tables 5–7, built from the methods' own metadata
+ * (`Method.table`, src/methods/types.ts): no list of lt-bench method names is kept here.
  *
  * Zhang et al., "Deep Long-Tailed Learning: A Survey", TPAMI 2023 (arXiv 2110.04596 v1 numbering):
  * Table 5 / 6 list the baseline, then class re-balancing (CR), information augmentation (IA) and
  * module improvement (MI) methods in this order. lt-bench's extra methods (class-balanced loss,
- * logit adjustment, the other decoupled classifiers) are slotted beside their closest relative.
+ * logit adjustment, the other decoupled classifiers) name the paper row they follow.
  * `paper` is the row's key in `survey-tables.json` (table5 / table6), where the paper has the row.
  */
+import { SAMPLER_ALIASES } from '../data/samplers.js';
+import { findMethod, listMethods } from '../methods/registry.js';
+import type { Stage2Strategy } from './types.js';
+
 
 export type FamilyId = 'baseline' | 'CR' | 'IA' | 'MI' | 'other';
 
@@ -21,7 +26,7 @@ export const FAMILY_LABELS: Record<FamilyId, string> = {
 export const FAMILY_ORDER: FamilyId[] = ['baseline', 'CR', 'IA', 'MI', 'other'];
 
 export interface LayoutRow {
-  /** lt-bench method name(s) (registry keys); the first is the canonical one. */
+  /** lt-bench method name(s) (the registry key, then table aliases); for a paper row no registered method fills, the paper's key. */
   methods: string[];
   /** Param values that select this row (e.g. the decoupled methods' stage-1 sampler). */
   params?: Record<string, unknown>;
@@ -31,32 +36,82 @@ export interface LayoutRow {
 }
 
 /**
- * Param keys that split one method into several rows. Decoupled methods are reported per stage-1
- * sampler (IB / CB / SR / PB in the survey); every other param difference inside a cell is flagged
- * instead of split, because params such as the DRW epoch legitimately change with the budget.
+ * The rows of the paper's Tables 5 / 6 (their survey-tables.json keys) in the paper's order, with
+ * the paper's family of each. These are facts about the paper, not lt-bench names: a method claims
+ * its row in its own file (`table.rows[].paper`); a row nobody claims yet is still listed under
+ * the paper's name (with `--paper`), so a new method never edits this list.
  */
-export const DISTINGUISHING_PARAMS: Record<string, string[]> = {
-  'decouple-crt': ['stage1Sampler', 'stage1Loss'],
-  'decouple-lws': ['stage1Sampler', 'stage1Loss'],
-  'decouple-tau-norm': ['stage1Sampler', 'stage1Loss'],
-  'decouple-ncm': ['stage1Sampler', 'stage1Loss'],
-  'logit-adjustment': ['mode'],
-  'ldam-drw': ['variant', 'drw'],
-  'focal': ['detach'],
-  'class-balanced': ['lossType'],
-};
+export const PAPER_ROWS: ReadonlyArray<{ paper: string; family: FamilyId }> = [
+  { paper: 'Softmax', family: 'baseline' },
+  ...['Weighted Softmax', 'Focal loss', 'LDAM', 'ESQL', 'UNO-IC', 'Balanced Softmax', 'LADE'].map((paper) => ({ paper, family: 'CR' as const })),
+  ...['SSP', 'RSG'].map((paper) => ({ paper, family: 'IA' as const })),
+  ...['OLTR', 'PaCo', 'De-confound', 'Decouple-IB-CRT', 'Decouple-CB-CRT', 'Decouple-SR-CRT', 'Decouple-PB-CRT', 'MiSLAS', 'BBN', 'LFME', 'ResLT', 'RIDE', 'TADE'].map((paper) => ({ paper, family: 'MI' as const })),
+];
 
-/** Distinguishing param values that are the default and so do not split a row. */
-export const DEFAULT_PARAM_VALUES: Record<string, unknown> = { stage1Loss: 'softmax', mode: 'loss', variant: 'ldam-drw', drw: true, detach: false, lossType: 'softmax', sampler: 'instance' };
+/** Table 7's stage-1 losses, as the paper's row keys (survey-tables.json table7), in its order. */
+const TABLE7_PAPER_ROWS = ['Softmax', 'Focal loss', 'ESQL', 'Balanced Softmax'];
+
+function asFamily(f: string): FamilyId {
+  return (FAMILY_ORDER as string[]).includes(f) ? (f as FamilyId) : 'other';
+}
 
 /**
- * The keys that split a method into rows: its own distinguishing params, plus the training sampler
- * (`sampler`, from the record or recipe, not a method param): softmax trained with the class-aware
- * sampler is another row than softmax. Decoupled methods carry it as `stage1Sampler` already.
+ * Table 5 / 6 rows in the survey's order: the paper's rows, each filled by the method that claims
+ * it, and the rows the paper lacks placed after the paper row they name (registry order among
+ * rows after the same one) or at the end of their family.
  */
+function buildSurveyRows(): LayoutRow[] {
+  const rows: LayoutRow[] = PAPER_ROWS.map((p) => ({ methods: [p.paper], family: p.family, paper: p.paper }));
+  const claimed = new Set<string>();
+  const tail: LayoutRow[] = [];
+  // Rows inserted after a paper row, so later ones go after earlier ones.
+  const insertedAfter = new Map<string, number>();
+  for (const m of listMethods()) {
+    const names = [m.name, ...(m.table?.aliases ?? [])];
+    for (const r of m.table?.rows ?? [{}]) {
+      const row: LayoutRow = { methods: names, family: asFamily(m.family), ...(r.params ? { params: r.params } : {}) };
+      const at = r.paper ? rows.findIndex((x) => x.paper === r.paper) : -1;
+      if (r.paper && at >= 0) {
+        if (claimed.has(r.paper)) throw new Error(`method ${m.name}: the paper row "${r.paper}" is already claimed by ${rows[at].methods[0]}`);
+        claimed.add(r.paper);
+        rows[at] = { ...row, paper: r.paper };
+      } else if (r.after && rows.some((x) => x.paper === r.after)) {
+        const anchor = rows.findIndex((x) => x.paper === r.after);
+        const k = insertedAfter.get(r.after) ?? 0;
+        rows.splice(anchor + 1 + k, 0, row);
+        insertedAfter.set(r.after, k + 1);
+      } else {
+        tail.push(r.paper ? { ...row, paper: r.paper } : row);
+      }
+    }
+  }
+  return [...rows, ...tail];
+}
+
+/** Table 5 / 6 rows in the survey's order (built from the method registry's metadata). */
+export const SURVEY_ROWS: LayoutRow[] = buildSurveyRows();
+
+/**
+ * The params that split a method into rows and the value of each that does not split (see
+ * TableMeta.splitBy), plus the training sampler (`sampler`, from the record or recipe, not a
+ * method param; default instance) unless the method says a sampler does not split its rows:
+ * softmax trained with the class-aware sampler is another row than softmax.
+ */
+function splitSpec(method: string): Record<string, unknown> {
+  const m = findMethod(method);
+  const own = m?.table?.splitBy ?? {};
+  return (m?.table?.samplerSplits ?? true) ? { ...own, sampler: 'instance' } : own;
+}
+
+/** The keys that split a method into rows (see splitSpec). */
 export function distinguishingKeys(method: string): string[] {
-  const own = DISTINGUISHING_PARAMS[method] ?? [];
-  return own.includes('stage1Sampler') ? own : [...own, 'sampler'];
+  return Object.keys(splitSpec(method));
+}
+
+/** The value of a distinguishing key that does not split the method's row (undefined: every value splits). */
+export function splitDefault(method: string, key: string): unknown {
+  const v = splitSpec(method)[key];
+  return v === null ? undefined : v;
 }
 
 /** A method's params plus the run's training sampler as the pseudo-param `sampler` (see distinguishingKeys). */
@@ -64,61 +119,17 @@ export function withTrainSampler(params: Record<string, unknown>, sampler: strin
   return sampler && sampler !== 'instance' ? { ...params, sampler } : params;
 }
 
-/** Short names the survey uses for the stage-1 samplers. */
-export const SAMPLER_ABBREVIATIONS: Record<string, string> = {
-  instance: 'IB',
-  'class-balanced': 'CB',
-  'square-root': 'SR',
-  progressive: 'PB',
-  reversed: 'RS',
-};
-
-const decoupled = (method: string, sampler: string, paper?: string): LayoutRow => ({
-  methods: [method],
-  params: { stage1Sampler: sampler },
-  family: 'MI',
-  ...(paper ? { paper } : {}),
-});
-
-/** Table 5 / 6 rows in the survey's order. */
-export const SURVEY_ROWS: LayoutRow[] = [
-  { methods: ['softmax'], family: 'baseline', paper: 'Softmax' },
-  { methods: ['weighted-softmax'], family: 'CR', paper: 'Weighted Softmax' },
-  { methods: ['focal'], family: 'CR', paper: 'Focal loss' },
-  { methods: ['class-balanced'], family: 'CR' },
-  { methods: ['ldam-drw', 'ldam'], family: 'CR', paper: 'LDAM' },
-  { methods: ['esql'], family: 'CR', paper: 'ESQL' },
-  { methods: ['uno-ic'], family: 'CR', paper: 'UNO-IC' },
-  { methods: ['balanced-softmax'], family: 'CR', paper: 'Balanced Softmax' },
-  { methods: ['logit-adjustment'], family: 'CR' },
-  { methods: ['lade'], family: 'CR', paper: 'LADE' },
-  { methods: ['ssp'], family: 'IA', paper: 'SSP' },
-  { methods: ['rsg'], family: 'IA', paper: 'RSG' },
-  { methods: ['oltr'], family: 'MI', paper: 'OLTR' },
-  { methods: ['paco'], family: 'MI', paper: 'PaCo' },
-  { methods: ['de-confound'], family: 'MI', paper: 'De-confound' },
-  decoupled('decouple-crt', 'instance', 'Decouple-IB-CRT'),
-  decoupled('decouple-crt', 'class-balanced', 'Decouple-CB-CRT'),
-  decoupled('decouple-crt', 'square-root', 'Decouple-SR-CRT'),
-  decoupled('decouple-crt', 'progressive', 'Decouple-PB-CRT'),
-  decoupled('decouple-lws', 'instance'),
-  decoupled('decouple-tau-norm', 'instance'),
-  decoupled('decouple-ncm', 'instance'),
-  { methods: ['mislas'], family: 'MI', paper: 'MiSLAS' },
-  { methods: ['bbn'], family: 'MI', paper: 'BBN' },
-  { methods: ['lfme'], family: 'MI', paper: 'LFME' },
-  { methods: ['reslt'], family: 'MI', paper: 'ResLT' },
-  { methods: ['ride'], family: 'MI', paper: 'RIDE' },
-  { methods: ['sade', 'tade'], family: 'MI', paper: 'TADE' },
-];
+/** Short names the survey uses for the samplers (the one alias map, src/data/samplers.ts). */
+export const SAMPLER_ABBREVIATIONS: Record<string, string> = Object.fromEntries(Object.entries(SAMPLER_ALIASES).map(([alias, name]) => [name, alias]));
 
 /** Table 7: the stage-1 losses in the survey's order, with their survey-tables.json keys. */
-export const TABLE7_LOSSES: Array<{ method: string; paper: string }> = [
-  { method: 'softmax', paper: 'Softmax' },
-  { method: 'focal', paper: 'Focal loss' },
-  { method: 'esql', paper: 'ESQL' },
-  { method: 'balanced-softmax', paper: 'Balanced Softmax' },
-];
+export const TABLE7_LOSSES: Array<{ method: string; paper: string }> = TABLE7_PAPER_ROWS.flatMap((paper) => {
+  const row = SURVEY_ROWS.find((r) => r.paper === paper && findMethod(r.methods[0]));
+  return row ? [{ method: row.methods[0], paper }] : [];
+});
+
+/** The stage-1 loss of the survey's decoupled rows (Table 5's Decouple-*: softmax CE). */
+export const DECOUPLED_STAGE1_LOSS = 'softmax';
 
 export const TABLE7_CLASSIFIERS = ['joint', 'ncm', 'crt', 'lws'] as const;
 
@@ -131,27 +142,24 @@ export const CLASSIFIER_LABELS: Record<string, string> = {
   'tau-norm': 'τ-norm',
 };
 
-/** Decoupled methods and the classifier scheme their stage 2 trains. */
-export const DECOUPLED_CLASSIFIER: Record<string, 'ncm' | 'crt' | 'lws' | 'tau-norm'> = {
-  'decouple-ncm': 'ncm',
-  'decouple-crt': 'crt',
-  'decouple-lws': 'lws',
-  'decouple-tau-norm': 'tau-norm',
-};
+/** Decoupled methods and the classifier scheme their stage 2 trains (from each method's `stages`). */
+export const DECOUPLED_CLASSIFIER: Record<string, Stage2Strategy> = Object.fromEntries(
+  listMethods().flatMap((m) => (m.stages ?? []).flatMap((s) => (s.kind === 'classifier' ? [[m.name, s.strategy] as const] : []))),
+);
 
 /** Whether a dataset name is ImageNet-LT (the only dataset the paper's numbers describe). */
 export function isImageNetLT(datasetName: string): boolean {
   return datasetName.toLowerCase().replace(/[^a-z0-9]/g, '').startsWith('imagenetlt');
 }
 
-function shown(key: string, value: unknown): boolean {
-  return value !== undefined && value !== DEFAULT_PARAM_VALUES[key];
+function shown(method: string, key: string, value: unknown): boolean {
+  return value !== undefined && value !== splitDefault(method, key);
 }
 
 /** The row key of a method + params: the method name plus the values of its distinguishing params. */
 export function rowKey(method: string, params: Record<string, unknown>): string {
   const keys = distinguishingKeys(method);
-  const parts = keys.filter((k) => shown(k, params[k])).map((k) => `${k}=${String(params[k])}`);
+  const parts = keys.filter((k) => shown(method, k, params[k])).map((k) => `${k}=${String(params[k])}`);
   return parts.length > 0 ? `${method}[${parts.join(',')}]` : method;
 }
 
@@ -159,7 +167,7 @@ export function rowKey(method: string, params: Record<string, unknown>): string 
 export function rowLabel(method: string, params: Record<string, unknown>): string {
   const keys = distinguishingKeys(method);
   const parts = keys
-    .filter((k) => shown(k, params[k]))
+    .filter((k) => shown(method, k, params[k]))
     .map((k) =>
       k === 'stage1Sampler' || k === 'sampler' ? SAMPLER_ABBREVIATIONS[String(params[k])] ?? String(params[k]) : k === 'stage1Loss' ? String(params[k]) : `${k}=${String(params[k])}`,
     );

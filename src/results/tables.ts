@@ -20,7 +20,7 @@ import { codeVersion, metricsOf, RecordIndex, type Checkpoint } from './store.js
 import {
   CLASSIFIER_LABELS,
   DECOUPLED_CLASSIFIER,
-  DEFAULT_PARAM_VALUES,
+  DECOUPLED_STAGE1_LOSS,
   distinguishingKeys,
   FAMILY_LABELS,
   FAMILY_ORDER,
@@ -33,6 +33,7 @@ import {
   layoutIndex,
   rowKey,
   rowLabel,
+  splitDefault,
   withTrainSampler,
   type FamilyId,
 } from './table-layout.js';
@@ -54,9 +55,10 @@ export interface Stat {
  * - mixed-params: its records were trained with different method params;
  * - missing-seeds: fewer training seeds than the expected cells ask for;
  * - partial-reference: UA/RA computed from fewer runs than Acc (some balanced runs missing);
- * - tuned-on-test: validation (best epoch, post-hoc tuning) read the test set (valSource: test).
+ * - tuned-on-test: validation (best epoch, post-hoc tuning) read the test set (valSource: test);
+ * - transductive: a post-hoc step of the method read the unlabelled test images (SADE's test-time aggregation).
  */
-export type CellFlag = 'mixed-versions' | 'mixed-params' | 'missing-seeds' | 'partial-reference' | 'tuned-on-test';
+export type CellFlag = 'mixed-versions' | 'mixed-params' | 'missing-seeds' | 'partial-reference' | 'tuned-on-test' | 'transductive';
 
 export interface Cell {
   /** null: no record fills this cell. */
@@ -239,7 +241,7 @@ function distinguishing(method: string, params: Record<string, unknown>, table7?
   const effective = table7 ? { ...params, stage1Loss: table7.stage1Loss } : params;
   const out: Record<string, unknown> = {};
   for (const k of distinguishingKeys(method)) {
-    if (effective[k] !== undefined && effective[k] !== DEFAULT_PARAM_VALUES[k]) out[k] = effective[k];
+    if (effective[k] !== undefined && effective[k] !== splitDefault(method, k)) out[k] = effective[k];
   }
   return out;
 }
@@ -359,7 +361,7 @@ function makeCell(
   return { stat: meanStd(values), runIds, flags: sortFlags(flags) };
 }
 
-const FLAG_ORDER: CellFlag[] = ['mixed-versions', 'mixed-params', 'missing-seeds', 'partial-reference', 'tuned-on-test'];
+const FLAG_ORDER: CellFlag[] = ['mixed-versions', 'mixed-params', 'missing-seeds', 'partial-reference', 'tuned-on-test', 'transductive'];
 function sortFlags(flags: CellFlag[]): CellFlag[] {
   return FLAG_ORDER.filter((f) => flags.includes(f));
 }
@@ -378,6 +380,7 @@ function emptyCell(): Cell {
 function cellGroupFlags(records: RunRecord[], expected: ExpectedCell[], notes: string[], where: string, missing: MissingCell[], row: string, whereCols: string): CellFlag[] {
   const flags: CellFlag[] = [];
   if (records.some((r) => r.dataset.valSource === 'test')) flags.push('tuned-on-test');
+  if (records.some((r) => r.method.calibration?.last?.transductive === true)) flags.push('transductive');
   const diff = paramDifference(records);
   if (diff) {
     flags.push('mixed-params');
@@ -503,7 +506,7 @@ function buildPerBudgetTable(
   for (const g of sections(records, options.expected ?? [], options)) {
     // Expected stage-2 cells of Table 7 (a non-softmax stage-1 loss) are not Table 5/6 rows;
     // records of such runs still are (a number that exists is shown), in rows of their own.
-    const expectedHere = g.expected.filter((e) => !e.table7 || e.table7.classifier === 'joint' || e.table7.stage1Loss === DEFAULT_PARAM_VALUES.stage1Loss);
+    const expectedHere = g.expected.filter((e) => !e.table7 || e.table7.classifier === 'joint' || e.table7.stage1Loss === DECOUPLED_STAGE1_LOSS);
     const paperOn = Boolean(options.paper) && isImageNetLT(g.section.dataset);
     if (g.records.length === 0 && expectedHere.length === 0 && !paperOn) continue;
     const budgets = epochsOf(g.records, expectedHere, paperOn ? [90, 200] : []);

@@ -30,7 +30,10 @@ export interface RunRecord {
   method: {
     name: string;
     family: string;
+    /** The method's first (main) tag; `tags` has them all. */
     tag: string;
+    /** The survey's tags (a list: MiSLAS is CD and Aug); absent in records written before it. */
+    tags?: string[];
     params: Record<string, unknown>;
     /** Values derived from the class counts (margins, class weights, ESQL's λ, …). */
     resolved?: Record<string, unknown>;

@@ -3,14 +3,13 @@
  * stage-2 strategy, trains stage 1 with plain softmax CE (Kang et al.) and takes the stage-1
  * sampler from `method.params.stage1Sampler`.
  */
+import { listMethods } from '../methods/registry.js';
 import type { Stage2Strategy } from '../results/types.js';
 
-export const DECOUPLE_PRESETS: Readonly<Record<string, Stage2Strategy>> = {
-  'decouple-crt': 'crt',
-  'decouple-lws': 'lws',
-  'decouple-tau-norm': 'tau-norm',
-  'decouple-ncm': 'ncm',
-};
+/** Methods whose stages end in a classifier stage, and its strategy (from each method's `stages`). */
+export const DECOUPLE_PRESETS: Readonly<Record<string, Stage2Strategy>> = Object.fromEntries(
+  listMethods().flatMap((m) => (m.stages ?? []).flatMap((s) => (s.kind === 'classifier' ? [[m.name, s.strategy] as const] : []))),
+);
 
 export function presetStrategy(methodName: string): Stage2Strategy | null {
   return DECOUPLE_PRESETS[methodName] ?? null;

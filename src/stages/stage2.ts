@@ -28,10 +28,10 @@ import { evaluate } from '../eval/evaluate.js';
 import { softmaxLoss } from '../losses/softmax.js';
 import { getMethod } from '../methods/registry.js';
 import { logitsLoss } from '../methods/setup.js';
-import type { HeadName, MethodInstance, ModelOutput } from '../methods/types.js';
+import type { HeadName, MethodInstance } from '../methods/types.js';
 import type { NcmHead } from '../models/heads/ncm.js';
 import type { TauNormHead } from '../models/heads/tau-norm.js';
-import { LtModel } from '../models/model.js';
+import { buildMethodModel, LtModel } from '../models/model.js';
 import type { Recipe } from '../recipe/schema.js';
 import { appendEpochLine, readRecord, trimEpochLines, writePerClassCsv, writeRecord, writeResolvedRecipe, writeStoppedRecord } from '../results/record.js';
 import type { EvalMetrics, RunRecord, Stage2Info, Stage2Strategy } from '../results/types.js';
@@ -62,9 +62,8 @@ function isHeadTensor(name: string): boolean {
 
 /** A model whose backbone always runs in evaluation mode (`backboneMode: eval`). */
 class FrozenBnModel extends LtModel {
-  override forward(x: tf.Tensor4D, training: boolean): ModelOutput {
-    const features = this.backbone.apply(x, false);
-    return { features, logits: this.head.apply(features, training) };
+  override forwardFeatures(x: tf.Tensor4D): tf.Tensor2D {
+    return this.backbone.apply(x, false);
   }
 }
 
@@ -76,8 +75,21 @@ function stage1Head(stage1: Recipe, split: LongTailSplit, numClasses: number): H
   return m.head ?? 'linear';
 }
 
-function stage2Method(strategy: Stage2Strategy, classCounts: number[]): MethodInstance {
-  return { head: HEAD_OF[strategy], loss: logitsLoss(softmaxLoss(classCounts)) };
+/**
+ * Stage 2 as a method on the contract: the strategy's head, softmax CE, and a model whose
+ * backbone batch norm is frozen too when `backboneMode: eval`.
+ */
+function stage2Method(strategy: Stage2Strategy, classCounts: number[], backboneMode: 'train' | 'eval' = 'train'): MethodInstance {
+  const head = HEAD_OF[strategy];
+  return {
+    head,
+    loss: logitsLoss(softmaxLoss(classCounts)),
+    // `this`: `lt-bench eval` passes a copy carrying the chosen τ as headOptions.
+    buildModel(ctx) {
+      const spec = { ...ctx, head, headOptions: this.headOptions };
+      return backboneMode === 'eval' ? new FrozenBnModel(spec) : new LtModel(spec);
+    },
+  };
 }
 
 /** A finished stage-2 run's head and prediction, to evaluate its checkpoints again (`lt-bench eval`). */
@@ -147,9 +159,8 @@ async function runStage2Opened(plan: StagePlan, stage1: RunResult, runOpts: RunO
   const opts: RunOptions = { ...runOpts, reporter };
   const startedAt = existing?.timing.startedAt ?? new Date().toISOString();
   const wallStart = performance.now() - 1000 * (existing?.timing.wallSeconds ?? 0);
-  const method = stage2Method(spec.strategy, split.classCounts);
-  const Model = spec.backboneMode === 'eval' ? FrozenBnModel : LtModel;
-  const model = new Model({ backbone: recipe.backbone.name, head: HEAD_OF[spec.strategy], inChannels: data.channels, numClasses: data.numClasses, seed: recipe.train.seed });
+  const method = stage2Method(spec.strategy, split.classCounts, spec.backboneMode);
+  const model = buildMethodModel(method, { backbone: recipe.backbone.name, inChannels: data.channels, numClasses: data.numClasses, seed: recipe.train.seed }) as LtModel;
   const record: RunRecord = {
     ...s1,
     runId,
@@ -159,8 +170,9 @@ async function runStage2Opened(plan: StagePlan, stage1: RunResult, runOpts: RunO
     name: recipe.name ?? runId,
     method: {
       name: stage2MethodName(spec.strategy),
-      family: 'MI',
-      tag: 'DT',
+      family: getMethod(stage2MethodName(spec.strategy)).family,
+      tag: getMethod(stage2MethodName(spec.strategy)).tags[0],
+      tags: getMethod(stage2MethodName(spec.strategy)).tags,
       // The keys src/results/tables.ts reads to place the row (Decouple-IB-CRT, …) and the Table 7 cell.
       params: { stage1Loss: plan.stage1.method.name, stage1Sampler: plan.stage1Sampler, stage1Params: plan.stage1.method.params },
     },

@@ -7,7 +7,7 @@
  * buffers and the backend's workspace come on top, and backends may free or fuse intermediates.
  */
 import * as tf from '@tensorflow/tfjs';
-import type { LtModel } from '../models/model.js';
+import type { MethodModel } from '../methods/types.js';
 
 export interface ActivationEstimate {
   /** Tensor bytes one image's forward pass holds (training mode). */
@@ -20,7 +20,7 @@ export interface ActivationEstimate {
   backend: string;
 }
 
-export function estimateActivationMemory(model: LtModel, imageShape: [number, number, number], microBatch: number, accumulate: number): ActivationEstimate {
+export function estimateActivationMemory(model: MethodModel, imageShape: [number, number, number], microBatch: number, accumulate: number): ActivationEstimate {
   const before = tf.memory().numBytes;
   let held = 0;
   tf.tidy(() => {

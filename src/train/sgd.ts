@@ -11,6 +11,11 @@ export interface SgdOptions {
   momentum: number;
   nesterov: boolean;
   weightDecay: number;
+  /**
+   * Parameter groups (a method's `paramGroups`): the first group naming a variable sets its
+   * learning-rate factor and / or weight decay; other variables use lr and `weightDecay`.
+   */
+  groups?: Array<{ names: (name: string) => boolean; lrFactor?: number; weightDecay?: number }>;
 }
 
 export class Sgd {
@@ -20,10 +25,14 @@ export class Sgd {
   constructor(readonly opts: SgdOptions) {}
 
   step(vars: Map<string, tf.Variable>, grads: Record<string, tf.Tensor>, lr: number): void {
-    const { momentum, nesterov, weightDecay } = this.opts;
+    const { momentum, nesterov } = this.opts;
     for (const [name, v] of vars) {
       const g0 = grads[name];
       if (!g0) continue;
+      const group = this.opts.groups?.find((g) => g.names(name));
+      const weightDecay = group?.weightDecay ?? this.opts.weightDecay;
+      // Without a factor the step is exactly lr·update (bit-identical to the ungrouped optimiser).
+      const groupLr = group?.lrFactor === undefined ? lr : lr * group.lrFactor;
       tf.tidy(() => {
         const g = weightDecay > 0 ? tf.add(g0, tf.mul(v, weightDecay)) : g0;
         let update: tf.Tensor = g;
@@ -34,7 +43,7 @@ export class Sgd {
           else this.buffers.set(name, tf.variable(buf, false));
           update = nesterov ? tf.add(g, tf.mul(buf, momentum)) : buf;
         }
-        v.assign(tf.sub(v, tf.mul(update, lr)));
+        v.assign(tf.sub(v, tf.mul(update, groupLr)));
       });
     }
   }

@@ -12,8 +12,7 @@ import { streamRng, type BatchSource } from '../data/batch-source.js';
 import type { Group } from '../data/types.js';
 import { evaluate } from '../eval/evaluate.js';
 import { InterruptedError } from '../errors.js';
-import type { MethodInstance } from '../methods/types.js';
-import type { LtModel } from '../models/model.js';
+import type { MethodInstance, MethodModel, TrainBatch } from '../methods/types.js';
 import type { EpochLine, EvalMetrics } from '../results/types.js';
 import { Rng } from '../rng.js';
 import { checkpointExists, loadCheckpoint, restoreVariables, saveCheckpoint } from './checkpoint.js';
@@ -37,8 +36,15 @@ export interface TrainConfig {
   accumulate?: number;
 }
 
+/** Host-side images of one stream and view of a step. */
+export interface HostBatch {
+  x: Float32Array;
+  y: Int32Array;
+  shape: [number, number, number, number];
+}
+
 export interface TrainInputs {
-  model: LtModel;
+  model: MethodModel;
   method: MethodInstance;
   /** Training images (augmented by the source in 'train' mode) and the item ids of the split. */
   train: { source: BatchSource; indices: Int32Array };
@@ -47,6 +53,13 @@ export interface TrainInputs {
   groups: Group[];
   /** Orders the training indices of an epoch; default: a seeded shuffle (instance sampling). */
   epochOrder?: (epoch: number, rng: Rng) => Int32Array;
+  /**
+   * Input streams beyond stream 0 (the method's `streams[1..]`, e.g. BBN's reversed sampler), each
+   * with its epoch order; every stream's epoch is as long as stream 0's.
+   */
+  extraStreams?: Array<{ epochOrder: (epoch: number, rng: Rng) => Int32Array }>;
+  /** Augmented views per stream (index = stream; default 1 each). */
+  views?: number[];
   /** Where `last/` and `best/` go. */
   checkpointDir: string;
   reporter: Reporter;
@@ -99,8 +112,14 @@ export async function train(inputs: TrainInputs, cfg: TrainConfig): Promise<Trai
   const { model, method, reporter } = inputs;
   const lastDir = path.join(inputs.checkpointDir, 'last');
   const bestDir = path.join(inputs.checkpointDir, 'best');
-  const sgd = new Sgd(cfg.sgd);
   const vars = model.store.optimisable();
+  const groups = method.paramGroups?.(model);
+  const sgd = new Sgd(groups && groups.length > 0 ? { ...cfg.sgd, groups } : cfg.sgd);
+  const streamCount = 1 + (inputs.extraStreams?.length ?? 0);
+  const viewsOf = (s: number) => inputs.views?.[s] ?? 1;
+  const multi = streamCount > 1 || viewsOf(0) > 1;
+  // Each extra stream and view augments from its own seeded stream; stream 0 view 0 keeps the run's seed.
+  const viewSeed = (s: number, v: number) => (s === 0 && v === 0 ? cfg.seed : new Rng(cfg.seed).fork(`stream:${s}:view:${v}`).nextUint32());
   const accumulate = cfg.accumulate ?? 1;
   if (!Number.isInteger(accumulate) || accumulate < 1 || cfg.batchSize % accumulate !== 0) {
     throw new Error(`train.accumulate: ${accumulate} must be an integer >= 1 dividing train.batchSize ${cfg.batchSize}`);
@@ -138,16 +157,47 @@ export async function train(inputs: TrainInputs, cfg: TrainConfig): Promise<Trai
       // The batches the epoch trains on (a last batch of one image is dropped, see stepsPerEpoch).
       const usable = indices.subarray(0, Math.min(indices.length, steps * cfg.batchSize));
       const batches = inputs.train.source.epoch(usable, cfg.batchSize, { mode: 'train', seed: cfg.seed, epoch, firstStep: state.step })[Symbol.asyncIterator]();
+      // Every other stream / view: [stream][view], with [0][0] the iterator above.
+      const others: Array<Array<AsyncIterator<HostBatch> | null>> = [];
+      if (multi) {
+        for (let s = 0; s < streamCount; s++) {
+          const order = s === 0 ? usable : cycleTo(inputs.extraStreams![s - 1].epochOrder(epoch, streamRng(cfg.seed, `sampler:${epoch}:stream${s}`)), usable.length);
+          others.push(
+            Array.from({ length: viewsOf(s) }, (_, v) =>
+              s === 0 && v === 0 ? null : inputs.train.source.epoch(order, cfg.batchSize, { mode: 'train', seed: viewSeed(s, v), epoch, firstStep: state.step })[Symbol.asyncIterator](),
+            ),
+          );
+        }
+      }
+      method.beforeEpoch?.({ epoch, epochs: cfg.epochs, model });
       try {
         for (; state.step < steps; state.step++) {
           const step = state.step;
           const next = await batches.next();
           if (next.done) throw new Error(`batch source ended at step ${step + 1} of ${steps} (epoch ${epoch + 1})`);
           const batch = next.value;
+          let streams: HostBatch[][] | undefined;
+          if (multi) {
+            streams = [];
+            for (const row of others) {
+              const views: HostBatch[] = [];
+              for (const it of row) {
+                if (it === null) {
+                  views.push(batch);
+                  continue;
+                }
+                const n = await it.next();
+                if (n.done) throw new Error(`an input stream ended at step ${step + 1} of ${steps} (epoch ${epoch + 1})`);
+                views.push(n.value);
+              }
+              streams.push(views);
+            }
+          }
           const lossRng = streamRng(cfg.seed, `loss:${epoch}:${step}`);
-          const { loss, correct } = batch.y.length > 0 ? accumulatedStep(model, method, sgd, vars, batch, accumulate, lr, { epoch, epochs: cfg.epochs, rng: lossRng }) : { loss: Promise.resolve(0), correct: Promise.resolve(0) };
+          const { loss, correct } = batch.y.length > 0 ? accumulatedStep(model, method, sgd, vars, batch, accumulate, lr, { epoch, epochs: cfg.epochs, rng: lossRng, step }, streams) : { loss: Promise.resolve(0), correct: Promise.resolve(0) };
           const lossValue = await loss;
           const correctValue = await correct;
+          if (batch.y.length > 0) method.afterStep?.({ epoch, epochs: cfg.epochs, step, model });
           if (!Number.isFinite(lossValue)) throw new Error(`training diverged: loss is ${lossValue} at epoch ${epoch + 1}, step ${step + 1}`);
           state.lossSum += lossValue * batch.y.length;
           state.correct += correctValue;
@@ -168,6 +218,7 @@ export async function train(inputs: TrainInputs, cfg: TrainConfig): Promise<Trai
       } finally {
         // Stops the source's prefetch when the epoch ends early (interrupt, error).
         await batches.return?.(undefined);
+        for (const row of others) for (const it of row) await it?.return?.(undefined);
       }
       const trainDone = performance.now();
       state.trainSeconds += (trainDone - t0) / 1000;
@@ -218,14 +269,15 @@ export async function train(inputs: TrainInputs, cfg: TrainConfig): Promise<Trai
  * as PyTorch's accumulation does. Returns the batch's mean loss and correct count (read later).
  */
 export function accumulatedStep(
-  model: LtModel,
+  model: MethodModel,
   method: MethodInstance,
   sgd: Sgd,
   vars: Map<string, tf.Variable>,
-  batch: { x: Float32Array; y: Int32Array; shape: [number, number, number, number] },
+  batch: HostBatch,
   accumulate: number,
   lr: number,
-  ctx: { epoch: number; epochs: number; rng: Rng },
+  ctx: { epoch: number; epochs: number; rng: Rng; step?: number },
+  streams?: HostBatch[][],
 ): { loss: Promise<number>; correct: Promise<number> } {
   const [n, h, w, c] = batch.shape;
   const micro = Math.ceil(n / accumulate);
@@ -240,10 +292,18 @@ export function accumulatedStep(
     const { value, grads } = tf.tidy(() => {
       const x = tf.tensor4d(accumulate === 1 ? batch.x : batch.x.subarray(start * per, end * per), [end - start, h, w, c]);
       const y = tf.tensor1d(accumulate === 1 ? batch.y : batch.y.subarray(start, end), 'int32');
+      let trainBatch: TrainBatch = { x, y, streams: streams ? streams.map((views) => slicedStream(views, accumulate === 1 ? null : [start, end], x, y, batch)) : [{ views: [x], y }] };
+      const stepCtx = { ...ctx, batch: trainBatch, model };
+      if (method.transformBatch) {
+        trainBatch = method.transformBatch(trainBatch, stepCtx);
+        stepCtx.batch = trainBatch;
+      }
       return tf.variableGrads(() => {
-        const out = model.forward(x, true);
-        kept.correct = tf.keep(tf.sum(tf.cast(tf.equal(tf.argMax(out.logits, 1), y), 'int32')));
-        const loss = method.loss(out, y, ctx);
+        const out = method.forward ? method.forward(model, trainBatch, stepCtx) : model.forward(trainBatch.x, true);
+        // Training accuracy reads the rows of stream 0 view 0 (a multi-stream forward puts them first).
+        const logits = out.logits.shape[0] === y.shape[0] ? out.logits : tf.slice(out.logits, [0, 0], [y.shape[0], -1]);
+        kept.correct = tf.keep(tf.sum(tf.cast(tf.equal(tf.argMax(logits, 1), y), 'int32')));
+        const loss = method.loss(out, trainBatch.y, stepCtx);
         return accumulate === 1 ? loss : tf.mul(loss, weight);
       }, [...vars.values()]);
     });
@@ -284,4 +344,26 @@ export function accumulatedStep(
     }
   };
   return { loss: read(lossT), correct: read(correctT) };
+}
+
+/** One stream's views as tensors (a micro-batch's slice of them); stream 0 view 0 reuses `x`, `y`. */
+function slicedStream(views: HostBatch[], range: [number, number] | null, x: tf.Tensor4D, y: tf.Tensor1D, main: HostBatch): { views: tf.Tensor4D[]; y: tf.Tensor1D } {
+  const tensors = views.map((b) => {
+    if (b === main) return x;
+    const [n, h, w, c] = b.shape;
+    const [s, e] = range ? [Math.min(range[0], n), Math.min(range[1], n)] : [0, n];
+    return tf.tensor4d(range ? b.x.subarray(s * h * w * c, e * h * w * c) : b.x, [e - s, h, w, c]);
+  });
+  const first = views[0];
+  const labels = first === main ? y : tf.tensor1d(range ? first.y.subarray(Math.min(range[0], first.y.length), Math.min(range[1], first.y.length)) : first.y, 'int32');
+  return { views: tensors, y: labels };
+}
+
+/** An order repeated (or cut) to `length` items: extra streams follow stream 0's epoch length. */
+function cycleTo(order: Int32Array, length: number): Int32Array {
+  if (order.length === length) return order;
+  if (order.length === 0) throw new Error('an input stream has an empty epoch');
+  const out = new Int32Array(length);
+  for (let i = 0; i < length; i++) out[i] = order[i % order.length];
+  return out;
 }

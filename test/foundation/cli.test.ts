@@ -85,6 +85,12 @@ test('methods --json lists every method with family, tag and defaults', () => {
   const focal = rows.find((m: any) => m.name === 'focal');
   assert.equal(focal.family, 'CR');
   assert.equal(focal.defaults.gamma, 2);
+  assert.deepEqual(focal.tags, ['CSL']);
+  assert.deepEqual(focal.table.rows, [{ paper: 'Focal loss', params: {} }]);
+  assert.deepEqual(focal.table.splitBy, ['detach']);
+  const crt = rows.find((m: any) => m.name === 'decouple-crt');
+  assert.deepEqual(crt.stages, ['train', 'classifier:crt']);
+  assert.equal(crt.table.rows.length, 4);
 });
 
 test('an unknown backend is a usage error (exit 2)', () => {

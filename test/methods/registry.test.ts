@@ -4,8 +4,12 @@
 import { before, describe, it } from 'node:test';
 import * as assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs';
+import { readdirSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { getMethod, listMethods, methodNames } from '../../src/methods/registry.js';
-import type { MethodSetup } from '../../src/methods/types.js';
+import type { Method, MethodSetup } from '../../src/methods/types.js';
+import { DECOUPLED_CLASSIFIER, findLayoutRow, rowLabel, SURVEY_ROWS, TABLE7_LOSSES } from '../../src/results/table-layout.js';
 import { Rng } from '../../src/rng.js';
 
 const COUNTS = [500, 120, 30, 8];
@@ -19,25 +23,22 @@ before(async () => {
 });
 
 describe('registry', () => {
-  it('registers the fifteen recipe names', () => {
-    assert.deepEqual(methodNames(), [
-      'softmax',
-      'weighted-softmax',
-      'focal',
-      'class-balanced',
-      'ldam-drw',
-      'esql',
-      'balanced-softmax',
-      'lade',
-      'logit-adjustment',
-      'uno-ic',
-      'decouple-crt',
-      'decouple-lws',
-      'decouple-tau-norm',
-      'decouple-ncm',
-      'de-confound',
-    ]);
-    assert.equal(listMethods().length, 15);
+  it('registers every method file of src/methods, each once, under its file name', async () => {
+    const dir = path.dirname(fileURLToPath(import.meta.url)).replace(`${path.sep}test${path.sep}methods`, `${path.sep}src${path.sep}methods`);
+    const found: string[] = [];
+    for (const file of readdirSync(dir).filter((f) => f.endsWith('.js'))) {
+      const mod = (await import(pathToFileURL(path.join(dir, file)).href)) as Record<string, unknown>;
+      for (const v of Object.values(mod)) {
+        if (v && typeof v === 'object' && typeof (v as Method).create === 'function' && typeof (v as Method).name === 'string' && 'params' in v) {
+          found.push((v as Method).name);
+          assert.equal(`${(v as Method).name}.js`, file, 'a method lives in <name>.ts');
+        }
+      }
+    }
+    assert.ok(found.length >= 15, `found ${found.length} method files`);
+    assert.deepEqual([...found].sort(), [...methodNames()].sort());
+    assert.equal(new Set(methodNames()).size, methodNames().length);
+    assert.equal(listMethods().length, methodNames().length);
   });
 
   it('getMethod throws listing the known names', () => {
@@ -45,29 +46,63 @@ describe('registry', () => {
     assert.equal(getMethod('lade').name, 'lade');
   });
 
-  it('declares survey family and tag, and cites paper and code', () => {
-    const expected: Record<string, [string, string]> = {
-      softmax: ['baseline', 'Baseline'],
-      'weighted-softmax': ['CR', 'CSL'],
-      focal: ['CR', 'CSL'],
-      'class-balanced': ['CR', 'CSL'],
-      'ldam-drw': ['CR', 'CSL'],
-      esql: ['CR', 'CSL'],
-      'balanced-softmax': ['CR', 'CSL'],
-      lade: ['CR', 'CSL'],
-      'logit-adjustment': ['CR', 'LA'],
-      'uno-ic': ['CR', 'LA'],
-      'decouple-crt': ['MI', 'DT'],
-      'decouple-lws': ['MI', 'DT'],
-      'decouple-tau-norm': ['MI', 'DT'],
-      'decouple-ncm': ['MI', 'DT'],
-      'de-confound': ['MI', 'CD'],
-    };
+  it('declares a survey family and a non-empty list of known tags, and cites paper and code', () => {
+    const families = ['baseline', 'CR', 'IA', 'MI'];
+    const tags = ['Baseline', 'Sampling', 'CSL', 'LA', 'TL', 'Aug', 'RL', 'CD', 'DT', 'Ensemble'];
     for (const m of listMethods()) {
-      assert.deepEqual([m.family, m.tag], expected[m.name], m.name);
+      assert.ok(families.includes(m.family), `${m.name}: family ${m.family}`);
+      assert.ok(m.tags.length >= 1 && m.tags.every((t) => tags.includes(t)), `${m.name}: tags ${m.tags}`);
+      assert.equal(new Set(m.tags).size, m.tags.length, `${m.name}: repeated tag`);
       assert.ok(m.citation.paper.length > 10 && m.citation.code.length > 5, m.name);
       assert.ok(m.summary.length > 10, m.name);
     }
+    // Spot checks of the survey's grouping.
+    assert.deepEqual([getMethod('ldam-drw').family, getMethod('ldam-drw').tags], ['CR', ['CSL']]);
+    assert.deepEqual([getMethod('decouple-ncm').family, getMethod('decouple-ncm').tags], ['MI', ['DT']]);
+    assert.deepEqual([getMethod('de-confound').family, getMethod('de-confound').tags], ['MI', ['CD']]);
+  });
+
+  it('table metadata names real paper rows, claims each at most once, and splits rows at the schema defaults', () => {
+    const paper = JSON.parse(readFileSync(new URL('../../../results/reference/survey-tables.json', import.meta.url), 'utf8')) as { table5: Record<string, unknown> };
+    const claimed = new Map<string, string>();
+    for (const m of listMethods()) {
+      const defaults = m.params.parse({}) as Record<string, unknown>;
+      for (const r of m.table?.rows ?? []) {
+        if (r.paper) {
+          assert.ok(r.paper in paper.table5, `${m.name}: paper row ${r.paper} is not in survey-tables.json`);
+          assert.ok(!claimed.has(r.paper), `${m.name}: ${r.paper} already claimed by ${claimed.get(r.paper)}`);
+          claimed.set(r.paper, m.name);
+        }
+        if (r.after) assert.ok(r.after in paper.table5, `${m.name}: after ${r.after}`);
+        for (const k of Object.keys(r.params ?? {})) assert.ok(k in (m.table?.splitBy ?? {}), `${m.name}: row param ${k} is not in splitBy`);
+      }
+      for (const [k, v] of Object.entries(m.table?.splitBy ?? {})) {
+        if (v !== null && k in defaults) assert.deepEqual(v, defaults[k], `${m.name}: splitBy.${k} is not the schema default`);
+      }
+      const stages = m.stages ?? [{ kind: 'train' }];
+      assert.equal(stages[0].kind, 'train', `${m.name}: the first stage trains`);
+    }
+  });
+
+  it('the survey row order comes from the metadata: paper order, extra rows after the row they name', () => {
+    const order = SURVEY_ROWS.map((r) => `${r.methods[0]}${r.params?.stage1Sampler ? `:${r.params.stage1Sampler}` : ''}`);
+    // Relative order only, so a new method's row never breaks this test.
+    const expected = ['softmax', 'weighted-softmax', 'focal', 'class-balanced', 'ldam-drw', 'esql', 'uno-ic', 'balanced-softmax', 'logit-adjustment', 'lade', 'de-confound', 'decouple-crt:instance', 'decouple-crt:class-balanced', 'decouple-crt:square-root', 'decouple-crt:progressive', 'decouple-lws:instance', 'decouple-tau-norm:instance', 'decouple-ncm:instance'];
+    const at = expected.map((e) => order.indexOf(e));
+    assert.ok(at.every((i) => i >= 0), `missing rows: ${expected.filter((_, k) => at[k] < 0)}`);
+    assert.deepEqual([...at].sort((a, b) => a - b), at);
+    assert.equal(order.indexOf('class-balanced'), order.indexOf('focal') + 1);
+    assert.equal(order.indexOf('decouple-lws:instance'), order.indexOf('decouple-crt:progressive') + 1);
+    // A paper row no method claims keeps the paper's name and family.
+    const unclaimed = SURVEY_ROWS.filter((r) => r.paper && !listMethods().some((m) => m.name === r.methods[0]));
+    for (const r of unclaimed) assert.equal(r.methods[0], r.paper);
+    assert.equal(findLayoutRow('ldam', {})?.paper, 'LDAM', 'table alias of ldam-drw');
+    assert.deepEqual(DECOUPLED_CLASSIFIER, { 'decouple-crt': 'crt', 'decouple-lws': 'lws', 'decouple-tau-norm': 'tau-norm', 'decouple-ncm': 'ncm' });
+    assert.deepEqual(TABLE7_LOSSES.map((l) => l.method), ['softmax', 'focal', 'esql', 'balanced-softmax']);
+    assert.equal(rowLabel('decouple-crt', { stage1Sampler: 'instance' }), 'decouple-crt (IB)');
+    assert.equal(rowLabel('ldam-drw', { variant: 'ldam-drw', drw: false }), 'ldam-drw (drw=false)');
+    assert.equal(rowLabel('softmax', { sampler: 'class-balanced' }), 'softmax (CB)');
+    assert.equal(rowLabel('decouple-crt', { stage1Sampler: 'instance', sampler: 'class-balanced' }), 'decouple-crt (IB)');
   });
 
   it('every params schema is strict and fills defaults', () => {

@@ -364,3 +364,18 @@ test('a run with another training sampler is a row of its own, labelled with the
   assert.match(md, /\| softmax \| 71\.0 ± 1\.4 \|/);
   assert.match(md, /\| softmax \(CB\) \| 80\.0 \|/);
 });
+
+test('a run whose post-hoc step read the unlabelled test images flags its cell transductive (◊)', () => {
+  const plain = fakeRecord({ runId: 'p', method: 'uno-ic', epochs: 5, top1: 40 });
+  const trans = fakeRecord({ runId: 't', method: 'softmax', epochs: 5, top1: 41 });
+  trans.method.calibration = { last: { postHoc: { aggregate: { reads: 'test-unlabelled' } }, transductive: true }, best: null };
+  const [t] = buildTable5([plain, trans], {});
+  const flagsOf = (label: string) => {
+    const row = t.rows.find((r) => r.kind === 'row' && r.label === label);
+    assert.ok(row && row.kind === 'row', label);
+    return row.cells[0].flags;
+  };
+  assert.deepEqual(flagsOf('softmax'), ['transductive']);
+  assert.deepEqual(flagsOf('uno-ic'), []);
+  assert.match(formatTables([t], 'md'), /41\.0+ ?◊/);
+});
