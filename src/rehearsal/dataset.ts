@@ -24,7 +24,7 @@
 import { existsSync, readdirSync, readFileSync, renameSync, rmSync } from 'node:fs';
 import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import sharp from 'sharp';
+import { loadSharp } from '../sharp.js';
 import { DataError, UsageError } from '../errors.js';
 import { checkManifest, countStats, loadManifest, type DatasetManifest } from '../data/manifests.js';
 import { makeImageNetLt, writeLongTailLists } from '../data/make-lists.js';
@@ -169,6 +169,7 @@ async function syntheticJpeg(rng: Rng, classIndex: number, numClasses: number): 
       const stripe = Math.cos((2 * Math.PI * (x * Math.cos(angle) + y * Math.sin(angle) + phase)) / period) * 30;
       for (let k = 0; k < 3; k++) px[(y * width + x) * 3 + k] = Math.max(0, Math.min(255, Math.round(base[k] + stripe + rng.normal() * 30)));
     }
+  const sharp = await loadSharp();
   return sharp(px, { raw: { width, height, channels: 3 } }).jpeg({ quality: 90 }).toBuffer();
 }
 

@@ -69,7 +69,7 @@ test('the old names are aliases: --output for --results, --root for --data-root;
   assert.equal(viaAlias.stdout, viaName.stdout);
   const make = cli(['data', 'make', 'class-folder', '--out', dir]);
   assert.equal(make.code, 2);
-  assert.match(make.stderr, /data make: required option '--data-root <dir>' not specified/);
+  assert.match(make.stderr, /data make class-folder: --data-root DIR is required/);
   const makeAlias = cli(['data', 'make', 'class-folder', '--root', path.join(dir, 'nowhere'), '--out', dir]);
   assert.ok(!/required option|unknown option/.test(makeAlias.stderr), makeAlias.stderr);
 });
