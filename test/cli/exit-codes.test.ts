@@ -69,6 +69,7 @@ const table: Array<[args: string[], code: number, stderr: RegExp]> = [
   // data errors → 3
   [['run', tiny, '--output', dir, '--data-root', missing], 3, /--data-root .*missing: no such directory/],
   [['data', 'stats', '--dataset', 'cifar10', '--data-root', missing], 3, /--data-root .*missing: no such directory/],
+  [['data', 'stats', '--dataset', 'cifar10'], 3, /cifar10: no dataset location; pass --data-root DIR/],
   [['data', 'make', 'class-folder', '--root', missing, '--out', path.join(dir, 'lists')], 3, /missing/],
   // a failed check or sweep → 1
   [['check', '--baseline', path.join(packageRoot, 'results', 'reference', 'ci-baseline.yaml'), '--results', emptyResults], 1, /regressed or missing/],
