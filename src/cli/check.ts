@@ -102,7 +102,9 @@ export function register(program: Command): void {
 
 /** The commands that remake this baseline: the sweep over the seeds, then this update. */
 function madeBy(records: { recipePath: string | null; dataset: { balanced: boolean }; environment: { backend: string } }[], seeds: number[], opts: CheckOpts): string[] {
-  const recipes = [...new Set(records.filter((r) => !r.dataset.balanced && r.recipePath).map((r) => r.recipePath as string))].sort();
+  // Records made in another checkout name its absolute recipe paths; the repository-relative part is what a reader reruns.
+  const shown = (p: string) => (p.lastIndexOf('recipes/') > 0 ? p.slice(p.lastIndexOf('recipes/')) : p);
+  const recipes = [...new Set(records.filter((r) => !r.dataset.balanced && r.recipePath).map((r) => shown(r.recipePath as string)))].sort();
   const backends = [...new Set(records.map((r) => r.environment.backend))];
   const backend = backends.length === 1 ? ` --backend ${backends[0]}` : '';
   return [

@@ -350,7 +350,8 @@ export function toleranceFromSpread(values: number[], rule: ToleranceRule = DEFA
 /** A plain-text report: one aligned line per check, then a summary line. */
 export function formatCheck(result: CheckResult): string {
   const header = ['run', 'metric', 'expected', 'measured', 'delta', 'tol', 'n', 'status'];
-  const f = (x: number | null, signed = false) => (x === null ? '—' : `${signed && x >= 0 ? '+' : ''}${x.toFixed(2)}`);
+  // A float residue like -1e-14 prints as +0.00, not -0.00.
+  const f = (x: number | null, signed = false) => (x === null ? '—' : `${signed && x >= -0.005 ? '+' : ''}${(Math.abs(x) < 0.005 ? 0 : x).toFixed(2)}`);
   const rows = result.lines.map((l) => [l.run, l.metric, f(l.expected), f(l.measured), f(l.delta, true), f(l.tolerance), String(l.n), l.status.toUpperCase()]);
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
   const numeric = new Set([2, 3, 4, 5, 6]);
