@@ -180,6 +180,14 @@ test('image-list source: mocov2 images are size x size x 3 float32, seeded, and 
     assert.deepEqual(m.x, m2.x);
     assert.notDeepEqual(m.x, basic.x);
     m.x.forEach((v) => assert.ok(Number.isFinite(v)));
+    // Through a worker thread the preset travels with the chunk: the same images.
+    const pooled = await ImageListSource.open({ root, numClasses: 2, lists: { train: list, test: list }, transform: { size: 16 }, workers: 1 });
+    try {
+      const w = await first(new ImageListBatchSource(pooled, 'train').epoch(order, 3, { mode: 'train', seed: 1, epoch: 0, preset: 'mocov2' }));
+      assert.deepEqual(w.x, m.x);
+    } finally {
+      await pooled.close();
+    }
   } finally {
     await lists.close();
   }
