@@ -13,6 +13,9 @@ import { InMemoryBatches, type AugmentSpec, type Batch } from './batches.js';
 import { BadImageError, type ImageListSource, type PipelineStats, type SplitKey } from './sources/image-list.js';
 import type { ImageArray } from './types.js';
 
+/** How a view is augmented: the source's own augmentation, or MoCo v2's (view-mocov2.ts). */
+export type ViewPreset = 'basic' | 'mocov2';
+
 export interface SourceBatch extends Batch {
   /** Files left out of this batch (image lists with badImages: skip). */
   skipped?: string[];
@@ -26,6 +29,8 @@ export interface EpochOptions {
   epoch?: number;
   /** First batch to produce (resume mid-epoch); default 0. */
   firstStep?: number;
+  /** View preset in 'train' mode (default 'basic': the source's own augmentation). */
+  preset?: ViewPreset;
 }
 
 export interface BatchSource {
@@ -60,6 +65,13 @@ export class InMemoryBatchSource implements BatchSource {
   async *epoch(order: Int32Array, batchSize: number, opts: EpochOptions): AsyncGenerator<SourceBatch> {
     const count = Math.ceil(order.length / batchSize);
     const augment = opts.mode === 'train' ? this.augment : null;
+    if (opts.mode === 'train' && opts.preset === 'mocov2') {
+      for (let b = opts.firstStep ?? 0; b < count; b++) {
+        const idx = order.subarray(b * batchSize, Math.min(order.length, (b + 1) * batchSize));
+        yield this.batches.makeMocoV2(idx, streamRng(opts.seed ?? 0, `mocov2:${opts.epoch ?? 0}:${b}`));
+      }
+      return;
+    }
     for (let b = opts.firstStep ?? 0; b < count; b++) {
       const idx = order.subarray(b * batchSize, Math.min(order.length, (b + 1) * batchSize));
       const rng = augment ? streamRng(opts.seed ?? 0, `augment:${opts.epoch ?? 0}:${b}`) : null;
@@ -82,7 +94,7 @@ export class ImageListBatchSource implements BatchSource {
   }
 
   async *epoch(order: Int32Array, batchSize: number, opts: EpochOptions): AsyncGenerator<SourceBatch> {
-    const it = this.source.batches(this.split, order, batchSize, { mode: opts.mode, seed: opts.seed ?? 0, epoch: opts.epoch ?? 0, skip: opts.firstStep ?? 0 });
+    const it = this.source.batches(this.split, order, batchSize, { mode: opts.mode, seed: opts.seed ?? 0, epoch: opts.epoch ?? 0, skip: opts.firstStep ?? 0, preset: opts.preset });
     try {
       for (;;) {
         let r: IteratorResult<Awaited<ReturnType<typeof it.next>>['value']>;

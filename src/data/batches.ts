@@ -6,6 +6,7 @@
  */
 import type { Rng } from '../rng.js';
 import type { ImageArray } from './types.js';
+import { mocoV2Image } from './view-mocov2.js';
 
 export interface AugmentSpec {
   padCrop: number;
@@ -55,6 +56,21 @@ export class InMemoryBatches {
           for (let k = 0; k < C; k++) x[o + k] = (inside ? pixels[s + k] : 0) * this.scale[k] + this.shift[k];
         }
       }
+    }
+    return { x, y, shape: [n, H, W, C] };
+  }
+
+  /** A batch through the MoCo v2 view preset (view-mocov2.ts), image after image from `rng`. */
+  makeMocoV2(indices: ArrayLike<number>, rng: Rng): Batch {
+    const { height: H, width: W, channels: C, pixels, labels } = this.images;
+    const n = indices.length;
+    const per = H * W * C;
+    const x = new Float32Array(n * per);
+    const y = new Int32Array(n);
+    for (let b = 0; b < n; b++) {
+      y[b] = labels[indices[b]];
+      const px = mocoV2Image(pixels, indices[b] * per, H, W, C, rng);
+      for (let i = 0; i < per; i++) x[b * per + i] = px[i] * this.scale[i % C] + this.shift[i % C];
     }
     return { x, y, shape: [n, H, W, C] };
   }

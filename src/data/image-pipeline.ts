@@ -40,6 +40,7 @@ import { loadSharp } from '../sharp.js';
 import { Rng } from '../rng.js';
 import { align16, growMemory } from '../wasm-simd.js';
 import { imageKernels } from './image-kernels.js';
+import { applyMocoColour, MOCOV2, sampleMocoColour } from './view-mocov2.js';
 import { planBilinearResize, resampleRGBView, type ResizePlan } from './image-resample.js';
 
 export const IMAGENET_MEAN = [0.485, 0.456, 0.406];
@@ -385,12 +386,30 @@ export async function transformImage(
   seed: number,
   out: Float32Array,
   offset: number,
+  preset: 'basic' | 'mocov2' = 'basic',
 ): Promise<void> {
   const rng = new Rng(seed);
+  if (mode === 'train' && preset === 'mocov2') return mocoV2Into(input, t, rng, out, offset);
   const { rgb } = await geometric(input, mode, t, rng);
   const j = t.jitter;
   const plan = mode === 'train' && (j.brightness > 0 || j.contrast > 0 || j.saturation > 0) ? sampleJitter(j, rng) : null;
   jitterNormalizeInto(rgb, plan, t.mean, t.std, out, offset);
+}
+
+/**
+ * The MoCo v2 view (view-mocov2.ts): the pipeline's own decode + random-resized crop (scale 0.2–1)
+ * + resize, then jitter / grayscale / blur / flip in JS on float pixels and normalisation. Slower
+ * than the basic path's WebAssembly jitter (the blur dominates); only methods asking for this view
+ * pay for it.
+ */
+async function mocoV2Into(input: Buffer, t: TransformOptions, rng: Rng, out: Float32Array, offset: number): Promise<void> {
+  const { rgb } = await geometric(input, 'train', { ...t, scale: MOCOV2.scale, ratio: MOCOV2.ratio, flip: 0 }, rng);
+  const px = Float32Array.from(rgb);
+  applyMocoColour(px, t.size, t.size, 3, sampleMocoColour(rng));
+  for (let i = 0; i < px.length; i++) {
+    const c = i % 3;
+    out[offset + i] = px[i] / (255 * t.std[c]) - t.mean[c] / t.std[c];
+  }
 }
 
 /**
@@ -489,6 +508,8 @@ export interface ChunkRequest {
   mode: Mode;
   transform: TransformOptions;
   jobs: ImageJob[];
+  /** View preset of training images (default 'basic'). */
+  preset?: 'basic' | 'mocov2';
 }
 
 export interface ChunkResult {
@@ -513,7 +534,7 @@ export async function processChunk(req: ChunkRequest): Promise<ChunkResult> {
       // Synchronous: this runs in a worker thread, one image after another, and readFileSync costs
       // less CPU than the promise API's open/stat/read/close round trips through the libuv pool.
       const buf = readFileSync(job.file);
-      await transformImage(buf, req.mode, req.transform, job.seed, out, n * per);
+      await transformImage(buf, req.mode, req.transform, job.seed, out, n * per, req.preset);
       ok.push(true);
       n++;
     } catch (e) {
@@ -550,25 +571,25 @@ export class ImageWorkerPool {
     this.updateRef();
   }
 
-  run(mode: Mode, transform: TransformOptions, jobs: ImageJob[]): Promise<ChunkResult> {
+  run(mode: Mode, transform: TransformOptions, jobs: ImageJob[], preset?: 'basic' | 'mocov2'): Promise<ChunkResult> {
     if (this.closed) return Promise.reject(new Error('image worker pool is closed'));
     const id = this.nextId++;
     const w = this.workers[this.turn++ % this.workers.length];
     return new Promise((resolve, reject) => {
       this.pending.set(id, { resolve, reject });
       this.updateRef();
-      const req: ChunkRequest = { id, mode, transform, jobs };
+      const req: ChunkRequest = preset === 'mocov2' ? { id, mode, transform, jobs, preset } : { id, mode, transform, jobs };
       w.postMessage(req);
     });
   }
 
   /** Splits jobs evenly over the workers and joins the results in order. */
-  async runSplit(mode: Mode, transform: TransformOptions, jobs: ImageJob[]): Promise<ChunkResult> {
+  async runSplit(mode: Mode, transform: TransformOptions, jobs: ImageJob[], preset?: 'basic' | 'mocov2'): Promise<ChunkResult> {
     const k = Math.min(this.workers.length, jobs.length);
-    if (k <= 1) return this.run(mode, transform, jobs);
+    if (k <= 1) return this.run(mode, transform, jobs, preset);
     const step = Math.ceil(jobs.length / k);
     const parts = await Promise.all(
-      Array.from({ length: k }, (_, i) => this.run(mode, transform, jobs.slice(i * step, (i + 1) * step))),
+      Array.from({ length: k }, (_, i) => this.run(mode, transform, jobs.slice(i * step, (i + 1) * step), preset)),
     );
     const total = parts.reduce((a, p) => a + p.pixels.length, 0);
     const pixels = new Float32Array(total);

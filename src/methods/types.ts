@@ -57,12 +57,24 @@ export interface ModelBuildContext {
   seed: number;
 }
 
-/** One input stream of a training step: a sampler over the train split and a number of augmented views. */
+/**
+ * How one view is augmented: 'basic' is the source's own training augmentation (pad-crop / flip
+ * in memory, random-resized crop + jitter + flip for image lists); 'mocov2' is MoCo v2's
+ * (random-resized crop 0.2–1, colour jitter p 0.8, grayscale p 0.2, blur p 0.5, flip).
+ */
+export interface ViewSpec {
+  preset: 'basic' | 'mocov2';
+}
+
+/** One input stream of a training step: a sampler over the train split and its augmented views. */
 export interface InputStream {
   /** Sampler of the stream (default: stream 0 the recipe's train.sampler, else the method's `sampler`, else instance). */
   sampler?: SamplerName;
-  /** Augmented views of each image (default 1); view v > 0 draws its augmentation from its own seeded stream. */
-  views?: number;
+  /**
+   * Augmented views of each image: a count of basic views (default 1), or one spec per view.
+   * View v > 0 draws its augmentation from its own seeded stream.
+   */
+  views?: number | ViewSpec[];
 }
 
 /** The batch of a training step, inside the step's tidy. */

@@ -8,7 +8,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import path from 'node:path';
-import { streamRng, type BatchSource } from '../data/batch-source.js';
+import { streamRng, type BatchSource, type ViewPreset } from '../data/batch-source.js';
 import type { Group } from '../data/types.js';
 import { evaluate } from '../eval/evaluate.js';
 import { InterruptedError } from '../errors.js';
@@ -60,6 +60,8 @@ export interface TrainInputs {
   extraStreams?: Array<{ epochOrder: (epoch: number, rng: Rng) => Int32Array }>;
   /** Augmented views per stream (index = stream; default 1 each). */
   views?: number[];
+  /** View presets per stream and view (default all 'basic': the source's own augmentation). */
+  presets?: ViewPreset[][];
   /** Where `last/` and `best/` go. */
   checkpointDir: string;
   reporter: Reporter;
@@ -117,6 +119,11 @@ export async function train(inputs: TrainInputs, cfg: TrainConfig): Promise<Trai
   const sgd = new Sgd(groups && groups.length > 0 ? { ...cfg.sgd, groups } : cfg.sgd);
   const streamCount = 1 + (inputs.extraStreams?.length ?? 0);
   const viewsOf = (s: number) => inputs.views?.[s] ?? 1;
+  // A non-basic view asks its source for that preset; a basic one passes the options it always did.
+  const presetOf = (s: number, v: number) => {
+    const p = inputs.presets?.[s]?.[v];
+    return p && p !== 'basic' ? { preset: p } : {};
+  };
   const multi = streamCount > 1 || viewsOf(0) > 1;
   // Each extra stream and view augments from its own seeded stream; stream 0 view 0 keeps the run's seed.
   const viewSeed = (s: number, v: number) => (s === 0 && v === 0 ? cfg.seed : new Rng(cfg.seed).fork(`stream:${s}:view:${v}`).nextUint32());
@@ -156,7 +163,7 @@ export async function train(inputs: TrainInputs, cfg: TrainConfig): Promise<Trai
       let t0 = performance.now();
       // The batches the epoch trains on (a last batch of one image is dropped, see stepsPerEpoch).
       const usable = indices.subarray(0, Math.min(indices.length, steps * cfg.batchSize));
-      const batches = inputs.train.source.epoch(usable, cfg.batchSize, { mode: 'train', seed: cfg.seed, epoch, firstStep: state.step })[Symbol.asyncIterator]();
+      const batches = inputs.train.source.epoch(usable, cfg.batchSize, { mode: 'train', seed: cfg.seed, epoch, firstStep: state.step, ...presetOf(0, 0) })[Symbol.asyncIterator]();
       // Every other stream / view: [stream][view], with [0][0] the iterator above.
       const others: Array<Array<AsyncIterator<HostBatch> | null>> = [];
       if (multi) {
@@ -164,7 +171,7 @@ export async function train(inputs: TrainInputs, cfg: TrainConfig): Promise<Trai
           const order = s === 0 ? usable : cycleTo(inputs.extraStreams![s - 1].epochOrder(epoch, streamRng(cfg.seed, `sampler:${epoch}:stream${s}`)), usable.length);
           others.push(
             Array.from({ length: viewsOf(s) }, (_, v) =>
-              s === 0 && v === 0 ? null : inputs.train.source.epoch(order, cfg.batchSize, { mode: 'train', seed: viewSeed(s, v), epoch, firstStep: state.step })[Symbol.asyncIterator](),
+              s === 0 && v === 0 ? null : inputs.train.source.epoch(order, cfg.batchSize, { mode: 'train', seed: viewSeed(s, v), epoch, firstStep: state.step, ...presetOf(s, v) })[Symbol.asyncIterator](),
             ),
           );
         }

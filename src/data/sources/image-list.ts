@@ -245,7 +245,7 @@ export class ImageListSource {
     split: SplitKey,
     order: Int32Array,
     batchSize: number,
-    opts: { mode?: Mode; seed?: number; epoch?: number; prefetch?: number; skip?: number } = {},
+    opts: { mode?: Mode; seed?: number; epoch?: number; prefetch?: number; skip?: number; preset?: 'basic' | 'mocov2' } = {},
   ): AsyncGenerator<ImageBatch> {
     const entries = this.entries(split);
     const mode = opts.mode ?? (split === 'train' ? 'train' : 'test');
@@ -262,7 +262,7 @@ export class ImageListSource {
         file: path.join(this.root, entries[k].path),
         seed: (base ^ Math.imul(b * batchSize + i + 1, 0x85ebca6b)) >>> 0,
       }));
-      const p = this.decode(mode, jobs, Int32Array.from(idx, (k) => entries[k].label));
+      const p = this.decode(mode, jobs, Int32Array.from(idx, (k) => entries[k].label), opts.preset);
       // A prefetched batch the consumer never reaches (it stopped early) must not be an unhandled rejection.
       p.catch(() => {});
       inFlight.push(p);
@@ -275,14 +275,14 @@ export class ImageListSource {
     }
   }
 
-  private async decode(mode: Mode, jobs: ImageJob[], labels: Int32Array): Promise<ImageBatch> {
+  private async decode(mode: Mode, jobs: ImageJob[], labels: Int32Array, preset?: 'basic' | 'mocov2'): Promise<ImageBatch> {
     // Busy time counts wall time with at least one batch in flight (overlapping batches once).
     if (this.active++ === 0) this.busySince = performance.now();
     let r;
     try {
       r = this.pool
-        ? await this.pool.runSplit(mode, this.transform, jobs)
-        : await processChunk({ id: 0, mode, transform: this.transform, jobs });
+        ? await this.pool.runSplit(mode, this.transform, jobs, preset)
+        : await processChunk({ id: 0, mode, transform: this.transform, jobs, preset });
     } finally {
       if (--this.active === 0) this.busySeconds += (performance.now() - this.busySince) / 1000;
     }
