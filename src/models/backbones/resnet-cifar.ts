@@ -11,7 +11,10 @@
 import * as tf from '@tensorflow/tfjs';
 import { BatchNorm, Conv2d, subsample2 } from '../layers.js';
 import type { ParamStore } from '../params.js';
-import type { Backbone, BackboneSpec } from './types.js';
+import { checkSplit, scaledWidth } from './split.js';
+import type { Backbone, BackboneBranch, BackboneSpec, BackboneTrunk, SplitBackbone } from './types.js';
+
+const STAGE_WIDTHS = [16, 32, 64];
 
 class BasicBlock {
   private readonly conv1: Conv2d;
@@ -65,6 +68,81 @@ export class ResNetCifar implements Backbone {
   }
 }
 
+/**
+ * The stem and stages 1 … splitStage−1 of ResNetCifar, with its parameter names and creation
+ * order (the prefix of the full model's), returning the feature map.
+ */
+class ResNetCifarTrunk implements BackboneTrunk {
+  readonly outChannels: number;
+  private readonly stem: Conv2d;
+  private readonly stemBn: BatchNorm;
+  private readonly blocks: BasicBlock[] = [];
+
+  constructor(store: ParamStore, inChannels: number, blocksPerStage: number, splitStage: number) {
+    this.stem = new Conv2d(store, 'conv1', inChannels, 16, 3, 1);
+    this.stemBn = new BatchNorm(store, 'bn1', 16);
+    let inC = 16;
+    for (let stage = 0; stage < splitStage - 1; stage++) {
+      for (let b = 0; b < blocksPerStage; b++) {
+        this.blocks.push(new BasicBlock(store, `layer${stage + 1}.${b}`, inC, STAGE_WIDTHS[stage], stage > 0 && b === 0 ? 2 : 1));
+        inC = STAGE_WIDTHS[stage];
+      }
+    }
+    this.outChannels = inC;
+  }
+
+  apply(x: tf.Tensor4D, training: boolean): tf.Tensor4D {
+    let h = tf.relu(this.stemBn.apply(this.stem.apply(x), training));
+    for (const block of this.blocks) h = block.apply(h, training);
+    return h;
+  }
+}
+
+/**
+ * Stages splitStage … 3 at scaled widths plus global average pooling, as one expert of RIDE's
+ * `ride_resnet_cifar.py` (`layer2s[i]`, `layer3s[i]`, option-A shortcuts padding (out − in) / 2
+ * channels on each side, which needs an even width difference).
+ */
+class ResNetCifarBranch implements BackboneBranch {
+  readonly featureDim: number;
+  private readonly blocks: BasicBlock[] = [];
+
+  constructor(store: ParamStore, blocksPerStage: number, splitStage: number, widthFactor: number) {
+    let inC = STAGE_WIDTHS[splitStage - 2] ?? 16;
+    for (let stage = splitStage - 1; stage < STAGE_WIDTHS.length; stage++) {
+      const width = scaledWidth(STAGE_WIDTHS[stage], widthFactor);
+      if (width < inC || (width - inC) % 2 !== 0) {
+        throw new Error(`resnet: width factor ${widthFactor} gives layer${stage + 1} ${width} channels after ${inC}; option-A shortcuts need an even, non-negative difference`);
+      }
+      for (let b = 0; b < blocksPerStage; b++) {
+        this.blocks.push(new BasicBlock(store, `layer${stage + 1}.${b}`, inC, width, stage > 0 && b === 0 ? 2 : 1));
+        inC = width;
+      }
+    }
+    this.featureDim = inC;
+  }
+
+  apply(h: tf.Tensor4D, training: boolean): tf.Tensor2D {
+    for (const block of this.blocks) h = block.apply(h, training);
+    return tf.mean(h, [1, 2]) as tf.Tensor2D;
+  }
+}
+
+function splitCifar(depth: number, n: number): SplitBackbone {
+  const name = `resnet${depth}`;
+  return {
+    stages: STAGE_WIDTHS.length,
+    createTrunk(store, inChannels, splitStage) {
+      checkSplit(name, STAGE_WIDTHS.length, splitStage);
+      return new ResNetCifarTrunk(store, inChannels, n, splitStage);
+    },
+    createBranch(store, splitStage, widthFactor) {
+      checkSplit(name, STAGE_WIDTHS.length, splitStage, widthFactor);
+      return new ResNetCifarBranch(store, n, splitStage, widthFactor);
+    },
+  };
+}
+
 function spec(depth: number): BackboneSpec {
   const n = (depth - 2) / 6;
   return {
@@ -72,6 +150,7 @@ function spec(depth: number): BackboneSpec {
     summary: `CIFAR ResNet-${depth} (3 stages × ${n} basic blocks, 16/32/64 channels, option-A shortcuts, 64-d features)`,
     citation: 'He et al., CVPR 2016; kaidic/LDAM-DRW models/resnet_cifar.py',
     create: (store, inChannels) => new ResNetCifar(store, inChannels, n),
+    split: splitCifar(depth, n),
   };
 }
 

@@ -34,7 +34,8 @@
 import * as tf from '@tensorflow/tfjs';
 import { BatchNorm, Conv2d, GroupedConv2d, maxPool2d, type ConvOptions } from '../layers.js';
 import type { ParamStore } from '../params.js';
-import type { Backbone, BackboneSpec } from './types.js';
+import { checkSplit, scaledWidth } from './split.js';
+import type { Backbone, BackboneBranch, BackboneSpec, BackboneTrunk, SplitBackbone } from './types.js';
 
 const FAN_OUT: ConvOptions = { fanMode: 'fan_out' };
 
@@ -160,6 +161,91 @@ export class ResNetImageNet implements Backbone {
   }
 }
 
+const PLANES = [64, 128, 256, 512];
+
+function makeBlock(store: ParamStore, name: string, inC: number, planes: number, stride: number, config: ResNetImageNetConfig): Block {
+  return config.block === 'basic'
+    ? new BasicBlock(store, name, inC, planes, stride)
+    : new Bottleneck(store, name, inC, planes, stride, config.groups ?? 1, config.widthPerGroup ?? 64);
+}
+
+function expansionOf(config: ResNetImageNetConfig): number {
+  return config.block === 'basic' ? BasicBlock.expansion : Bottleneck.expansion;
+}
+
+/**
+ * The stem, max-pool and stages 1 … splitStage−1 of ResNetImageNet, with its parameter names and
+ * creation order (the prefix of the full model's), returning the feature map.
+ */
+class ResNetImageNetTrunk implements BackboneTrunk {
+  readonly outChannels: number;
+  private readonly stem: Conv2d;
+  private readonly stemBn: BatchNorm;
+  private readonly blocks: Block[] = [];
+
+  constructor(store: ParamStore, inChannels: number, config: ResNetImageNetConfig, splitStage: number) {
+    this.stem = new Conv2d(store, 'conv1', inChannels, 64, 7, 2, { padding: 3, fanMode: 'fan_out' });
+    this.stemBn = new BatchNorm(store, 'bn1', 64);
+    let inC = 64;
+    for (let stage = 0; stage < splitStage - 1; stage++) {
+      for (let b = 0; b < config.layers[stage]; b++) {
+        this.blocks.push(makeBlock(store, `layer${stage + 1}.${b}`, inC, PLANES[stage], stage > 0 && b === 0 ? 2 : 1, config));
+        inC = PLANES[stage] * expansionOf(config);
+      }
+    }
+    this.outChannels = inC;
+  }
+
+  apply(x: tf.Tensor4D, training: boolean): tf.Tensor4D {
+    let h = tf.relu(this.stemBn.apply(this.stem.apply(x), training));
+    h = maxPool2d(h, 3, 2, 1);
+    for (const block of this.blocks) h = block.apply(h, training);
+    return h;
+  }
+}
+
+/**
+ * Stages splitStage … 4 with planes scaled by the width factor, plus global average pooling: one
+ * expert of RIDE's `RIDEResNeXt.py` (`layer3s[i]`, `layer4s[i]`; planes 192 / 384 at factor 0.75,
+ * so the ResNeXt-50 bottleneck width is ⌊192·4/64⌋·32 = 384 and the features 384·4 = 1536).
+ */
+class ResNetImageNetBranch implements BackboneBranch {
+  readonly featureDim: number;
+  private readonly blocks: Block[] = [];
+
+  constructor(store: ParamStore, config: ResNetImageNetConfig, splitStage: number, widthFactor: number) {
+    const expansion = expansionOf(config);
+    let inC = splitStage >= 2 ? PLANES[splitStage - 2] * expansion : 64;
+    for (let stage = splitStage - 1; stage < PLANES.length; stage++) {
+      const planes = scaledWidth(PLANES[stage], widthFactor);
+      for (let b = 0; b < config.layers[stage]; b++) {
+        this.blocks.push(makeBlock(store, `layer${stage + 1}.${b}`, inC, planes, stage > 0 && b === 0 ? 2 : 1, config));
+        inC = planes * expansion;
+      }
+    }
+    this.featureDim = inC;
+  }
+
+  apply(h: tf.Tensor4D, training: boolean): tf.Tensor2D {
+    for (const block of this.blocks) h = block.apply(h, training);
+    return tf.mean(h, [1, 2]) as tf.Tensor2D;
+  }
+}
+
+function splitImageNet(name: string, config: ResNetImageNetConfig): SplitBackbone {
+  return {
+    stages: PLANES.length,
+    createTrunk(store, inChannels, splitStage) {
+      checkSplit(name, PLANES.length, splitStage);
+      return new ResNetImageNetTrunk(store, inChannels, config, splitStage);
+    },
+    createBranch(store, splitStage, widthFactor) {
+      checkSplit(name, PLANES.length, splitStage, widthFactor);
+      return new ResNetImageNetBranch(store, config, splitStage, widthFactor);
+    },
+  };
+}
+
 const CITATION_RESNET = 'He et al., CVPR 2016; torchvision models/resnet.py; facebookresearch/classifier-balancing models/ResNetFeature.py';
 const CITATION_RESNEXT = 'Xie et al., CVPR 2017; He et al., CVPR 2016; torchvision models/resnet.py (resnext50_32x4d); facebookresearch/classifier-balancing models/ResNextFeature.py';
 
@@ -169,17 +255,20 @@ export const imageNetResNets: BackboneSpec[] = [
     summary: 'ImageNet ResNet-10 (7×7 stem + max-pool, basic blocks [1,1,1,1], 512-d features)',
     citation: CITATION_RESNET,
     create: (store, inChannels) => new ResNetImageNet(store, inChannels, { block: 'basic', layers: [1, 1, 1, 1] }),
+    split: splitImageNet('resnet10', { block: 'basic', layers: [1, 1, 1, 1] }),
   },
   {
     name: 'resnet50',
     summary: 'ImageNet ResNet-50 (torchvision v1.5: 7×7 stem + max-pool, bottlenecks [3,4,6,3], 2048-d features)',
     citation: CITATION_RESNET,
     create: (store, inChannels) => new ResNetImageNet(store, inChannels, { block: 'bottleneck', layers: [3, 4, 6, 3] }),
+    split: splitImageNet('resnet50', { block: 'bottleneck', layers: [3, 4, 6, 3] }),
   },
   {
     name: 'resnext50',
     summary: 'ImageNet ResNeXt-50 32x4d (7×7 stem + max-pool, bottlenecks [3,4,6,3] with 32-group 3×3 convs, 2048-d features)',
     citation: CITATION_RESNEXT,
     create: (store, inChannels) => new ResNetImageNet(store, inChannels, { block: 'bottleneck', layers: [3, 4, 6, 3], groups: 32, widthPerGroup: 4 }),
+    split: splitImageNet('resnext50', { block: 'bottleneck', layers: [3, 4, 6, 3], groups: 32, widthPerGroup: 4 }),
   },
 ];

@@ -1,0 +1,24 @@
+/**
+ * Shared rules of split backbones (src/models/backbones/types.ts SplitBackbone): which split
+ * stages are valid and how a branch's reduced width is rounded.
+ *
+ * Width: RIDE's reduced experts (frank-xwang/RIDE-LongTailRecognition, `reduce_dimension=True`)
+ * hard-code 3/4 of the original widths: CIFAR ResNet-32 `ldam_drw_resnets/ride_resnet_cifar.py`
+ * layer2/layer3 24/48 channels instead of 32/64; ResNeXt-50 `fb_resnets/RIDEResNeXt.py` layer3/layer4
+ * planes 192/384 instead of 256/512 (1536-d features). SADE (Vanint/SADE-AgnosticLT
+ * `fb_resnets/Expert_ResNeXt.py`) uses the same. Here the width is round(planes · widthFactor),
+ * which gives exactly those numbers at widthFactor 0.75.
+ */
+export function scaledWidth(planes: number, widthFactor: number): number {
+  const w = Math.round(planes * widthFactor);
+  if (!(w >= 1)) throw new Error(`width factor ${widthFactor} leaves ${planes} channels at ${w}`);
+  return w;
+}
+
+/** The stem is always shared and at least one stage belongs to the branches: 1 ≤ splitStage ≤ stages. */
+export function checkSplit(backbone: string, stages: number, splitStage: number, widthFactor?: number): void {
+  if (!Number.isInteger(splitStage) || splitStage < 1 || splitStage > stages) {
+    throw new Error(`${backbone}: split stage ${splitStage} is not one of 1…${stages}`);
+  }
+  if (widthFactor !== undefined && !(widthFactor > 0)) throw new Error(`${backbone}: width factor ${widthFactor} must be > 0`);
+}
