@@ -8,13 +8,17 @@ import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs';
 import { z } from 'zod';
-import { planRecipe } from '../../src/lifecycle/index.js';
+import path from 'node:path';
+import { planRecipe, runRecipe } from '../../src/lifecycle/index.js';
+import { LtModel } from '../../src/models/model.js';
+import { listRuns } from '../../src/results/runs.js';
+import { loadCheckpoint } from '../../src/train/checkpoint.js';
 import { softmaxLoss } from '../../src/losses/softmax.js';
 import { registerMethod } from '../../src/methods/registry.js';
 import { rotationBatch, rotationPretext } from '../../src/methods/pretexts/rotation.js';
-import type { Method } from '../../src/methods/types.js';
+import type { Method, MethodModel } from '../../src/methods/types.js';
 import { logitsLoss } from '../../src/methods/setup.js';
-import { tinyRecipe } from '../foundation/helpers.js';
+import { tempDir, testBackend, tinyRecipe } from '../foundation/helpers.js';
 
 const base = {
   family: 'baseline' as const,
@@ -126,4 +130,92 @@ test('distill: teachers on class subsets planned first, the student depends on b
 test('registerMethod refuses a taken name', () => {
   assert.throws(() => registerMethod({ ...ssp }), /already registered/);
   assert.throws(() => registerMethod({ ...ssp, name: 'softmax' }), /already registered/);
+});
+
+test('pretrain → train trains both runs, the planned ids; the train stage starts from the pre-trained trunk, its head fresh', async () => {
+  const out = tempDir('ltb-stage-kinds-');
+  const seen: Array<Map<string, Float32Array>> = [];
+  const u = registerMethod({
+    ...ssp,
+    name: 'toy-ssp-probe',
+    create: (setup) => {
+      const ce = logitsLoss(softmaxLoss(setup.classCounts));
+      return {
+        loss: (o, y, ctx) => {
+          if (ctx.epoch === 0 && ctx.step === 0) seen.push(new Map([...ctx.model!.store.all()].map(([n, v]) => [n, v.dataSync().slice() as Float32Array])));
+          return ce(o, y, ctx);
+        },
+      };
+    },
+  });
+  try {
+    const recipe = tinyRecipe({ method: { name: 'toy-ssp-probe', params: { pretrainEpochs: 1 } }, train: { epochs: 1 }, output: out });
+    const plan = planRecipe(recipe);
+    await runRecipe(recipe, { backend: testBackend });
+    assert.deepEqual(new Set(listRuns(out).map((r) => r.runId)), new Set(plan.runs.map((r) => r.runId)));
+    const pre = loadCheckpoint(path.join(plan.runs[0].dir, 'last')).tensors;
+    assert.ok([...pre.keys()].some((n) => n.startsWith('pretext.')), 'the pretext head is scoped pretext.');
+    assert.equal(pre.get('pretext.fc.weight')!.shape[1], 4, 'rotation: 4 classes');
+    assert.equal(seen.length, 1, 'the method loss runs in the train stage only (the pretrain stage has the pretext loss)');
+    const trunk = [...pre.keys()].filter((n) => !n.startsWith('pretext.') && seen[0].has(n));
+    assert.ok(trunk.length > 4);
+    for (const n of trunk) assert.deepEqual(seen[0].get(n), pre.get(n)!.data, `${n}: step 0 of the train stage has the pre-trained value`);
+    // The seeded initial trunk differs from the pre-trained one: the comparison above can fail.
+    const init = new LtModel({ backbone: recipe.backbone.name, inChannels: 1, numClasses: 4, seed: recipe.train.seed, head: 'linear' });
+    try {
+      assert.ok(trunk.some((n) => init.store.all().has(n) && !tf.util.arraysEqual(init.store.all().get(n)!.dataSync(), pre.get(n)!.data)));
+    } finally {
+      init.dispose();
+    }
+    assert.ok(seen[0].has('fc.weight') && !pre.has('fc.weight'), 'the classification head starts fresh');
+    const again = planRecipe(recipe);
+    assert.deepEqual(again.runs.map((r) => r.action), ['reuse', 'reuse']);
+  } finally {
+    u();
+  }
+});
+
+test('distill: teachers train on their classes only, the student reads their logits, and they stay frozen', async () => {
+  const out = tempDir('ltb-stage-kinds-distill-');
+  const labels = new Map<MethodModel, Set<number>>();
+  const teacherShapes: number[][] = [];
+  const teacherValues: Float32Array[] = [];
+  const method = distill([[0], [1, 3]]);
+  const u = registerMethod({
+    ...method,
+    create: (setup) => {
+      const ce = logitsLoss(softmaxLoss(setup.classCounts));
+      return {
+        loss: (o, y, ctx) => {
+          const set = labels.get(ctx.model!) ?? new Set<number>();
+          labels.set(ctx.model!, set);
+          for (const c of y.dataSync()) set.add(c);
+          if (!ctx.teachers) return ce(o, y, ctx);
+          const t = ctx.teacherLogits!(ctx.batch!.x);
+          teacherShapes.push(...t.map((l) => l.shape));
+          teacherValues.push(ctx.teachers[0].store.all().get('fc.weight')!.dataSync().slice() as Float32Array);
+          // A term through the teachers' logits: were they trainable, the step would move them.
+          return tf.add(ce(o, y, ctx), tf.mul(0.1, tf.mean(tf.square(tf.sub(o.logits, t[0]))))) as tf.Scalar;
+        },
+      };
+    },
+  });
+  try {
+    const recipe = tinyRecipe({ method: { name: 'toy-distill' }, train: { epochs: 1 }, output: out });
+    const plan = planRecipe(recipe);
+    await runRecipe(recipe, { backend: testBackend });
+    assert.deepEqual(new Set(listRuns(out).map((r) => r.runId)), new Set(plan.runs.map((r) => r.runId)));
+    const sets = [...labels.values()].map((s) => [...s].sort());
+    assert.equal(sets.length, 3);
+    assert.deepEqual(sets[0], [0]);
+    assert.deepEqual(sets[1], [1, 3]);
+    assert.deepEqual(sets[2], [0, 1, 2, 3], 'the student trains on every class');
+    assert.ok(teacherShapes.length >= 2);
+    for (const sh of teacherShapes) assert.equal(sh[1], 4);
+    const saved = loadCheckpoint(path.join(plan.runs[0].dir, 'last')).tensors.get('fc.weight')!.data;
+    assert.ok(teacherValues.length > 1);
+    for (const v of teacherValues) assert.deepEqual(v, saved, "teacher 0's head after the student's steps is its run's");
+  } finally {
+    u();
+  }
 });
