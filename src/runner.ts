@@ -126,6 +126,8 @@ export interface StageTraining {
   method?: MethodInstance;
   /** Sets initial weights of a fresh run (not on resume: `last` has them). */
   init?: (model: MethodModel) => void;
+  /** The method name the record carries (an intermediate stage's `<method>@stage<k>`, which tables skip). */
+  recordMethod?: string;
   /** Trains on these classes' images only. */
   trainClasses?: number[];
   /** Builds what every step's context gets (a distill stage's teachers), once the data is open; disposed after training. */
@@ -182,7 +184,7 @@ async function trainOpened(recipe: Recipe, opts: RunOptions, data: RunData, runI
     recipeHash: stage?.hash ?? recipeHash(recipe),
     recipePath: opts.recipePath ?? existing?.recipePath ?? null,
     name: recipe.name ?? runId,
-    method: { name: recipe.method.name, family: methodDef.family, tag: methodDef.tags[0], tags: methodDef.tags, params: recipe.method.params, ...(method.resolvedParams ? { resolved: method.resolvedParams } : {}) },
+    method: { name: stage?.recordMethod ?? recipe.method.name, family: methodDef.family, tag: methodDef.tags[0], tags: methodDef.tags, params: recipe.method.params, ...(method.resolvedParams ? { resolved: method.resolvedParams } : {}) },
     backbone: recipe.backbone.name,
     dataset: {
       name: data.name,

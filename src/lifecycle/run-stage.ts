@@ -93,12 +93,15 @@ export async function runStage(run: PlannedRun, done: Map<string, RunResult>, op
   };
   const init = st.initFrom ? (model: MethodModel) => loadPretrainedTrunk(model, dep(st.initFrom!).dir) : undefined;
   if (st.spec.kind === 'pretrain') return trainOne(run.recipe, opts, { runId: run.runId, hash: run.hash, method: pretextInstance(st.spec.pretext) });
-  if (st.kind === 'train') return trainOne(run.recipe, opts, { runId: run.runId, hash: run.hash, init, trainClasses: st.classes });
+  // A stage before the last (an expert) is not the method's result: its record says which stage it is.
+  const recordMethod = run.role === 'main' || run.role === 'reference-method' ? undefined : `${run.recipe.method.name}@stage${st.index + 1}`;
+  if (st.kind === 'train') return trainOne(run.recipe, opts, { runId: run.runId, hash: run.hash, init, trainClasses: st.classes, recordMethod });
   const teacherRuns = st.teachers!.map(dep);
   return trainOne(run.recipe, opts, {
     runId: run.runId,
     hash: run.hash,
     init,
+    recordMethod,
     stepContext: ({ inChannels, classCounts }) => {
       const teachers = teacherRuns.map((t) => loadModel(run.recipe, t.dir, classCounts, inChannels));
       // Eval mode (no batch-norm update) and outside the optimiser's variables (no gradient reaches them): the teachers stay as their runs left them.

@@ -153,6 +153,7 @@ test('pretrain → train trains both runs, the planned ids; the train stage star
     const plan = planRecipe(recipe);
     await runRecipe(recipe, { backend: testBackend });
     assert.deepEqual(new Set(listRuns(out).map((r) => r.runId)), new Set(plan.runs.map((r) => r.runId)));
+    assert.deepEqual(plan.runs.map((r) => listRuns(out).find((x) => x.runId === r.runId)!.method), ['pretext:rotation', 'toy-ssp-probe']);
     const pre = loadCheckpoint(path.join(plan.runs[0].dir, 'last')).tensors;
     assert.ok([...pre.keys()].some((n) => n.startsWith('pretext.')), 'the pretext head is scoped pretext.');
     assert.equal(pre.get('pretext.fc.weight')!.shape[1], 4, 'rotation: 4 classes');
@@ -205,6 +206,8 @@ test('distill: teachers train on their classes only, the student reads their log
     const plan = planRecipe(recipe);
     await runRecipe(recipe, { backend: testBackend });
     assert.deepEqual(new Set(listRuns(out).map((r) => r.runId)), new Set(plan.runs.map((r) => r.runId)));
+    const names = new Map(listRuns(out).map((r) => [r.runId, r.method]));
+    assert.deepEqual(plan.runs.map((r) => names.get(r.runId)), ['toy-distill@stage1', 'toy-distill@stage2', 'toy-distill'], 'experts are recorded as stages (no table row), the student as the method');
     const sets = [...labels.values()].map((s) => [...s].sort());
     assert.equal(sets.length, 3);
     assert.deepEqual(sets[0], [0]);
