@@ -222,7 +222,7 @@ async function trainOpened(recipe: Recipe, opts: RunOptions, data: RunData, runI
   // Lines written after the checkpoint the run restarts from (or all, when it restarts from scratch).
   trimEpochLines(dir, resumedFrom?.epoch ?? 0);
   if (!resumedFrom) stage?.init?.(model);
-  const extra = stage?.stepContext?.({ inChannels: data.channels, classCounts: split.classCounts });
+  let extra: ReturnType<NonNullable<StageTraining['stepContext']>> | undefined;
   const trainIndices = stage?.trainClasses ? split.indices.train.filter((i) => stage.trainClasses!.includes(data.sources.train.labels[i])) : split.indices.train;
   const t = recipe.train;
   const samplerName = resolveSamplerName(t.sampler ?? method.streams?.[0]?.sampler ?? method.sampler ?? 'instance');
@@ -233,6 +233,7 @@ async function trainOpened(recipe: Recipe, opts: RunOptions, data: RunData, runI
   record.memory = { activationBytesEstimate: mem.bytesPerStep, activationBytesPerImage: mem.bytesPerImage, microBatch: mem.microBatch, accumulate, backend: mem.backend, estimate: true };
   reporter.log?.(describeActivationEstimate(mem));
   try {
+    extra = stage?.stepContext?.({ inChannels: data.channels, classCounts: split.classCounts });
     const result = await train(
       {
         model,
