@@ -32,7 +32,7 @@ import { withRunLock, RunHeldError } from './results/lock.js';
 import { appendRunLog, loggingReporter } from './results/run-log.js';
 import { checkpointExists, loadCheckpoint, restoreVariables } from './train/checkpoint.js';
 import type { Reporter } from './train/reporter.js';
-import { stepsPerEpoch, train } from './train/trainer.js';
+import { stepsPerEpoch, train, type TrainInputs } from './train/trainer.js';
 import { describeActivationEstimate, estimateActivationMemory } from './train/memory.js';
 import { datasetTag, runIdFor, slug } from './lifecycle/ids.js';
 
@@ -115,10 +115,34 @@ export function imageShapeOf(recipe: Recipe, data: RunData): [number, number, nu
 }
 
 /** Trains (or reuses, or resumes) one single-stage run of `recipe`. */
-export async function trainOne(recipe: Recipe, opts: RunOptions): Promise<RunResult> {
+/**
+ * A stage of a method's pipeline (src/lifecycle/run-stage.ts) trained by trainOne: its planned id
+ * and hash, and what it changes in a plain run. Absent for every other run.
+ */
+export interface StageTraining {
+  runId: string;
+  hash: string;
+  /** Replaces the method's instance (a pretext task). */
+  method?: MethodInstance;
+  /** Sets initial weights of a fresh run (not on resume: `last` has them). */
+  init?: (model: MethodModel) => void;
+  /** The method name the record carries (an intermediate stage's `<method>@stage<k>`, which tables skip). */
+  recordMethod?: string;
+  /** Trains on these classes' images only. */
+  trainClasses?: number[];
+  /** Builds what every step's context gets (a distill stage's teachers), once the data is open; disposed after training. */
+  stepContext?: (data: { inChannels: number; classCounts: number[] }) => { context: TrainInputs['stepContext']; dispose(): void };
+}
+
+export async function trainOne(recipe: Recipe, opts: RunOptions, stage?: StageTraining): Promise<RunResult> {
   const reporter = opts.reporter ?? {};
   const backend = await selectBackend(opts.backend);
   let { runId, dir, existing } = locateRun(recipe, recipeSplit(recipe, opts.dataRoot), opts);
+  if (stage) {
+    runId = stage.runId;
+    dir = path.join(path.dirname(dir), runId);
+    existing = readRecord(dir);
+  }
   if (opts.force) {
     const baseId = runId;
     const outDir = path.dirname(dir);
@@ -135,17 +159,17 @@ export async function trainOne(recipe: Recipe, opts: RunOptions): Promise<RunRes
     if (existing?.status === 'finished') return { record: existing, dir, reused: true };
     const data = await openRunData(recipe, { dataRoot: opts.dataRoot });
     try {
-      return await trainOpened(recipe, opts, data, runId, dir, existing, backend);
+      return await trainOpened(recipe, opts, data, runId, dir, existing, backend, stage);
     } finally {
       await data.close();
     }
   });
 }
 
-async function trainOpened(recipe: Recipe, opts: RunOptions, data: RunData, runId: string, dir: string, existing: RunRecord | null, backend: Awaited<ReturnType<typeof selectBackend>>): Promise<RunResult> {
+async function trainOpened(recipe: Recipe, opts: RunOptions, data: RunData, runId: string, dir: string, existing: RunRecord | null, backend: Awaited<ReturnType<typeof selectBackend>>, stage?: StageTraining): Promise<RunResult> {
   const { split } = data;
-  const methodDef = getMethod(recipe.method.name);
-  const method = methodDef.create({ classCounts: split.classCounts, numClasses: data.numClasses, params: recipe.method.params, epochs: recipe.train.epochs });
+  const methodDef = getMethod(recipe.method.name.startsWith('pretext:') ? 'softmax' : recipe.method.name);
+  const method = stage?.method ?? methodDef.create({ classCounts: split.classCounts, numClasses: data.numClasses, params: recipe.method.params, epochs: recipe.train.epochs });
   mkdirSync(dir, { recursive: true });
   const reporter = loggingReporter(dir, opts.reporter);
   // On the LT split only: its balanced reference runs share its groups and would repeat it.
@@ -157,10 +181,10 @@ async function trainOpened(recipe: Recipe, opts: RunOptions, data: RunData, runI
     schemaVersion: 1,
     runId,
     status: 'running',
-    recipeHash: recipeHash(recipe),
+    recipeHash: stage?.hash ?? recipeHash(recipe),
     recipePath: opts.recipePath ?? existing?.recipePath ?? null,
     name: recipe.name ?? runId,
-    method: { name: methodDef.name, family: methodDef.family, tag: methodDef.tags[0], tags: methodDef.tags, params: recipe.method.params, ...(method.resolvedParams ? { resolved: method.resolvedParams } : {}) },
+    method: { name: stage?.recordMethod ?? recipe.method.name, family: methodDef.family, tag: methodDef.tags[0], tags: methodDef.tags, params: recipe.method.params, ...(method.resolvedParams ? { resolved: method.resolvedParams } : {}) },
     backbone: recipe.backbone.name,
     dataset: {
       name: data.name,
@@ -197,20 +221,24 @@ async function trainOpened(recipe: Recipe, opts: RunOptions, data: RunData, runI
   if (checkpointExists(lastDir)) resumedFrom = loadCheckpoint<{ epoch: number; step: number }>(lastDir).meta;
   // Lines written after the checkpoint the run restarts from (or all, when it restarts from scratch).
   trimEpochLines(dir, resumedFrom?.epoch ?? 0);
+  if (!resumedFrom) stage?.init?.(model);
+  let extra: ReturnType<NonNullable<StageTraining['stepContext']>> | undefined;
+  const trainIndices = stage?.trainClasses ? split.indices.train.filter((i) => stage.trainClasses!.includes(data.sources.train.labels[i])) : split.indices.train;
   const t = recipe.train;
   const samplerName = resolveSamplerName(t.sampler ?? method.streams?.[0]?.sampler ?? method.sampler ?? 'instance');
   record.sampler = samplerName;
-  reporter.runStart?.({ runId, name: record.name, epochs: t.epochs, stepsPerEpoch: stepsPerEpoch(split.indices.train.length, t.batchSize), resumedFrom });
+  reporter.runStart?.({ runId, name: record.name, epochs: t.epochs, stepsPerEpoch: stepsPerEpoch(trainIndices.length, t.batchSize), resumedFrom });
   const accumulate = t.accumulate ?? 1;
   const mem = estimateActivationMemory(model, imageShapeOf(recipe, data), t.batchSize / accumulate, accumulate);
   record.memory = { activationBytesEstimate: mem.bytesPerStep, activationBytesPerImage: mem.bytesPerImage, microBatch: mem.microBatch, accumulate, backend: mem.backend, estimate: true };
   reporter.log?.(describeActivationEstimate(mem));
   try {
+    extra = stage?.stepContext?.({ inChannels: data.channels, classCounts: split.classCounts });
     const result = await train(
       {
         model,
         method,
-        train: { source: data.sources.train, indices: split.indices.train },
+        train: { source: data.sources.train, indices: trainIndices },
         val: { source: data.sources.val, indices: split.indices.val },
         numClasses: data.numClasses,
         groups: split.groups,
@@ -218,9 +246,10 @@ async function trainOpened(recipe: Recipe, opts: RunOptions, data: RunData, runI
         reporter,
         signal: opts.signal,
         // The sampler's epoch order (seeded by the training seed), N per epoch unless train.epochLength says 'sampler'.
-        epochOrder: samplerEpochOrder(samplerName, split.indices.train, data.sources.train.labels, data.numClasses, t.epochs, t.epochLength ?? 'dataset', new Rng(t.seed).fork('sampler')),
+        epochOrder: samplerEpochOrder(samplerName, trainIndices, data.sources.train.labels, data.numClasses, t.epochs, t.epochLength ?? 'dataset', new Rng(t.seed).fork('sampler')),
         onEpoch: (line) => appendEpochLine(dir, line),
-        ...methodStreams(method, split.indices.train, data.sources.train.labels, data.numClasses, t.epochs, t.epochLength ?? 'dataset', t.seed),
+        ...methodStreams(method, trainIndices, data.sources.train.labels, data.numClasses, t.epochs, t.epochLength ?? 'dataset', t.seed),
+        stepContext: extra?.context,
       },
       {
         epochs: t.epochs,
@@ -264,6 +293,7 @@ async function trainOpened(recipe: Recipe, opts: RunOptions, data: RunData, runI
     throw e;
   } finally {
     model.dispose();
+    extra?.dispose();
   }
 }
 

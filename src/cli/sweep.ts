@@ -40,8 +40,10 @@ export function registerSweep(program: Command): void {
           process.stdout.write(`${JSON.stringify({ entries, runs, summary: sum }, null, 2)}\n`);
         } else {
           for (const p of plan) {
-            const stage1 = p.plan?.runs.find((r) => r.role === 'stage1' && r.action !== 'reuse');
-            const extras = [stage1 ? `after stage 1 ${stage1.runId}` : '', p.references.length ? `+ references ${p.references.join(', ')}` : ''].filter(Boolean).join('  ');
+            // The runs before the main one: a decoupled method's stage 1, or a method's own stages (pretrain, experts).
+            const before = p.plan?.runs.filter((r) => r.role === 'stage1' && r.action !== 'reuse') ?? [];
+            const after = before.length === 0 ? '' : before.some((r) => r.stage) ? `after ${before.map((r) => `${r.kind} ${r.runId}`).join(', ')}` : `after stage 1 ${before[0].runId}`;
+            const extras = [after, p.references.length ? `+ references ${p.references.join(', ')}` : ''].filter(Boolean).join('  ');
             process.stdout.write(`${p.action.padEnd(11)} ${p.runId}  ${p.recipe.name} seed ${p.seed}${extras ? `  ${extras}` : ''}${p.error ? `  ${p.error.message.split('\n')[0]}` : ''}\n`);
           }
           // Time only where reused records give a speed (it depends on the machine and backend).

@@ -27,6 +27,7 @@ import { isStagedRecipe, planStages, type StagePlan } from '../stages/plan.js';
 import { checkpointExists } from '../train/checkpoint.js';
 import { runIdFor, stage2RunId } from './ids.js';
 import { needsReferences } from './long-tailed.js';
+import { hasStageKinds, planStageRuns, type StageRun } from './stages.js';
 
 export type RunAction = 'reuse' | 'resume' | 'train';
 
@@ -41,14 +42,19 @@ export interface PlannedRun {
   /** The record found there (finished or not), if any. */
   record: RunRecord | null;
   role: RunRole;
-  /** `train`: a single-stage run of `recipe`; `stage2`: stage 2 of `stages` on its stage-1 run. */
-  kind: 'train' | 'stage2';
+  /**
+   * `train`: a single-stage run of `recipe`; `stage2`: stage 2 of `stages` on its stage-1 run;
+   * `pretrain` / `distill` (and `train` with a `stage`): a stage of the method's own pipeline.
+   */
+  kind: 'train' | 'stage2' | 'pretrain' | 'distill';
   /** The recipe the run trains (for a stage-2 run: the canonical recipe of the whole run). */
   recipe: Recipe;
   /** Recipe hash recorded in run.json. */
   hash: string;
   /** Stage 2 only: the stage plan. */
   stages?: StagePlan;
+  /** A stage of a method's pipeline of pretrain / subset / distill stages (src/lifecycle/stages.ts). */
+  stage?: StageRun;
   /** Run ids that must be finished before this run starts (stage 2 → its stage 1). */
   dependsOn: string[];
   /** Size of the run for time estimates (see workOf). */
@@ -164,6 +170,17 @@ function planPipeline(recipe: Recipe, opts: PlanOptions, roles: { main: RunRole;
     const record = readRecord(dir);
     return { runId, dir, action: force ? 'train' : actionOf(dir, record), record, role, kind: 'train', recipe: r, hash: recipeHash(r), dependsOn: [], work: workOf(split, r.train.epochs) };
   };
+  if (hasStageKinds(recipe)) {
+    const split = splitOf(recipe, opts);
+    const stages = planStageRuns(recipe, split);
+    return stages.map((st, i): PlannedRun => {
+      const last = i === stages.length - 1;
+      const dir = path.join(outDir, st.runId);
+      const record = readRecord(dir);
+      const action = last && opts.force ? 'train' : actionOf(dir, record);
+      return { runId: st.runId, dir, action, record, role: last ? roles.main : roles.stage1, kind: st.kind, recipe: st.recipe, hash: st.hash, stage: st, dependsOn: st.dependsOn, work: workOf(split, st.epochs) };
+    });
+  }
   if (!isStagedRecipe(recipe)) return [single(recipe, roles.main, !!opts.force)];
   const stages = planStages(recipe);
   if (!stages.stage2) return [single(stages.stage1, roles.main, !!opts.force)];

@@ -12,12 +12,14 @@ import { writeRecord } from '../results/record.js';
 import { appendRunLog } from '../results/run-log.js';
 import { checkRunPaths, trainOne, type RunOptions, type RunResult } from '../runner.js';
 import { runStage2 } from '../stages/stage2.js';
+import { runStage } from './run-stage.js';
 import { planRecipe, type PlannedRun, type RecipePlan } from './plan.js';
 
 /** Runs one planned run; `done` holds the results of the runs it depends on. */
 async function runPlanned(run: PlannedRun, done: Map<string, RunResult>, opts: RunOptions): Promise<RunResult> {
   const own = run.role === 'main';
   const runOpts: RunOptions = { ...opts, force: own ? opts.force : false, recipePath: own ? opts.recipePath : null };
+  if (run.stage) return runStage(run, done, runOpts);
   if (run.kind === 'train') return trainOne(run.recipe, runOpts);
   const stage1 = done.get(run.dependsOn[0]);
   if (!stage1) throw new Error(`internal: stage-2 run ${run.runId} planned before its stage-1 run ${run.dependsOn[0]}`);

@@ -22,7 +22,7 @@ import { decoupleNcmMethod } from './decouple-ncm.js';
 import { deConfoundMethod } from './de-confound.js';
 // new-method: end imports
 
-const METHODS: readonly Method[] = [
+const METHODS: Method[] = [
   // new-method: entries
   softmaxMethod,
   weightedSoftmaxMethod,
@@ -59,6 +59,20 @@ export function getMethod(name: string): Method {
   const method = BY_NAME.get(name);
   if (!method) throw new Error(`Unknown method "${name}". Known methods: ${methodNames().join(', ')}`);
   return method;
+}
+
+/**
+ * Registers a method for a test fixture (a toy method that is not shipped); returns a function
+ * that removes it again. Throws when the name is taken.
+ */
+export function registerMethod(method: Method): () => void {
+  if (BY_NAME.has(method.name)) throw new Error(`registerMethod: method "${method.name}" is already registered`);
+  METHODS.push(method);
+  BY_NAME.set(method.name, method);
+  return () => {
+    METHODS.splice(METHODS.indexOf(method), 1);
+    BY_NAME.delete(method.name);
+  };
 }
 
 /** The method a name or a table alias (e.g. `ldam`, which old records carry) refers to. */

@@ -94,6 +94,10 @@ export interface StepContext extends LossContext {
   batch?: TrainBatch;
   model?: MethodModel;
   step?: number;
+  /** A `distill` stage: its frozen teachers (the runs its stage names), in the stage's order. */
+  teachers?: MethodModel[];
+  /** A `distill` stage: each teacher's logits for `x` (eval mode, no gradient); inside the step's tidy. */
+  teacherLogits?(x: tf.Tensor4D): tf.Tensor2D[];
 }
 
 /** A parameter group of the one SGD: its own learning-rate factor and / or weight decay. */
@@ -231,11 +235,40 @@ export interface TableMeta {
 }
 
 /**
- * A stage of a method's pipeline, in order. Today's kinds: `train` (the recipe's `train:` budget
- * with the method's loss) and `classifier` (a decoupled stage 2 on the frozen stage-1 backbone,
- * src/stages/stage2.ts, configured by the recipe's `stage2:` keys).
+ * A self-supervised pretext task of a `pretrain` stage: its own head over the trunk features and
+ * its own targets (the class labels are discarded). E.g. rotation prediction: 4 classes.
  */
-export type StageSpec = { kind: 'train' } | { kind: 'classifier'; strategy: Stage2Strategy };
+export interface Pretext {
+  /** Names the pretext in the pretrain run's id and hash (runs with the same pretext are shared). */
+  name: string;
+  /** Classes of the pretext head. */
+  classes: number;
+  /** Values that change the pretext (hashed into the pretrain run's id). */
+  params?: Record<string, unknown>;
+  /** The batch the pretext trains on and its targets, from the image batch (inside the step's tidy). */
+  transform(x: tf.Tensor4D): { x: tf.Tensor4D; y: tf.Tensor1D };
+}
+
+/** Which classes a `train` stage trains on: a many-shot group or explicit class indices. */
+export type ClassSubset = 'head' | 'middle' | 'tail' | number[];
+
+/**
+ * A stage of a method's pipeline, in order, each planned as a run of its own
+ * (src/lifecycle/stages.ts):
+ *  - `train`: the recipe's `train:` budget with the method's loss; with `classSubset`, on those
+ *    classes only (an expert a later `distill` stage reads);
+ *  - `classifier`: a decoupled stage 2 on the frozen stage-1 backbone (src/stages/stage2.ts,
+ *    configured by the recipe's `stage2:` keys);
+ *  - `pretrain`: the backbone trained on `pretext` for `epochsParam`'s value (default the recipe's
+ *    epochs); the next stage starts from its trunk;
+ *  - `distill`: the method's loss with the frozen `teachers` (indices of earlier stages) in the
+ *    step context.
+ */
+export type StageSpec =
+  | { kind: 'train'; classSubset?: ClassSubset }
+  | { kind: 'classifier'; strategy: Stage2Strategy }
+  | { kind: 'pretrain'; pretext: Pretext; epochsParam?: string }
+  | { kind: 'distill'; teachers: number[] };
 
 export interface Method {
   /** Registry key used in recipes, e.g. "balanced-softmax". */

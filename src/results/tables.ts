@@ -201,6 +201,8 @@ function sections(records: RunRecord[], expected: ExpectedCell[], options: Table
   const groups = new Map<string, SectionGroup>();
   for (const r of records) {
     if (r.dataset.balanced) continue;
+    // A method's intermediate stages (a pretext pre-training, an expert on a class subset) are no row.
+    if (r.method.name.startsWith('pretext:') || r.method.name.includes('@stage')) continue;
     const s = sectionOf(r);
     const key = sectionKey(s);
     if (!groups.has(key)) groups.set(key, { section: s, records: [], expected: [] });

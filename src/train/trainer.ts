@@ -12,7 +12,7 @@ import { streamRng, type BatchSource, type ViewPreset } from '../data/batch-sour
 import type { Group } from '../data/types.js';
 import { evaluate } from '../eval/evaluate.js';
 import { InterruptedError } from '../errors.js';
-import type { MethodInstance, MethodModel, TrainBatch } from '../methods/types.js';
+import type { MethodInstance, MethodModel, StepContext, TrainBatch } from '../methods/types.js';
 import type { EpochLine, EvalMetrics } from '../results/types.js';
 import { Rng } from '../rng.js';
 import { checkpointExists, loadCheckpoint, restoreVariables, saveCheckpoint } from './checkpoint.js';
@@ -69,6 +69,8 @@ export interface TrainInputs {
   signal?: { interrupted: boolean };
   /** Called after each epoch's line is complete (the record appends it). */
   onEpoch?: (line: EpochLine) => void;
+  /** Added to every step's context (a distill stage's teachers). */
+  stepContext?: Pick<StepContext, 'teachers' | 'teacherLogits'>;
 }
 
 /** What `last` stores besides the tensors. */
@@ -201,7 +203,7 @@ export async function train(inputs: TrainInputs, cfg: TrainConfig): Promise<Trai
             }
           }
           const lossRng = streamRng(cfg.seed, `loss:${epoch}:${step}`);
-          const { loss, correct } = batch.y.length > 0 ? accumulatedStep(model, method, sgd, vars, batch, accumulate, lr, { epoch, epochs: cfg.epochs, rng: lossRng, step }, streams) : { loss: Promise.resolve(0), correct: Promise.resolve(0) };
+          const { loss, correct } = batch.y.length > 0 ? accumulatedStep(model, method, sgd, vars, batch, accumulate, lr, { ...inputs.stepContext, epoch, epochs: cfg.epochs, rng: lossRng, step }, streams) : { loss: Promise.resolve(0), correct: Promise.resolve(0) };
           const lossValue = await loss;
           const correctValue = await correct;
           if (batch.y.length > 0) method.afterStep?.({ epoch, epochs: cfg.epochs, step, model });
@@ -283,7 +285,7 @@ export function accumulatedStep(
   batch: HostBatch,
   accumulate: number,
   lr: number,
-  ctx: { epoch: number; epochs: number; rng: Rng; step?: number },
+  ctx: { epoch: number; epochs: number; rng: Rng; step?: number } & Pick<StepContext, 'teachers' | 'teacherLogits'>,
   streams?: HostBatch[][],
 ): { loss: Promise<number>; correct: Promise<number> } {
   const [n, h, w, c] = batch.shape;

@@ -1,0 +1,112 @@
+/**
+ * Training one planned stage of a method's pipeline (src/lifecycle/stages.ts) through trainOne:
+ *  - `pretrain`: the backbone with the pretext's own head (under `pretext.`) on the pretext's
+ *    batch and targets, softmax cross-entropy; its accuracies are the pretext's, on class labels
+ *    they mean nothing (the run's product is its trunk);
+ *  - a stage after a pretrain run starts from its `last/` trunk: every tensor of the checkpoint
+ *    outside `pretext.` that the new model has under the same name and shape; the head starts fresh;
+ *  - `train` with classes trains on those classes' images;
+ *  - `distill` loads its teachers from their `last/` checkpoints, frozen (eval mode, outside the
+ *    optimiser), and gives the step context `teachers` and `teacherLogits(x)`.
+ */
+import path from 'node:path';
+import * as tf from '@tensorflow/tfjs';
+import { softmaxLoss } from '../losses/softmax.js';
+import { getMethod } from '../methods/registry.js';
+import type { MethodInstance, MethodModel, ModelBuildContext, ModelOutput, Pretext } from '../methods/types.js';
+import { getBackbone } from '../models/backbones/registry.js';
+import type { Backbone } from '../models/backbones/types.js';
+import { createHead, type Head } from '../models/classifiers.js';
+import { buildMethodModel } from '../models/model.js';
+import { ParamStore } from '../models/params.js';
+import type { Recipe } from '../recipe/schema.js';
+import { Rng } from '../rng.js';
+import { trainOne, type RunOptions, type RunResult } from '../runner.js';
+import { loadCheckpoint, restoreVariables } from '../train/checkpoint.js';
+import type { PlannedRun } from './plan.js';
+
+/** The backbone and a pretext head scoped `pretext.` (so a later stage knows what not to copy). */
+class PretextModel implements MethodModel {
+  readonly store: ParamStore;
+  readonly trunk: Backbone;
+  readonly head: Head;
+  constructor(ctx: ModelBuildContext, classes: number) {
+    this.store = new ParamStore(new Rng(ctx.seed).fork('init'));
+    this.trunk = getBackbone(ctx.backbone).create(this.store, ctx.inChannels);
+    this.head = createHead('linear', this.store.scoped('pretext'), this.trunk.featureDim, classes);
+  }
+  forwardFeatures(x: tf.Tensor4D, training: boolean): tf.Tensor2D {
+    return this.trunk.apply(x, training);
+  }
+  forwardHead(features: tf.Tensor2D, training: boolean): ModelOutput {
+    return { features, logits: this.head.apply(features, training) };
+  }
+  forward(x: tf.Tensor4D, training: boolean): ModelOutput {
+    return this.forwardHead(this.forwardFeatures(x, training), training);
+  }
+  parameterCount(): number {
+    return this.store.parameterCount();
+  }
+  dispose(): void {
+    this.store.dispose();
+  }
+}
+
+/** The pretext as a method instance: its model, its batch and targets, softmax cross-entropy. */
+export function pretextInstance(pretext: Pretext): MethodInstance {
+  const ce = softmaxLoss(Array.from({ length: pretext.classes }, () => 1));
+  return {
+    buildModel: (ctx) => new PretextModel(ctx, pretext.classes),
+    transformBatch: (batch) => {
+      const t = pretext.transform(batch.x);
+      return { x: t.x, y: t.y, streams: [{ views: [t.x], y: t.y }] };
+    },
+    loss: (out, labels) => ce(out.logits, labels),
+  };
+}
+
+/** Copies a pretrain run's trunk (its `last/` tensors outside `pretext.`) into `model` by name. */
+export function loadPretrainedTrunk(model: MethodModel, pretrainDir: string): void {
+  const where = path.join(pretrainDir, 'last');
+  const saved = loadCheckpoint(where).tensors;
+  const vars = model.store.all();
+  const trunk = new Map([...saved].filter(([name]) => !name.startsWith('pretext.') && vars.has(name)));
+  if (trunk.size === 0) throw new Error(`${where}: no trunk tensor of the pre-trained run matches the model's names`);
+  restoreVariables(new Map([...trunk.keys()].map((n) => [n, vars.get(n)!])), trunk, where);
+}
+
+/** A finished run's model, restored from its `last/` checkpoint (a teacher). */
+function loadModel(recipe: Recipe, dir: string, classCounts: number[], inChannels: number): MethodModel {
+  const method = getMethod(recipe.method.name).create({ classCounts, numClasses: classCounts.length, params: recipe.method.params, epochs: recipe.train.epochs });
+  const model = buildMethodModel(method, { backbone: recipe.backbone.name, inChannels, numClasses: classCounts.length, seed: recipe.train.seed });
+  restoreVariables(model.store.all(), loadCheckpoint(path.join(dir, 'last')).tensors, path.join(dir, 'last'));
+  return model;
+}
+
+/** Trains (or reuses, or resumes) one planned stage run; `done` holds the runs it depends on. */
+export async function runStage(run: PlannedRun, done: Map<string, RunResult>, opts: RunOptions): Promise<RunResult> {
+  const st = run.stage!;
+  const dep = (id: string) => {
+    const r = done.get(id);
+    if (!r) throw new Error(`internal: stage run ${run.runId} planned before ${id}`);
+    return r;
+  };
+  const init = st.initFrom ? (model: MethodModel) => loadPretrainedTrunk(model, dep(st.initFrom!).dir) : undefined;
+  if (st.spec.kind === 'pretrain') return trainOne(run.recipe, opts, { runId: run.runId, hash: run.hash, method: pretextInstance(st.spec.pretext) });
+  // A stage before the last (an expert) is not the method's result: its record says which stage it is.
+  const recordMethod = run.role === 'main' || run.role === 'reference-method' ? undefined : `${run.recipe.method.name}@stage${st.index + 1}`;
+  if (st.kind === 'train') return trainOne(run.recipe, opts, { runId: run.runId, hash: run.hash, init, trainClasses: st.classes, recordMethod });
+  const teacherRuns = st.teachers!.map(dep);
+  return trainOne(run.recipe, opts, {
+    runId: run.runId,
+    hash: run.hash,
+    init,
+    recordMethod,
+    stepContext: ({ inChannels, classCounts }) => {
+      const teachers = teacherRuns.map((t) => loadModel(run.recipe, t.dir, classCounts, inChannels));
+      // Eval mode (no batch-norm update) and outside the optimiser's variables (no gradient reaches them): the teachers stay as their runs left them.
+      const teacherLogits = (x: tf.Tensor4D) => teachers.map((m) => m.forward(x, false).logits);
+      return { context: { teachers, teacherLogits }, dispose: () => teachers.forEach((m) => m.dispose()) };
+    },
+  });
+}

@@ -1,0 +1,111 @@
+/**
+ * A method's own pipeline of stage kinds beyond train → classifier: `pretrain` (a pretext task on
+ * the backbone), `train` on a class subset (an expert), and `distill` (a student reading frozen
+ * teachers). Each stage is a run of its own, named by a hash of only what changes it, so a later
+ * recipe (or method) that shares a stage reuses its run:
+ *  - a pretrain run hashes the recipe with the method replaced by the pretext and the epochs by
+ *    the pretrain budget: not the method, nor the stages after it;
+ *  - every other stage hashes the whole recipe, its stage index, its classes and the runs it
+ *    starts from or reads.
+ * Methods whose stages are only `train` (no subset) and `classifier` never come here: their
+ * plan and ids are src/stages/plan.ts's, unchanged.
+ */
+import { RecipeError } from '../errors.js';
+import type { LongTailSplit } from '../data/types.js';
+import { getMethod } from '../methods/registry.js';
+import type { ClassSubset, StageSpec } from '../methods/types.js';
+import { canonicalJson, recipeHash, sha256 } from '../recipe/hash.js';
+import type { Recipe } from '../recipe/schema.js';
+import { datasetTag, slug } from './ids.js';
+
+/** One planned stage of a method's pipeline. */
+export interface StageRun {
+  /** Index in the method's `stages`. */
+  index: number;
+  spec: StageSpec;
+  kind: 'pretrain' | 'train' | 'distill';
+  runId: string;
+  /** Hash recorded for the run (the pretrain recipe's hash, or the stage's hash). */
+  hash: string;
+  /** The recipe the stage trains: a pretrain stage's has the pretext as its method and its own epochs. */
+  recipe: Recipe;
+  epochs: number;
+  /** Classes a `train` stage with a subset trains on (sorted). */
+  classes?: number[];
+  /** The pretrain run whose trunk a stage starts from. */
+  initFrom?: string;
+  /** The teacher runs of a `distill` stage, in its order. */
+  teachers?: string[];
+  dependsOn: string[];
+}
+
+/** True when the recipe's method has a stage kind src/stages/ does not plan: pretrain, distill, or train on a subset. */
+export function hasStageKinds(recipe: Recipe): boolean {
+  const stages = getMethod(recipe.method.name).stages ?? [];
+  return stages.some((s) => s.kind === 'pretrain' || s.kind === 'distill' || (s.kind === 'train' && s.classSubset !== undefined));
+}
+
+function subsetTag(subset: ClassSubset): string {
+  return Array.isArray(subset) ? `c${subset.join('.')}` : subset;
+}
+
+/** The classes of a subset: a group's classes on this split, or the given indices; empty is an error naming it. */
+export function subsetClasses(subset: ClassSubset, split: LongTailSplit, where: string): number[] {
+  const numClasses = split.classCounts.length;
+  const classes = Array.isArray(subset) ? [...new Set(subset)].sort((a, b) => a - b) : split.groups.flatMap((g, c) => (g === subset ? [c] : []));
+  const bad = classes.find((c) => !Number.isInteger(c) || c < 0 || c >= numClasses);
+  if (bad !== undefined) throw new RecipeError(`${where}: classSubset: class ${bad} is not one of the ${numClasses} classes`, undefined, 'method.name');
+  if (classes.length === 0) throw new RecipeError(`${where}: classSubset '${subsetTag(subset)}' is empty on this split (no class in it)`, undefined, 'method.name');
+  return classes;
+}
+
+/** The method's stages as runs, in order, each depending on the runs it starts from or reads. */
+export function planStageRuns(recipe: Recipe, split: LongTailSplit): StageRun[] {
+  const def = getMethod(recipe.method.name);
+  const stages = def.stages ?? [{ kind: 'train' as const }];
+  const ds = datasetTag(recipe);
+  const name = slug(recipe.method.name);
+  const whole = recipeHash(recipe);
+  const runs: StageRun[] = [];
+  let pretrained: string | undefined;
+  stages.forEach((spec, index) => {
+    const where = `method ${recipe.method.name}, stage ${index + 1} (${spec.kind})`;
+    const idOf = (hash: string, tag: string) => `${name}-${tag}${ds}-${sha256(`${hash}:${split.checksum}`).slice(0, 12)}`;
+    if (spec.kind === 'classifier') throw new RecipeError(`${where}: a classifier stage after pretrain / distill / subset stages is not supported`, undefined, 'method.name');
+    if (spec.kind === 'pretrain') {
+      const param = spec.epochsParam ? recipe.method.params[spec.epochsParam] : undefined;
+      const epochs = typeof param === 'number' ? param : recipe.train.epochs;
+      const pretrain: Recipe = {
+        ...recipe,
+        name: `${recipe.name}@pretrain-${spec.pretext.name}`,
+        reference: 'none',
+        method: { name: `pretext:${spec.pretext.name}`, params: { classes: spec.pretext.classes, ...(spec.pretext.params ?? {}) } },
+        train: { ...recipe.train, epochs },
+      };
+      const hash = recipeHash(pretrain);
+      // Shared by every method with this pretext: named by the pretext, not the method.
+      const runId = `pretrain-${slug(spec.pretext.name)}-${ds}-${sha256(`${hash}:${split.checksum}`).slice(0, 12)}`;
+      runs.push({ index, spec, kind: 'pretrain', runId, hash, recipe: pretrain, epochs, dependsOn: [] });
+      pretrained = runId;
+      return;
+    }
+    if (spec.kind === 'train') {
+      const classes = spec.classSubset === undefined ? undefined : subsetClasses(spec.classSubset, split, where);
+      const hash = sha256(canonicalJson({ recipe: whole, stage: index, classes, initFrom: pretrained }));
+      const tag = spec.classSubset === undefined ? '' : `${subsetTag(spec.classSubset)}-`;
+      runs.push({ index, spec, kind: 'train', runId: idOf(hash, `s${index + 1}-${tag}`), hash, recipe, epochs: recipe.train.epochs, classes, initFrom: pretrained, dependsOn: pretrained ? [pretrained] : [] });
+      pretrained = undefined;
+      return;
+    }
+    const teachers = spec.teachers.map((t) => {
+      const run = runs.find((r) => r.index === t);
+      if (!run || run.kind === 'pretrain') throw new RecipeError(`${where}: teacher ${t} is not an earlier train or distill stage`, undefined, 'method.name');
+      return run.runId;
+    });
+    if (teachers.length === 0) throw new RecipeError(`${where}: a distill stage needs at least one teacher`, undefined, 'method.name');
+    const hash = sha256(canonicalJson({ recipe: whole, stage: index, teachers, initFrom: pretrained }));
+    runs.push({ index, spec, kind: 'distill', runId: idOf(hash, `s${index + 1}-distill-`), hash, recipe, epochs: recipe.train.epochs, teachers, initFrom: pretrained, dependsOn: [...(pretrained ? [pretrained] : []), ...teachers] });
+    pretrained = undefined;
+  });
+  return runs;
+}
