@@ -13,50 +13,19 @@ import path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { softmaxLoss } from '../losses/softmax.js';
 import { getMethod } from '../methods/registry.js';
-import type { MethodInstance, MethodModel, ModelBuildContext, ModelOutput, Pretext } from '../methods/types.js';
-import { getBackbone } from '../models/backbones/registry.js';
-import type { Backbone } from '../models/backbones/types.js';
-import { createHead, type Head } from '../models/classifiers.js';
-import { buildMethodModel } from '../models/model.js';
-import { ParamStore } from '../models/params.js';
+import type { MethodInstance, MethodModel, ModelBuildContext, Pretext } from '../methods/types.js';
+import { buildMethodModel, LtModel } from '../models/model.js';
 import type { Recipe } from '../recipe/schema.js';
-import { Rng } from '../rng.js';
 import { trainOne, type RunOptions, type RunResult } from '../runner.js';
 import { loadCheckpoint, restoreVariables } from '../train/checkpoint.js';
 import type { PlannedRun } from './plan.js';
-
-/** The backbone and a pretext head scoped `pretext.` (so a later stage knows what not to copy). */
-class PretextModel implements MethodModel {
-  readonly store: ParamStore;
-  readonly trunk: Backbone;
-  readonly head: Head;
-  constructor(ctx: ModelBuildContext, classes: number) {
-    this.store = new ParamStore(new Rng(ctx.seed).fork('init'));
-    this.trunk = getBackbone(ctx.backbone).create(this.store, ctx.inChannels);
-    this.head = createHead('linear', this.store.scoped('pretext'), this.trunk.featureDim, classes);
-  }
-  forwardFeatures(x: tf.Tensor4D, training: boolean): tf.Tensor2D {
-    return this.trunk.apply(x, training);
-  }
-  forwardHead(features: tf.Tensor2D, training: boolean): ModelOutput {
-    return { features, logits: this.head.apply(features, training) };
-  }
-  forward(x: tf.Tensor4D, training: boolean): ModelOutput {
-    return this.forwardHead(this.forwardFeatures(x, training), training);
-  }
-  parameterCount(): number {
-    return this.store.parameterCount();
-  }
-  dispose(): void {
-    this.store.dispose();
-  }
-}
 
 /** The pretext as a method instance: its model, its batch and targets, softmax cross-entropy. */
 export function pretextInstance(pretext: Pretext): MethodInstance {
   const ce = softmaxLoss(Array.from({ length: pretext.classes }, () => 1));
   return {
-    buildModel: (ctx) => new PretextModel(ctx, pretext.classes),
+    // The backbone and a pretext head scoped `pretext.` (so a later stage knows what not to copy).
+    buildModel: (ctx: ModelBuildContext) => new LtModel({ backbone: ctx.backbone, head: 'linear', inChannels: ctx.inChannels, numClasses: pretext.classes, seed: ctx.seed, headScope: 'pretext' }),
     transformBatch: (batch) => {
       const t = pretext.transform(batch.x);
       return { x: t.x, y: t.y, streams: [{ views: [t.x], y: t.y }] };

@@ -16,18 +16,40 @@ export interface ModelSpec {
   seed: number;
   /** Options of the head (the causal head's K, τ, γ, α), from the method's `headOptions`. */
   headOptions?: Record<string, unknown>;
+  /** Name scope of the head's parameters (a pretext head lives under `pretext.`); default none. */
+  headScope?: string;
+}
+
+/** What every store-backed model shares: forward = head ∘ trunk, its parameters and their disposal in one store. */
+export abstract class StoreModel implements MethodModel {
+  abstract readonly store: ParamStore;
+  abstract forwardFeatures(x: tf.Tensor4D, training: boolean): tf.Tensor2D;
+  abstract forwardHead(features: tf.Tensor2D, training: boolean): ModelOutput;
+
+  forward(x: tf.Tensor4D, training: boolean): ModelOutput {
+    return this.forwardHead(this.forwardFeatures(x, training), training);
+  }
+
+  parameterCount(): number {
+    return this.store.parameterCount();
+  }
+
+  dispose(): void {
+    this.store.dispose();
+  }
 }
 
 /** The default model of the method contract: the recipe's backbone and one head. */
-export class LtModel implements MethodModel {
+export class LtModel extends StoreModel {
   readonly store: ParamStore;
   readonly backbone: Backbone;
   readonly head: Head;
 
   constructor(readonly spec: ModelSpec) {
+    super();
     this.store = new ParamStore(new Rng(spec.seed).fork('init'));
     this.backbone = getBackbone(spec.backbone).create(this.store, spec.inChannels);
-    this.head = createHead(spec.head, this.store, this.backbone.featureDim, spec.numClasses, spec.headOptions);
+    this.head = createHead(spec.head, spec.headScope ? this.store.scoped(spec.headScope) : this.store, this.backbone.featureDim, spec.numClasses, spec.headOptions);
   }
 
   forwardFeatures(x: tf.Tensor4D, training: boolean): tf.Tensor2D {
@@ -38,21 +60,9 @@ export class LtModel implements MethodModel {
     return { features, logits: this.head.apply(features, training) };
   }
 
-  forward(x: tf.Tensor4D, training: boolean): ModelOutput {
-    return this.forwardHead(this.forwardFeatures(x, training), training);
-  }
-
   configure(options: Record<string, unknown>): Record<string, unknown> {
     if (!this.head.configure) throw new Error(`the ${this.head.name} head has no test-time options`);
     return this.head.configure(options);
-  }
-
-  parameterCount(): number {
-    return this.store.parameterCount();
-  }
-
-  dispose(): void {
-    this.store.dispose();
   }
 }
 

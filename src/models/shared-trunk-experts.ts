@@ -16,12 +16,13 @@
  * `experts.1.…`).
  */
 import * as tf from '@tensorflow/tfjs';
-import type { HeadName, MethodModel, ModelOutput } from '../methods/types.js';
+import type { HeadName, ModelOutput } from '../methods/types.js';
 import { Rng } from '../rng.js';
 import { getBackbone } from './backbones/registry.js';
 import type { BackboneBranch, BackboneTrunk } from './backbones/types.js';
 import { createHead, type Head } from './classifiers.js';
 import { ParamStore } from './params.js';
+import { StoreModel } from './model.js';
 
 export interface SharedTrunkExpertsSpec {
   backbone: string;
@@ -39,7 +40,7 @@ export interface SharedTrunkExpertsSpec {
   headOptions?: Record<string, unknown>;
 }
 
-export class SharedTrunkExperts implements MethodModel {
+export class SharedTrunkExperts extends StoreModel {
   readonly store: ParamStore;
   readonly trunk: BackboneTrunk;
   readonly branches: BackboneBranch[] = [];
@@ -48,6 +49,7 @@ export class SharedTrunkExperts implements MethodModel {
   readonly expertDim: number;
 
   constructor(readonly spec: SharedTrunkExpertsSpec) {
+    super();
     if (!Number.isInteger(spec.experts) || spec.experts < 1) throw new Error(`experts must be a positive integer, got ${spec.experts}`);
     const split = getBackbone(spec.backbone).split;
     if (!split) throw new Error(`backbone '${spec.backbone}' cannot be split into a shared trunk and experts`);
@@ -76,17 +78,6 @@ export class SharedTrunkExperts implements MethodModel {
     return { features, experts, logits };
   }
 
-  forward(x: tf.Tensor4D, training: boolean): ModelOutput {
-    return this.forwardHead(this.forwardFeatures(x, training), training);
-  }
-
-  parameterCount(): number {
-    return this.store.parameterCount();
-  }
-
-  dispose(): void {
-    this.store.dispose();
-  }
 }
 
 export function buildSharedTrunkExperts(spec: SharedTrunkExpertsSpec): SharedTrunkExperts {
