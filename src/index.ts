@@ -18,7 +18,7 @@ export type { LossFn, LossOptions, LossContext } from './losses/types.js';
 export { getMethod, listMethods, methodNames } from './methods/registry.js';
 export type { Method, MethodInstance, ModelOutput } from './methods/types.js';
 export { getBackbone, listBackbones, registerBackbone } from './models/backbones/registry.js';
-export { LtModel } from './models/model.js';
+export { LtModel, StoreModel } from './models/model.js';
 export { buildSharedTrunkExperts, SharedTrunkExperts, type SharedTrunkExpertsSpec } from './models/shared-trunk-experts.js';
 export type { BackboneBranch, BackboneTrunk, SplitBackbone } from './models/backbones/types.js';
 export { learningRate } from './train/schedule.js';

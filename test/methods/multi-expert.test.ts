@@ -10,7 +10,8 @@ import * as assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs';
 import { InMemoryBatchSource } from '../../src/data/batch-source.js';
 import { softmaxLoss } from '../../src/losses/softmax.js';
-import type { MethodInstance, MethodModel, ModelBuildContext, ModelOutput } from '../../src/methods/types.js';
+import type { MethodInstance, ModelBuildContext, ModelOutput } from '../../src/methods/types.js';
+import { StoreModel } from '../../src/models/model.js';
 import { getBackbone } from '../../src/models/backbones/registry.js';
 import type { Backbone } from '../../src/models/backbones/types.js';
 import { createHead, type Head } from '../../src/models/classifiers.js';
@@ -25,13 +26,14 @@ before(async () => {
 });
 
 /** Shared trunk + K experts (each a linear head under `experts.<k>.`), plus a method-owned buffer. */
-class TwoExpertModel implements MethodModel {
+class TwoExpertModel extends StoreModel {
   readonly store: ParamStore;
   readonly trunk: Backbone;
   readonly experts: Head[];
   readonly seen: tf.Variable;
 
   constructor(ctx: ModelBuildContext, k: number) {
+    super();
     this.store = new ParamStore(new Rng(ctx.seed).fork('init'));
     this.trunk = getBackbone(ctx.backbone).create(this.store, ctx.inChannels);
     this.experts = Array.from({ length: k }, (_, i) => createHead('linear', this.store.scoped(`experts.${i}`), this.trunk.featureDim, ctx.numClasses));
@@ -46,18 +48,6 @@ class TwoExpertModel implements MethodModel {
     const experts = this.experts.map((h) => h.apply(features, training));
     // The ensemble is the mean of the expert logits (RIDE / SADE's prediction).
     return { features, experts, logits: tf.div(tf.addN(experts), experts.length) as tf.Tensor2D };
-  }
-
-  forward(x: tf.Tensor4D, training: boolean): ModelOutput {
-    return this.forwardHead(this.forwardFeatures(x, training), training);
-  }
-
-  parameterCount(): number {
-    return this.store.parameterCount();
-  }
-
-  dispose(): void {
-    this.store.dispose();
   }
 }
 

@@ -9,11 +9,8 @@ import * as assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs';
 import { InMemoryBatchSource } from '../../src/data/batch-source.js';
 import { softmaxLoss } from '../../src/losses/softmax.js';
-import type { MethodInstance, MethodModel, ModelBuildContext, ModelOutput, ViewSpec } from '../../src/methods/types.js';
-import { getBackbone } from '../../src/models/backbones/registry.js';
-import type { Backbone } from '../../src/models/backbones/types.js';
-import { createHead, type Head } from '../../src/models/classifiers.js';
-import { ParamStore } from '../../src/models/params.js';
+import type { MethodInstance, ViewSpec } from '../../src/methods/types.js';
+import { LtModel } from '../../src/models/model.js';
 import { Rng } from '../../src/rng.js';
 import { methodStreams } from '../../src/train/streams.js';
 import { train } from '../../src/train/trainer.js';
@@ -23,47 +20,15 @@ before(async () => {
   await tf.setBackend('cpu');
 });
 
-class ToyModel implements MethodModel {
-  readonly store: ParamStore;
-  readonly trunk: Backbone;
-  readonly head: Head;
-
-  constructor(ctx: ModelBuildContext) {
-    this.store = new ParamStore(new Rng(ctx.seed).fork('init'));
-    this.trunk = getBackbone(ctx.backbone).create(this.store, ctx.inChannels);
-    this.head = createHead('linear', this.store, this.trunk.featureDim, ctx.numClasses);
-  }
-
-  forwardFeatures(x: tf.Tensor4D, training: boolean): tf.Tensor2D {
-    return this.trunk.apply(x, training);
-  }
-
-  forwardHead(features: tf.Tensor2D, training: boolean): ModelOutput {
-    return { features, logits: this.head.apply(features, training) };
-  }
-
-  forward(x: tf.Tensor4D, training: boolean): ModelOutput {
-    return this.forwardHead(this.forwardFeatures(x, training), training);
-  }
-
-  parameterCount(): number {
-    return this.store.parameterCount();
-  }
-
-  dispose(): void {
-    this.store.dispose();
-  }
-}
-
 function toyMethod(seen: Array<{ shapes: number[][]; views: Float32Array[] }>, classCounts: number[], views: ViewSpec[]): MethodInstance {
   const ce = softmaxLoss(classCounts);
   return {
-    buildModel: (ctx) => new ToyModel(ctx),
+    buildModel: (ctx) => new LtModel({ backbone: ctx.backbone, head: 'linear', inChannels: ctx.inChannels, numClasses: ctx.numClasses, seed: ctx.seed }),
     streams: [{ views }],
     forward(model, batch) {
       const s = batch.streams[0];
       seen.push({ shapes: s.views.map((v) => v.shape), views: s.views.map((v) => v.dataSync() as Float32Array) });
-      const out = (model as ToyModel).forward(tf.concat(s.views, 0) as tf.Tensor4D, true);
+      const out = (model as LtModel).forward(tf.concat(s.views, 0) as tf.Tensor4D, true);
       return { ...out, aux: { y: tf.concat([s.y, s.y]) } };
     },
     loss: (output, _labels, ctx) => ce(output.logits, output.aux!.y as tf.Tensor1D, ctx),
@@ -84,7 +49,7 @@ describe('view presets on the contract', () => {
     const streams = methodStreams(method, indices, images.labels, numClasses, 1, 'dataset', 3);
     assert.deepEqual(streams.views, [2]);
     assert.deepEqual(streams.presets, [['basic', 'mocov2']]);
-    const model = method.buildModel!({ backbone: 'resnet8', inChannels: 3, numClasses, seed: 0 }) as ToyModel;
+    const model = method.buildModel!({ backbone: 'resnet8', inChannels: 3, numClasses, seed: 0 }) as LtModel;
     try {
       const w = Array.from(model.store.trainable.get('fc.weight')!.dataSync());
       const before = tf.memory().numTensors;
