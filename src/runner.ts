@@ -11,6 +11,7 @@ import { selectBackend } from './backend.js';
 import { checkDataDir, checkOutputDir } from './paths.js';
 import { samplerEpochOrder } from './data/epoch-order.js';
 import { resolveSamplerName } from './data/samplers.js';
+import { recipeRandAugment } from './data/rand-augment.js';
 import { Rng } from './rng.js';
 import { groupSizes } from './data/longtail.js';
 import { emptyGroupWarnings } from './data/group-check.js';
@@ -193,6 +194,7 @@ async function trainOpened(recipe: Recipe, opts: RunOptions, data: RunData, runI
       balanced: recipe.dataset.balanced,
       valSource: recipe.dataset.valSource,
       maxPerClass: recipe.dataset.maxPerClass,
+      ...(recipeRandAugment(recipe) ? { randAugment: recipeRandAugment(recipe)! } : {}),
       splitSeed: recipe.dataset.splitSeed,
       classCounts: split.classCounts,
       groups: split.groups,

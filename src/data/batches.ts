@@ -6,11 +6,14 @@
  */
 import type { Rng } from '../rng.js';
 import type { ImageArray } from './types.js';
+import { randAugmentImage, type RandAugmentSpec } from './rand-augment.js';
 import { mocoV2Image } from './view-mocov2.js';
 
 export interface AugmentSpec {
   padCrop: number;
   flip: boolean;
+  /** RandAugment after the crop and flip (rand-augment.ts). */
+  randAugment?: RandAugmentSpec;
 }
 
 export interface Batch {
@@ -31,6 +34,7 @@ export class InMemoryBatches {
   }
 
   make(indices: ArrayLike<number>, augment: AugmentSpec | null, rng: Rng | null): Batch {
+    if (augment?.randAugment && rng) return this.makeRandAugmented(indices, augment, augment.randAugment, rng);
     const { height: H, width: W, channels: C, pixels, labels } = this.images;
     const n = indices.length;
     const x = new Float32Array(n * H * W * C);
@@ -56,6 +60,38 @@ export class InMemoryBatches {
           for (let k = 0; k < C; k++) x[o + k] = (inside ? pixels[s + k] : 0) * this.scale[k] + this.shift[k];
         }
       }
+    }
+    return { x, y, shape: [n, H, W, C] };
+  }
+
+  /**
+   * Pad-crop and flip (the draws of `make`, in its order) into uint8 pixels, then RandAugment, then
+   * normalisation. A separate path so runs without RandAugment stay bit-identical.
+   */
+  private makeRandAugmented(indices: ArrayLike<number>, augment: AugmentSpec, spec: RandAugmentSpec, rng: Rng): Batch {
+    const { height: H, width: W, channels: C, pixels, labels } = this.images;
+    const n = indices.length;
+    const per = H * W * C;
+    const x = new Float32Array(n * per);
+    const y = new Int32Array(n);
+    const img = new Uint8Array(per);
+    for (let b = 0; b < n; b++) {
+      const src = indices[b] * per;
+      y[b] = labels[indices[b]];
+      const p = augment.padCrop;
+      const dy = p > 0 ? rng.int(2 * p + 1) - p : 0;
+      const dx = p > 0 ? rng.int(2 * p + 1) - p : 0;
+      const flip = augment.flip ? rng.next() < 0.5 : false;
+      for (let i = 0; i < H; i++) {
+        for (let j = 0; j < W; j++) {
+          const si = i + dy;
+          const sj = (flip ? W - 1 - j : j) + dx;
+          const inside = si >= 0 && si < H && sj >= 0 && sj < W;
+          for (let k = 0; k < C; k++) img[(i * W + j) * C + k] = inside ? pixels[src + (si * W + sj) * C + k] : 0;
+        }
+      }
+      const out = randAugmentImage(img, H, W, C, spec, rng);
+      for (let i = 0; i < per; i++) x[b * per + i] = out[i] * this.scale[i % C] + this.shift[i % C];
     }
     return { x, y, shape: [n, H, W, C] };
   }

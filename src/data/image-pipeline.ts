@@ -41,6 +41,7 @@ import { Rng } from '../rng.js';
 import { align16, growMemory } from '../wasm-simd.js';
 import { imageKernels } from './image-kernels.js';
 import { applyMocoColour, MOCOV2, sampleMocoColour } from './view-mocov2.js';
+import { randAugmentImage, type RandAugmentSpec } from './rand-augment.js';
 import { planBilinearResize, resampleRGBView, type ResizePlan } from './image-resample.js';
 
 export const IMAGENET_MEAN = [0.485, 0.456, 0.406];
@@ -75,6 +76,8 @@ export interface TransformOptions {
    * filters differently from the triangle filter. Needs resampler 'pil'; JPEG inputs only.
    */
   shrinkOnLoad?: boolean;
+  /** RandAugment on training images after the crop and flip, before the jitter (rand-augment.ts). */
+  randAugment?: RandAugmentSpec;
 }
 
 export const DEFAULT_TRANSFORM: TransformOptions = {
@@ -378,7 +381,7 @@ export function headerSize(buf: Uint8Array): { width: number; height: number } |
   return null;
 }
 
-/** Full per-image transform: geometric, colour jitter (train), normalisation into `out` at `offset`. */
+/** Full per-image transform: geometric, RandAugment and colour jitter (train), normalisation into `out` at `offset`. */
 export async function transformImage(
   input: Buffer,
   mode: Mode,
@@ -390,7 +393,8 @@ export async function transformImage(
 ): Promise<void> {
   const rng = new Rng(seed);
   if (mode === 'train' && preset === 'mocov2') return mocoV2Into(input, t, rng, out, offset);
-  const { rgb } = await geometric(input, mode, t, rng);
+  let { rgb } = await geometric(input, mode, t, rng);
+  if (mode === 'train' && t.randAugment) rgb = randAugmentImage(rgb, t.size, t.size, 3, t.randAugment, rng);
   const j = t.jitter;
   const plan = mode === 'train' && (j.brightness > 0 || j.contrast > 0 || j.saturation > 0) ? sampleJitter(j, rng) : null;
   jitterNormalizeInto(rgb, plan, t.mean, t.std, out, offset);

@@ -192,7 +192,7 @@ export async function openRunData(recipe: Recipe, opts: { dataRoot?: string } = 
   if (!isImageListDataset(ds.name)) {
     const source = loadSource(recipe, opts.dataRoot);
     const split = splitFor(recipe, source);
-    const augment = ds.augment.padCrop > 0 || ds.augment.flip ? ds.augment : null;
+    const augment = ds.augment.padCrop > 0 || ds.augment.flip || ds.augment.randAugment ? ds.augment : null;
     return {
       name: source.name,
       numClasses: source.numClasses,

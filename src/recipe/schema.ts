@@ -50,6 +50,14 @@ export const imageListsSchema = z
   .describe('image lists (`<relative path> <label>` per line); relative paths are relative to the recipe file that sets them');
 
 const range = z.tuple([z.number().positive(), z.number().positive()]);
+/** RandAugment as torchvision's (src/data/rand-augment.ts); absent = off, so it hashes only when set. */
+export const randAugmentSchema = z
+  .object({
+    n: z.number().int().min(1).max(14).describe('operations per image (torchvision num_ops; 2 in the survey)'),
+    m: z.number().int().min(0).max(30).describe('magnitude bin 0–30 of 31 (torchvision magnitude; 9–10 in the survey)'),
+  })
+  .strict()
+  .describe('RandAugment on training images (not on test images, not on a MoCo v2 view)');
 export const transformSchema = z
   .object({
     size: positiveInt.optional().describe('crop side (224); train: random-resized-crop to size; test: resize then centre-crop to size'),
@@ -57,6 +65,7 @@ export const transformSchema = z
     scale: range.optional().describe('random-resized-crop area range (0.08, 1)'),
     ratio: range.optional().describe('random-resized-crop aspect-ratio range (3/4, 4/3)'),
     flip: z.number().min(0).max(1).optional().describe('horizontal-flip probability (0.5)'),
+    randAugment: randAugmentSchema.optional(),
     jitter: z
       .object({
         brightness: z.number().nonnegative().optional(),
@@ -102,6 +111,7 @@ const datasetObjectSchema = z
       .object({
         padCrop: nonNegativeInt.default(0).describe('random crop after zero-padding by this many pixels (0 = off)'),
         flip: z.boolean().default(false).describe('random horizontal flip'),
+        randAugment: randAugmentSchema.optional(),
       })
       .strict()
       .default({}),

@@ -9,6 +9,7 @@ import { loadRecipe } from '../recipe/load.js';
 import type { ExpectedCell } from './tables.js';
 import { stagedRunDescriptor } from '../stages/plan.js';
 import { withTrainSampler } from './table-layout.js';
+import { recipeRandAugment } from '../data/rand-augment.js';
 import { isLongTailed } from '../lifecycle/long-tailed.js';
 
 export async function expectedCellsFromRecipes(recipesDir: string): Promise<ExpectedCell[]> {
@@ -29,7 +30,7 @@ export async function expectedCellsFromRecipes(recipesDir: string): Promise<Expe
       dataset: recipe.dataset.name,
       backbone: recipe.backbone.name,
       method: staged?.method ?? recipe.method.name,
-      params: staged?.params ?? withTrainSampler(recipe.method.params, recipe.train.sampler),
+      params: staged?.params ?? withTrainSampler(recipe.method.params, recipe.train.sampler, recipeRandAugment(recipe)),
       ...(staged?.table7 ? { table7: staged.table7 } : {}),
       epochs: recipe.train.epochs,
       maxPerClass: recipe.dataset.maxPerClass,

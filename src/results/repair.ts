@@ -5,6 +5,7 @@
  * recipe resumes it from `last/`. The bad file is moved aside (`run.json.corrupt-<time>`), never
  * deleted, and the run's lock is held meanwhile so a live trainer is never disturbed.
  */
+import { recipeRandAugment } from '../data/rand-augment.js';
 import { existsSync, readFileSync, renameSync } from 'node:fs';
 import path from 'node:path';
 import { parse as yamlParse } from 'yaml';
@@ -124,6 +125,7 @@ function rebuild(recipe: Recipe, runId: string, hash: string, dataRoot: string |
       balanced: ds.balanced,
       valSource: ds.valSource,
       maxPerClass: ds.maxPerClass,
+      ...(recipeRandAugment(recipe) ? { randAugment: recipeRandAugment(recipe)! } : {}),
       splitSeed: ds.splitSeed,
       classCounts: split?.classCounts ?? [],
       groups: split?.groups ?? [],

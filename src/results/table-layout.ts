@@ -100,7 +100,8 @@ export const SURVEY_ROWS: LayoutRow[] = buildSurveyRows();
 function splitSpec(method: string): Record<string, unknown> {
   const m = findMethod(method);
   const own = m?.table?.splitBy ?? {};
-  return (m?.table?.samplerSplits ?? true) ? { ...own, sampler: 'instance' } : own;
+  // RandAugment always splits: the survey reports it as rows of their own (its Table 9).
+  return (m?.table?.samplerSplits ?? true) ? { ...own, sampler: 'instance', randAugment: null } : { ...own, randAugment: null };
 }
 
 /** The keys that split a method into rows (see splitSpec). */
@@ -114,9 +115,22 @@ export function splitDefault(method: string, key: string): unknown {
   return v === null ? undefined : v;
 }
 
-/** A method's params plus the run's training sampler as the pseudo-param `sampler` (see distinguishingKeys). */
-export function withTrainSampler(params: Record<string, unknown>, sampler: string | undefined | null): Record<string, unknown> {
-  return sampler && sampler !== 'instance' ? { ...params, sampler } : params;
+/**
+ * A method's params plus the run's training sampler as the pseudo-param `sampler`, and its
+ * RandAugment setting as `randAugment` ("n2 m10"), see distinguishingKeys.
+ */
+export function withTrainSampler(
+  params: Record<string, unknown>,
+  sampler: string | undefined | null,
+  randAugment?: { n: number; m: number } | null,
+): Record<string, unknown> {
+  const withSampler = sampler && sampler !== 'instance' ? { ...params, sampler } : params;
+  return randAugment ? { ...withSampler, randAugment: randAugmentLabel(randAugment) } : withSampler;
+}
+
+/** How a RandAugment setting shows in row keys and labels. */
+export function randAugmentLabel(r: { n: number; m: number }): string {
+  return `n${r.n} m${r.m}`;
 }
 
 /** Short names the survey uses for the samplers (the one alias map, src/data/samplers.ts). */
@@ -169,7 +183,13 @@ export function rowLabel(method: string, params: Record<string, unknown>): strin
   const parts = keys
     .filter((k) => shown(method, k, params[k]))
     .map((k) =>
-      k === 'stage1Sampler' || k === 'sampler' ? SAMPLER_ABBREVIATIONS[String(params[k])] ?? String(params[k]) : k === 'stage1Loss' ? String(params[k]) : `${k}=${String(params[k])}`,
+      k === 'stage1Sampler' || k === 'sampler'
+        ? SAMPLER_ABBREVIATIONS[String(params[k])] ?? String(params[k])
+        : k === 'stage1Loss'
+          ? String(params[k])
+          : k === 'randAugment'
+            ? `RandAugment ${String(params[k])}`
+            : `${k}=${String(params[k])}`,
     );
   return parts.length > 0 ? `${method} (${parts.join(', ')})` : method;
 }

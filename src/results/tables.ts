@@ -268,7 +268,8 @@ function rowSpec(method: string, params: Record<string, unknown>, recordFamily?:
     params: d,
     family: familyOf(method, d, recordFamily),
     order: layoutIndex(method, d),
-    ...(layout?.paper ? { paper: layout.paper } : {}),
+    // The paper's Table 5 cells were trained without RandAugment (its Table 9 has those).
+    ...(layout?.paper && d.randAugment === undefined ? { paper: layout.paper } : {}),
   };
 }
 
@@ -480,7 +481,7 @@ function sectionRows(g: SectionGroup, paperRows: Record<string, unknown> | null)
 }
 
 function specOfRecord(r: RunRecord): RowSpec {
-  return rowSpec(r.method.name, withTrainSampler(r.method.params, r.sampler), r.method.family, r.table7);
+  return rowSpec(r.method.name, withTrainSampler(r.method.params, r.sampler, r.dataset.randAugment), r.method.family, r.table7);
 }
 
 function specOfExpected(e: ExpectedCell): RowSpec {

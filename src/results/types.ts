@@ -50,6 +50,8 @@ export interface RunRecord {
     balanced: boolean;
     /** 'test' when validation read the test set (the CIFAR-LT literature's practice); tables flag it. */
     valSource?: 'holdout' | 'test';
+    /** RandAugment of the training images (absent: none); tables give such runs rows of their own. */
+    randAugment?: { n: number; m: number };
     /** The recipe's cap on n_max (null: the full split). */
     maxPerClass?: number | null;
     splitSeed: number;
