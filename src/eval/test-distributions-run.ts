@@ -85,8 +85,9 @@ export async function scoreTestDistributions(inp: DistributionInputs): Promise<T
 /** Inside a run, after the test evaluation of one checkpoint (the model holds that checkpoint). */
 export async function runTestDistributions(recipe: Recipe, data: RunData, model: MethodModel, method: MethodInstance, predictions: TestPredictions, where: string): Promise<TestDistributionResults | undefined> {
   const names = recipe.eval.testDistributions;
-  if (!names?.length) return undefined;
   const { split, sources } = data;
+  // A balanced run's counts cannot rank classes (its LT split's would; a reference run is scored on the balanced test set only).
+  if (!names?.length || split.balanced) return undefined;
   return scoreTestDistributions({
     names,
     classCounts: split.classCounts,
@@ -143,6 +144,7 @@ export async function evaluateTestDistributions(runDir: string, opts: TestDistri
   const dir = path.resolve(runDir);
   const { record, recipe } = runFiles(dir);
   if (record.status !== 'finished') throw new UsageError(`${dir}: run ${record.runId} is ${record.status}, not finished`);
+  if (record.dataset.balanced) throw new UsageError(`${dir}: run ${record.runId} trained on a balanced split; test distributions rank classes by long-tailed training counts`);
   const checkpoint = opts.checkpoint ?? 'last';
   const names = opts.names ?? recipe.eval.testDistributions;
   if (!names?.length) throw new UsageError(`eval: run ${record.runId}'s recipe sets no eval.testDistributions; give --test-distributions all|<names>`);
