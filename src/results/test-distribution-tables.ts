@@ -71,7 +71,15 @@ export function buildTestDistributionTable(records: RunRecord[], options: TestDi
   });
 }
 
-/** Tables 5 / 6 of one distribution: `buildTables` on `atTestDistribution`, titles saying which. */
+/**
+ * Tables 5 / 6 of one distribution (`buildTables` on `atTestDistribution`): titles say which, and
+ * the empty UA / RA cells say why once (balanced reference runs are not scored on subsets).
+ */
 export function retitle(tables: ResultTable[], name: string): ResultTable[] {
-  return tables.map((t) => ({ ...t, title: `${t.title}; test distribution ${name}` }));
+  const reason = `not defined on test distribution ${name}: balanced reference runs are scored on the balanced test set only`;
+  return tables.map((t) => ({
+    ...t,
+    title: `${t.title}; test distribution ${name}`,
+    missing: t.missing.map((m) => (/UA, RA$/.test(m.where) && m.reason !== 'no finished run' ? { ...m, reason, recipes: [] } : m)),
+  }));
 }

@@ -134,3 +134,18 @@ test('eval.testDistributions is evaluation only: the recipe hash (and run id) ig
   assert.equal(recipeHash(withTd), recipeHash(plain));
   assert.throws(() => tinyRecipe({ eval: { testDistributions: ['forward-3'] } }), /testDistributions/);
 });
+
+test('tables: a record at a distribution carries its metrics (null where not scored); UA/RA cells say why they are empty', async () => {
+  const { atTestDistribution, retitle } = await import('../../src/results/test-distribution-tables.js');
+  const m = { top1: 80, perClass: [80], groups: { head: 80, middle: null, tail: null }, count: 5, order: 'forward' as const, ratio: 50, seed: 0, from: 'predictions' as const };
+  const rec = { runId: 'r', metrics: { last: { top1: 70 }, best: { top1: 71 }, valLast: null }, testDistributions: { last: { 'forward-50': m } } } as never;
+  const [at] = atTestDistribution([rec], 'forward-50');
+  assert.equal(at.metrics.last, m);
+  assert.equal(at.metrics.best, null);
+  assert.equal(atTestDistribution([rec], 'uniform')[0].metrics.last, null);
+  const table = { title: 'Table 5', missing: [{ row: 'softmax', where: '8 epochs: UA, RA', reason: 'balanced run b has no last checkpoint metrics', recipes: ['x.yaml'] }, { row: 'focal', where: '8 epochs: Acc, UA, RA', reason: 'no finished run', recipes: ['f.yaml'] }] } as never;
+  const [t] = retitle([table], 'forward-50');
+  assert.equal(t.title, 'Table 5; test distribution forward-50');
+  assert.deepEqual(t.missing[0], { row: 'softmax', where: '8 epochs: UA, RA', reason: 'not defined on test distribution forward-50: balanced reference runs are scored on the balanced test set only', recipes: [] });
+  assert.deepEqual(t.missing[1].recipes, ['f.yaml']);
+});
