@@ -24,6 +24,11 @@ export type { BackboneBranch, BackboneTrunk, SplitBackbone } from './models/back
 export { learningRate } from './train/schedule.js';
 export { Sgd } from './train/sgd.js';
 export { evaluateRun, type EvalRunOptions, type EvalRunResult } from './eval/run-eval.js';
+export { evaluateWithPredictions, predictionsFile, readPredictions, writePredictions, PREDICTIONS_HEADER, type TestPredictions } from './eval/predictions.js';
+export { classRanks, parseTestDistribution, selectSubset, subsetMetrics, subsetSizes, TEST_DISTRIBUTION_NAMES, type TestDistribution, type TestDistributionMetrics } from './eval/test-distributions.js';
+export { atTestDistribution, buildTestDistributionTable, distributionNamesOf, retitle } from './results/test-distribution-tables.js';
+export { scoreTestDistributions } from './eval/test-distributions-run.js';
+export { evaluateTestDistributions, parseDistributionList, type TestDistributionEvalOptions, type TestDistributionEvalResult } from './eval/test-distributions-eval.js';
 export { openRunData, recipeSplit, type RunData } from './data/run-data.js';
 export { InMemoryBatchSource, ImageListBatchSource, type BatchSource, type SourceBatch, type EpochOptions } from './data/batch-source.js';
 export { readRecord, readEpochLines } from './results/record.js';

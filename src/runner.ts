@@ -20,6 +20,8 @@ import type { BatchSource } from './data/batch-source.js';
 import { openRunData, recipeSplit, type RunData } from './data/run-data.js';
 import { calibrateOnVal } from './eval/calibrate.js';
 import { evaluate, predictWithLabels, type EvalProgress } from './eval/evaluate.js';
+import { evaluateWithPredictions, type TestPredictions } from './eval/predictions.js';
+import { storeTestEvaluation } from './eval/test-distributions-run.js';
 import { upperAndRelative } from './eval/metrics.js';
 import { getMethod } from './methods/registry.js';
 import type { MethodInstance, MethodModel, SamplerName } from './methods/types.js';
@@ -86,11 +88,11 @@ export function locateRun(recipe: Recipe, split: LongTailSplit, opts: Pick<RunOp
   return { runId, dir, existing: readRecord(dir) };
 }
 
-async function metricsOf(model: MethodModel, method: MethodInstance, recipe: Recipe, data: RunData, reporter: Reporter = {}, what = 'test'): Promise<{ test: EvalMetrics; calibration?: Record<string, unknown> }> {
+async function metricsOf(model: MethodModel, method: MethodInstance, recipe: Recipe, data: RunData, reporter: Reporter = {}, what = 'test'): Promise<{ test: EvalMetrics; calibration?: Record<string, unknown>; predictions: TestPredictions }> {
   const { split, sources } = data;
   const calibration = await calibrateOnVal(model, method, sources.val, split.indices.val, recipe.eval.batchSize, { source: sources.test, indices: split.indices.test });
-  const test = await evaluate(model, method, sources.test, split.indices.test, recipe.eval.batchSize, data.numClasses, split.groups, evalProgress(reporter, what));
-  return { test, calibration };
+  const { metrics: test, predictions } = await evaluateWithPredictions(model, method, sources.test, split.indices.test, recipe.eval.batchSize, data.numClasses, split.groups, evalProgress(reporter, what));
+  return { test, calibration, predictions };
 }
 
 /** The evaluation-progress callback that reports to `reporter` (none when it does not listen). */
@@ -265,6 +267,7 @@ async function trainOpened(recipe: Recipe, opts: RunOptions, data: RunData, runI
       },
     );
     const last = await metricsOf(model, method, recipe, data, reporter, 'test (last)');
+    await storeTestEvaluation(dir, 'last', last.predictions, recipe, data, model, method, record);
     let best: EvalMetrics | null = null;
     let bestCalibration: Record<string, unknown> | undefined;
     if (checkpointExists(path.join(dir, 'best'))) {
@@ -273,6 +276,7 @@ async function trainOpened(recipe: Recipe, opts: RunOptions, data: RunData, runI
       const m = await metricsOf(model, method, recipe, data, reporter, 'test (best)');
       best = m.test;
       bestCalibration = m.calibration;
+      await storeTestEvaluation(dir, 'best', m.predictions, recipe, data, model, method, record);
     }
     record.bestEpoch = result.bestEpoch;
     record.metrics = { last: last.test, best, valLast: result.valLast };

@@ -4,7 +4,7 @@
  */
 import { writeFile } from 'node:fs/promises';
 import type { Command } from 'commander';
-import { buildTables, DEFAULT_REHEARSAL_RESULTS, formatTables, ignoredNote, isImageNetLT, loadPaperTables, rehearsalDatasetName, rehearsalExpectedCells, selectRecords, TABLE_FORMATS, UsageError, type ExpectedCell, type TableFormat, type TableId } from '../index.js';
+import { atTestDistribution, buildTables, buildTestDistributionTable, DEFAULT_REHEARSAL_RESULTS, retitle, TEST_DISTRIBUTION_NAMES, formatTables, ignoredNote, isImageNetLT, loadPaperTables, rehearsalDatasetName, rehearsalExpectedCells, selectRecords, TABLE_FORMATS, UsageError, type ExpectedCell, type TableFormat, type TableId } from '../index.js';
 import { choice, DEFAULT_PAPER_FILE, DEFAULT_RESULTS_DIR, loadForCommand } from './results-common.js';
 import { writeAllFigures } from './plot.js';
 import { commonOptions } from './options.js';
@@ -28,6 +28,7 @@ interface TableOpts {
   verbose: boolean;
   expected: boolean;
   rehearse: boolean;
+  testDistribution?: string;
 }
 
 export function register(program: Command, hooks: TableHooks = {}): void {
@@ -44,6 +45,7 @@ export function register(program: Command, hooks: TableHooks = {}): void {
     .option('--figures <dir>', 'also write the figures (SVG + PNG) into this directory')
     .option('--verbose', 'list skipped (unfinished) runs on stderr', false)
     .option('--expected', 'also print the tables no record fills yet (every study the recipes describe), with the recipes that fill them', false)
+    .option('--test-distribution <name>', "cells from a test distribution's metrics (forward-50, uniform, backward-10, …; `lt-bench eval --test-distributions` adds them); all: one table, methods × distributions (overall accuracy)")
     .option('--rehearse', `only the records of \`sweep --rehearse\` (default --results ${DEFAULT_REHEARSAL_RESULTS}), in the real study's cells (imagenet-lt-rehearsal, 90/200 epochs)`, false)
     .action(async (opts: TableOpts, cmd: Command) => {
       // Rehearsal records never mix with real ones (src/rehearsal/records.ts).
@@ -58,7 +60,14 @@ export function register(program: Command, hooks: TableHooks = {}): void {
       const rows = records.filter((r) => keep(r.dataset.name, r.epochs));
       const study = hooks.expectedCells ? await hooks.expectedCells() : [];
       const expected = (opts.rehearse ? rehearsalExpectedCells(study) : study).filter((e) => keep(e.dataset, e.epochs));
-      const tables = buildTables(rows, {
+      if (opts.testDistribution !== undefined && opts.testDistribution !== 'all' && !TEST_DISTRIBUTION_NAMES.includes(opts.testDistribution)) throw new UsageError(`--test-distribution ${opts.testDistribution}: expected all or one of ${TEST_DISTRIBUTION_NAMES.join(', ')}`);
+      const td = opts.testDistribution;
+      const tables = td === 'all' ? buildTestDistributionTable(rows, { checkpoint: opts.checkpoint }) : td ? retitle(buildTables(atTestDistribution(rows, td), {
+        checkpoint: opts.checkpoint,
+        tables: opts.table === 'all' ? [5, 6] : [Number(opts.table) as TableId],
+        referenceRecords: atTestDistribution(records, td),
+        onlyWithRecords: true,
+      }), td) : buildTables(rows, {
         checkpoint: opts.checkpoint,
         // The paper's numbers are ImageNet-LT's: --dataset naming another dataset leaves them out.
         paper: opts.paper && (!opts.dataset || isImageNetLT(opts.dataset)) ? await loadPaperTables(opts.paperFile) : null,
@@ -68,6 +77,7 @@ export function register(program: Command, hooks: TableHooks = {}): void {
         // Only tables with a record, unless every expected table is asked for (--paper keeps ImageNet-LT's).
         onlyWithRecords: !opts.expected,
       });
+      if (td && tables.length === 0) process.stderr.write(`no record in ${opts.results} holds test distribution ${td === 'all' ? 'metrics' : td}; add them with lt-bench eval <run-dir> --test-distributions ${td}\n`);
       if (tables.length === 0) process.stderr.write(`no finished long-tailed runs in ${opts.results}${opts.dataset ? ` for ${opts.dataset}` : ''}${expected.length > 0 ? '; --expected lists the tables the recipes would fill, --paper the paper\'s ImageNet-LT tables' : ''}\n`);
       const text = formatTables(tables, opts.format);
       if (opts.out) await writeFile(opts.out, text);

@@ -26,7 +26,7 @@ import { checkpointExists, loadCheckpoint, restoreVariables } from '../train/che
 import { calibrateOnVal } from './calibrate.js';
 import type { Reporter } from '../train/reporter.js';
 import { evalProgress } from '../runner.js';
-import { evaluate } from './evaluate.js';
+import { evaluateWithPredictions, predictionsFile, writePredictions } from './predictions.js';
 
 export interface EvalRunOptions {
   /** An image list (`<relative path> <label>` lines) to evaluate on. */
@@ -58,7 +58,7 @@ export interface EvalRunResult {
   file: string;
 }
 
-function runFiles(runDir: string): { record: RunRecord; recipe: Recipe } {
+export function runFiles(runDir: string): { record: RunRecord; recipe: Recipe } {
   const record = readRecord(runDir);
   const recipeFile = path.join(runDir, 'recipe.resolved.yaml');
   if (!record || !existsSync(recipeFile)) throw new UsageError(`${runDir}: not a run directory (needs run.json and recipe.resolved.yaml)`);
@@ -72,7 +72,7 @@ function runFiles(runDir: string): { record: RunRecord; recipe: Recipe } {
 }
 
 /** The run's model and prediction, with the checkpoint's weights. */
-function restoreModel(record: RunRecord, recipe: Recipe, channels: number, ckDir: string): { model: MethodModel; method: MethodInstance } {
+export function restoreModel(record: RunRecord, recipe: Recipe, channels: number, ckDir: string): { model: MethodModel; method: MethodInstance } {
   const numClasses = record.dataset.classCounts.length;
   let method: MethodInstance;
   let headOptions: Record<string, unknown> | undefined;
@@ -141,7 +141,9 @@ export async function evaluateRun(runDir: string, opts: EvalRunOptions): Promise
       await calibrateOnVal(model, method, data.sources.val, data.split.indices.val, recipe.eval.batchSize, { source, indices });
     }
     const what = 'list' in on ? path.basename(on.list) : `${on.split} split`;
-    const metrics = await evaluate(model, method, source, indices, recipe.eval.batchSize, record.dataset.classCounts.length, record.dataset.groups, evalProgress(opts.reporter ?? {}, what));
+    const { metrics, predictions } = await evaluateWithPredictions(model, method, source, indices, recipe.eval.batchSize, record.dataset.classCounts.length, record.dataset.groups, evalProgress(opts.reporter ?? {}, what));
+    // A record made before per-sample predictions existed gets them (never overwritten).
+    if (opts.split === 'test' && !existsSync(predictionsFile(dir, checkpoint))) writePredictions(predictionsFile(dir, checkpoint), predictions);
     const stats = listSource?.stats() ?? (runData as RunData | null)?.pipelineStats() ?? null;
     const base = 'list' in on ? path.basename(on.list).replace(/\.[^.]*$/, '') : `split-${on.split}`;
     const file = path.join(dir, `eval-${base}${checkpoint === 'best' ? '-best' : ''}.json`);

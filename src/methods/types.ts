@@ -121,6 +121,11 @@ export type PostHocData = 'val' | 'test-unlabelled';
 export interface PostHocStep {
   name: string;
   reads: PostHocData;
+  /**
+   * Must start from the trained state on every call (reset what an earlier call chose): a
+   * `test-unlabelled` step is run again on each test distribution's images
+   * (src/eval/test-distributions-run.ts), and one subset's choice must not leak into another's.
+   */
   run(ctx: PostHocContext): Promise<Record<string, unknown>> | Record<string, unknown>;
 }
 

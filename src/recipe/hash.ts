@@ -28,7 +28,9 @@ export function semanticRecipe(recipe: Recipe): unknown {
   // The epoch length only matters for the class-aware sampler (the others yield N per epoch). There
   // it always hashes, so CB runs made before the key existed (the sampler's length) keep other ids.
   const cbLength = train.sampler === 'class-balanced' ? { epochLength: epochLength ?? 'dataset' } : {};
-  return { ...rest, dataset, train: { ...train, ...cbLength, ...(accumulate === undefined || accumulate === 1 ? {} : { accumulate }) } };
+  // Test distributions only add evaluations of the trained model.
+  const { testDistributions: _td, ...evaluation } = rest.eval;
+  return { ...rest, dataset, eval: evaluation, train: { ...train, ...cbLength, ...(accumulate === undefined || accumulate === 1 ? {} : { accumulate }) } };
 }
 
 export function sha256(text: string | Uint8Array): string {

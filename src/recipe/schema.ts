@@ -6,6 +6,7 @@
 import { z } from 'zod';
 import { SAMPLER_ALIASES, SAMPLER_NAMES, type SamplerAlias } from '../data/samplers.js';
 import type { SamplerName } from '../methods/types.js';
+import { TEST_DISTRIBUTION_NAMES } from '../eval/test-distributions.js';
 
 const positiveInt = z.number().int().positive();
 const nonNegativeInt = z.number().int().nonnegative();
@@ -208,6 +209,10 @@ export const evalSchema = z
   .object({
     thresholds: groupThresholdsSchema.default({}),
     batchSize: positiveInt.default(500),
+    testDistributions: z
+      .array(z.enum(TEST_DISTRIBUTION_NAMES as [string, ...string[]]))
+      .optional()
+      .describe('test-agnostic evaluation (evaluation only, not in the run id): also score long-tailed subsets of the balanced test set, SADE\'s forward-ρ / uniform / backward-ρ for ρ in 2, 5, 10, 25, 50'),
   })
   .strict();
 

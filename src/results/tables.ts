@@ -105,7 +105,8 @@ export interface Section {
 }
 
 export interface ResultTable {
-  table: TableId;
+  /** 'test-distributions': rows = methods, columns = test distributions (src/results/test-distribution-tables.ts). */
+  table: TableId | 'test-distributions';
   title: string;
   section: Section;
   checkpoint: Checkpoint;

@@ -3,6 +3,7 @@
  * Every field is written by the trainer; `lt-bench table` reads only these.
  */
 import type { Group } from '../data/types.js';
+import type { TestDistributionMetrics } from '../eval/test-distributions.js';
 
 export interface GroupAccuracy {
   head: number | null;
@@ -120,6 +121,12 @@ export interface RunRecord {
    */
   rehearsal?: true;
   rehearsalOf?: { dataset: string; backbone: string; epochs: number; dataVersion: number };
+  /**
+   * Test-agnostic evaluation (src/eval/test-distributions.ts): metrics on long-tailed subsets of
+   * the test set per checkpoint and distribution name (forward-50 … uniform … backward-50).
+   * Absent unless eval.testDistributions or `lt-bench eval --test-distributions` asked for them.
+   */
+  testDistributions?: { last?: Record<string, TestDistributionMetrics>; best?: Record<string, TestDistributionMetrics> };
   // ---- two-stage runs (src/stages/); absent on single-stage runs ----
   /**
    * What stage 2 did on which stage-1 run. `epochs`, `bestEpoch`, `timing` and `epochs.jsonl` of a

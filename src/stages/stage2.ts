@@ -16,6 +16,8 @@
  * stage-1 `last` checkpoint by default (lt-bench's tables report last; the official code loads
  * best-on-val) — `stage2.from: best` follows the official code.
  */
+import { evaluateWithPredictions } from '../eval/predictions.js';
+import { storeTestEvaluation } from '../eval/test-distributions-run.js';
 import { runEnvironment } from '../results/environment.js';
 import * as tf from '@tensorflow/tfjs';
 import { mkdirSync } from 'node:fs';
@@ -222,11 +224,15 @@ async function runStage2Opened(plan: StagePlan, stage1: RunResult, runOpts: RunO
       valLast = await evaluate(model, method, data.sources.val, split.indices.val, recipe.eval.batchSize, data.numClasses, split.groups);
       saveCheckpoint(path.join(dir, 'last'), model.store.all(), { epoch: 0, tau: record.stage2!.tau?.chosen ?? null });
     }
-    const last = await evaluate(model, method, data.sources.test, split.indices.test, recipe.eval.batchSize, data.numClasses, split.groups, evalProgress(opts.reporter ?? {}, 'test (last)'));
+    const lastEval = await evaluateWithPredictions(model, method, data.sources.test, split.indices.test, recipe.eval.batchSize, data.numClasses, split.groups, evalProgress(opts.reporter ?? {}, 'test (last)'));
+    const last = lastEval.metrics;
+    await storeTestEvaluation(dir, 'last', lastEval.predictions, recipe, data, model, method, record);
     let best: EvalMetrics | null = null;
     if (bestDir && checkpointExists(bestDir)) {
       restoreVariables(model.store.all(), loadCheckpoint(bestDir).tensors, bestDir);
-      best = await evaluate(model, method, data.sources.test, split.indices.test, recipe.eval.batchSize, data.numClasses, split.groups, evalProgress(opts.reporter ?? {}, 'test (best)'));
+      const bestEval = await evaluateWithPredictions(model, method, data.sources.test, split.indices.test, recipe.eval.batchSize, data.numClasses, split.groups, evalProgress(opts.reporter ?? {}, 'test (best)'));
+      best = bestEval.metrics;
+      await storeTestEvaluation(dir, 'best', bestEval.predictions, recipe, data, model, method, record);
     }
     record.metrics = { last, best, valLast };
     record.status = 'finished';

@@ -13,12 +13,12 @@ import { testBackend, tinyRecipe } from './helpers.js';
 
 const opts = { backend: testBackend };
 
-test('a run writes its record: resolved recipe, run.json, epochs.jsonl, per-class.csv, last/ and best/', async () => {
+test('a run writes its record: resolved recipe, run.json, epochs.jsonl, per-class.csv, per-sample test predictions, last/ and best/', async () => {
   const recipe = tinyRecipe();
   const r = await runRecipe(recipe, opts);
   assert.equal(r.reused, false);
   const files = readdirSync(r.dir).sort();
-  assert.deepEqual(files, ['best', 'epochs.jsonl', 'last', 'log.txt', 'per-class.csv', 'recipe.resolved.yaml', 'run.json']);
+  assert.deepEqual(files, ['best', 'epochs.jsonl', 'last', 'log.txt', 'per-class.csv', 'predictions-test-best.csv', 'predictions-test-last.csv', 'recipe.resolved.yaml', 'run.json']);
   assert.deepEqual(readdirSync(path.dirname(r.dir)), [path.basename(r.dir)], 'the run lock is gone after the run');
   const rec = JSON.parse(readFileSync(path.join(r.dir, 'run.json'), 'utf8'));
   assert.equal(rec.status, 'finished');
