@@ -4,7 +4,7 @@
  */
 import { writeFile } from 'node:fs/promises';
 import type { Command } from 'commander';
-import { buildTables, DEFAULT_REHEARSAL_RESULTS, formatTables, ignoredNote, isImageNetLT, loadPaperTables, rehearsalDatasetName, rehearsalExpectedCells, selectRecords, TABLE_FORMATS, UsageError, type ExpectedCell, type TableFormat, type TableId } from '../index.js';
+import { buildTables, DEFAULT_REHEARSAL_RESULTS, EXTRA_COLUMNS, parseExtraColumns, formatTables, ignoredNote, isImageNetLT, loadPaperTables, rehearsalDatasetName, rehearsalExpectedCells, selectRecords, TABLE_FORMATS, UsageError, type ExpectedCell, type TableFormat, type TableId } from '../index.js';
 import { choice, DEFAULT_PAPER_FILE, DEFAULT_RESULTS_DIR, loadForCommand } from './results-common.js';
 import { writeAllFigures } from './plot.js';
 import { commonOptions } from './options.js';
@@ -28,6 +28,8 @@ interface TableOpts {
   verbose: boolean;
   expected: boolean;
   rehearse: boolean;
+  columns?: string;
+  metric?: string;
 }
 
 export function register(program: Command, hooks: TableHooks = {}): void {
@@ -44,8 +46,16 @@ export function register(program: Command, hooks: TableHooks = {}): void {
     .option('--figures <dir>', 'also write the figures (SVG + PNG) into this directory')
     .option('--verbose', 'list skipped (unfinished) runs on stderr', false)
     .option('--expected', 'also print the tables no record fills yet (every study the recipes describe), with the recipes that fill them', false)
+    .option('--columns <list>', `add columns to Table 5, comma-separated: ${EXTRA_COLUMNS.join(', ')} (ECE %, NLL; params / MACs per image in millions, test time unless -train)`)
+    .option('--metric <list>', 'the same as --columns (e.g. --metric ece,nll)')
     .option('--rehearse', `only the records of \`sweep --rehearse\` (default --results ${DEFAULT_REHEARSAL_RESULTS}), in the real study's cells (imagenet-lt-rehearsal, 90/200 epochs)`, false)
     .action(async (opts: TableOpts, cmd: Command) => {
+      let extraColumns;
+      try {
+        extraColumns = parseExtraColumns([opts.columns, opts.metric].filter(Boolean).join(','));
+      } catch (e) {
+        throw new UsageError(`--columns: ${(e as Error).message}`);
+      }
       // Rehearsal records never mix with real ones (src/rehearsal/records.ts).
       if (opts.rehearse && cmd.getOptionValueSource('results') === 'default') opts.results = DEFAULT_REHEARSAL_RESULTS;
       const selected = selectRecords((await loadForCommand(opts.results, opts.verbose)).records, opts.rehearse);
@@ -67,6 +77,7 @@ export function register(program: Command, hooks: TableHooks = {}): void {
         referenceRecords: records,
         // Only tables with a record, unless every expected table is asked for (--paper keeps ImageNet-LT's).
         onlyWithRecords: !opts.expected,
+        extraColumns,
       });
       if (tables.length === 0) process.stderr.write(`no finished long-tailed runs in ${opts.results}${opts.dataset ? ` for ${opts.dataset}` : ''}${expected.length > 0 ? '; --expected lists the tables the recipes would fill, --paper the paper\'s ImageNet-LT tables' : ''}\n`);
       const text = formatTables(tables, opts.format);
