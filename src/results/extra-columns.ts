@@ -18,6 +18,9 @@ export const EXTRA_COLUMN_LABELS: Record<ExtraColumn, string> = {
   'macs-train': 'Train MACs (M)',
 };
 
+/** Decimals the text tables show: ResNet-8 has 0.075 M parameters, an NLL is below 1. */
+export const EXTRA_COLUMN_DECIMALS: Record<ExtraColumn, number> = { ece: 2, nll: 3, params: 3, macs: 2, 'params-train': 3, 'macs-train': 2 };
+
 /** The column's value for one record, null when the record lacks it (older records: `lt-bench eval` adds it). */
 export function extraColumnValue(r: RunRecord, column: ExtraColumn, checkpoint: Checkpoint): number | null {
   const m = metricsOf(r, checkpoint);

@@ -69,17 +69,20 @@ export function reliabilityDiagram(series: ReliabilitySeries[], options: Reliabi
   const panel = 300;
   const cellW = panel + 110;
   const cellH = panel + 110;
-  const width = cols * cellW + 20;
-  const height = 60 + rows * cellH;
+  // At least wide enough for the title and the key below the panels, which are centred.
+  const width = Math.max(cols * cellW + 20, 960);
+  const offset = (width - cols * cellW) / 2;
+  const height = 60 + rows * cellH + 20;
   const body: string[] = [titleText(options.title ?? 'Reliability diagrams', width)];
   if (series.length === 0) {
     body.push(`<text x="${width / 2}" y="${height / 2}" font-size="15" text-anchor="middle" fill="#666">no record has reliability bins (lt-bench eval --split test adds them)</text>`);
   }
   series.forEach((s, i) => {
-    const frame: Frame = { left: 20 + (i % cols) * cellW + 80, top: 60 + Math.floor(i / cols) * cellH + 30, width: panel, height: panel };
+    const frame: Frame = { left: offset + (i % cols) * cellW + 80, top: 60 + Math.floor(i / cols) * cellH + 30, width: panel, height: panel };
     const x = linearScale(0, 100, frame.left, frame.left + frame.width, 5);
     const y = linearScale(0, 100, frame.top + frame.height, frame.top, 5);
-    const c = colour(i);
+    // One bar colour for every panel (each is labelled), distinct from the orange gap boxes.
+    const c = colour(0);
     const bottom = frame.top + frame.height;
     body.push(axes(frame, x, y, 'Confidence (%)', 'Accuracy (%)', { grid: false }));
     const total = s.bins.reduce((a, b) => a + b.count, 0);
@@ -104,6 +107,7 @@ export function reliabilityDiagram(series: ReliabilitySeries[], options: Reliabi
     body.push(`<text x="${frame.left + frame.width / 2}" y="${frame.top - 12}" font-size="13" text-anchor="middle" fill="#111">${esc(head)}</text>`);
     if (ece !== null) body.push(`<text x="${frame.left + 8}" y="${frame.top + 20}" font-size="13" fill="#111">ECE ${ece.toFixed(2)}%</text>`);
   });
-  body.push(`<text x="${width / 2}" y="${height - 12}" font-size="12" text-anchor="middle" fill="#555">${esc('bars: accuracy per confidence bin (15 bins); shaded: gap to the bin\'s mean confidence; grey strip: share of test images; dashed: perfect calibration')}</text>`);
+  const key = ['bars: accuracy of each of 15 confidence bins; shaded: the gap to the bin\'s mean confidence (what ECE averages);', 'grey strip: share of the test images in the bin; dashed: perfect calibration'];
+  key.forEach((line, k) => body.push(`<text x="${width / 2}" y="${height - 30 + 16 * k}" font-size="12" text-anchor="middle" fill="#555">${esc(line)}</text>`));
   return { svg: document(width, height, body.join('\n')), width, height };
 }

@@ -39,7 +39,7 @@ import {
 } from './table-layout.js';
 import { paperTable5, paperTable6, paperTable7, type PaperTables } from './paper.js';
 import { isImageListDataset } from '../recipe/schema.js';
-import { EXTRA_COLUMN_LABELS, extraColumnHint, extraColumnValue, type ExtraColumn } from './extra-columns.js';
+import { EXTRA_COLUMN_DECIMALS, EXTRA_COLUMN_LABELS, extraColumnHint, extraColumnValue, type ExtraColumn } from './extra-columns.js';
 
 export type TableId = 5 | 6 | 7;
 
@@ -73,6 +73,8 @@ export interface Cell {
   /** Runs whose numbers went into the cell (LT runs, then the balanced runs for UA/RA). */
   runIds: string[];
   flags: CellFlag[];
+  /** Decimals the text formats show (default 1; e.g. NLL and parameter counts in millions need more). */
+  decimals?: number;
 }
 
 export interface Column {
@@ -627,7 +629,11 @@ export function buildTable5(records: RunRecord[], options: TableOptions = {}): R
           recipes: [],
         });
       }
-      return held.length === 0 ? emptyCell() : makeCell(values.filter((v): v is number => v !== null), held.map((r) => r.runId), held, ctx.groupFlags, ctx.notes, `${ctx.where} ${EXTRA_COLUMN_LABELS[col]}`);
+      if (held.length === 0) return emptyCell();
+      const cell: Cell = { decimals: EXTRA_COLUMN_DECIMALS[col], ...makeCell(values.filter((v): v is number => v !== null), held.map((r) => r.runId), held, ctx.groupFlags, ctx.notes, `${ctx.where} ${EXTRA_COLUMN_LABELS[col]}`) };
+      // Seeds share the model: a spread of exactly 0 in params / MACs is no information.
+      if (cell.stat && cell.stat.std === 0 && col !== 'ece' && col !== 'nll') cell.stat = { ...cell.stat, std: null };
+      return cell;
     });
     return [accCell, uaCell, raCell, ...extraCells];
   });

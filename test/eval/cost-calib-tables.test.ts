@@ -45,6 +45,9 @@ test('Table 5 --columns: mean ± std over seeds of ECE and NLL, params and MACs 
   assert.equal(sm.cells[5].stat!.mean, 0.078);
   assert.equal(sm.cells[6].stat!.mean, 12);
   assert.equal(sm.cells[7].stat!.mean, 24);
+  assert.equal(sm.cells[6].stat!.std, null, 'identical seeds: no ± 0');
+  assert.equal(sm.cells[3].decimals, 2);
+  assert.equal(sm.cells[5].decimals, 3);
   const bs = t.rows.find((r) => r.kind === 'row' && r.method === 'balanced-softmax');
   assert.ok(bs && bs.kind === 'row');
   assert.equal(bs.cells[0].stat!.mean, 80);
