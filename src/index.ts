@@ -29,6 +29,8 @@ export { classRanks, parseTestDistribution, selectSubset, subsetMetrics, subsetS
 export { atTestDistribution, buildTestDistributionTable, distributionNamesOf, retitle } from './results/test-distribution-tables.js';
 export { scoreTestDistributions } from './eval/test-distributions-run.js';
 export { evaluateTestDistributions, parseDistributionList, type TestDistributionEvalOptions, type TestDistributionEvalResult } from './eval/test-distributions-eval.js';
+export { calibrationFromSamples, calibrationMetrics, CALIBRATION_BINS, confidenceBin, type CalibrationMetrics, type ReliabilityBin } from './eval/calibration-metrics.js';
+export { countMacs, kernelMacs, measureCost, parameterCounts, type RunCost } from './eval/cost.js';
 export { openRunData, recipeSplit, type RunData } from './data/run-data.js';
 export { InMemoryBatchSource, ImageListBatchSource, type BatchSource, type SourceBatch, type EpochOptions } from './data/batch-source.js';
 export { readRecord, readEpochLines } from './results/record.js';
@@ -50,9 +52,11 @@ export { loadRecords, loadEpochs, runDir, type LoadResult, type Checkpoint } fro
 export { listRuns, removeCheckpoints } from './results/runs.js';
 export { buildTables, buildTable5, epochsText, sectionLabel, type ExpectedCell, type TableId } from './results/tables.js';
 export { expectedCellsFromRecipes } from './results/expected-cells.js';
+export { EXTRA_COLUMNS, parseExtraColumns, type ExtraColumn } from './results/extra-columns.js';
 export { formatTables, TABLE_FORMATS, type TableFormat } from './results/format.js';
 export { loadPaperTables, type PaperTables } from './results/paper.js';
 export { isImageNetLT, rowLabel } from './results/table-layout.js';
+export { poolBins, reliabilityDiagram, reliabilitySeries, type ReliabilitySeries } from './results/reliability-plot.js';
 export { accuracyVsRelativeAccuracy, perClassAccuracyPlot, perClassSeries, trainingCurvesPlot, writeFigure, type CurveSeries } from './results/plots.js';
 export { baselineFromRecords, baselineFromSeeds, checkExact, checkRecords, CHECK_METRICS, DEFAULT_RULE, formatCheck, loadBaseline, stringifyBaseline, type CheckMetric } from './results/regression.js';
 export { writeFileAtomic } from './results/atomic.js';

@@ -23,6 +23,7 @@ import { evaluate, predictWithLabels, type EvalProgress } from './eval/evaluate.
 import { evaluateWithPredictions, type TestPredictions } from './eval/predictions.js';
 import { storeTestEvaluation } from './eval/test-distributions-run.js';
 import { upperAndRelative } from './eval/metrics.js';
+import { measureCost, type RunCost } from './eval/cost.js';
 import { getMethod } from './methods/registry.js';
 import type { MethodInstance, MethodModel, SamplerName } from './methods/types.js';
 import { buildMethodModel } from './models/model.js';
@@ -117,6 +118,19 @@ export function imageShapeOf(recipe: Recipe, data: RunData): [number, number, nu
   return [b.height, b.width, b.channels];
 }
 
+/**
+ * Parameters and MACs per image of a run's model (src/eval/cost.ts), for its record; a failure
+ * to measure is a warning, never a failed run.
+ */
+export async function runCost(model: MethodModel, method: MethodInstance, shape: [number, number, number], epochs: number, reporter: Reporter): Promise<RunCost | undefined> {
+  try {
+    return await measureCost(model, method, shape, epochs);
+  } catch (e) {
+    reporter.warn?.(`could not count parameters and MACs: ${(e as Error).message}`);
+    return undefined;
+  }
+}
+
 /** Trains (or reuses, or resumes) one single-stage run of `recipe`. */
 /**
  * A stage of a method's pipeline (src/lifecycle/run-stage.ts) trained by trainOne: its planned id
@@ -180,6 +194,7 @@ async function trainOpened(recipe: Recipe, opts: RunOptions, data: RunData, runI
   const startedAt = existing?.timing.startedAt ?? new Date().toISOString();
   const wallStart = performance.now() - 1000 * (existing?.timing.wallSeconds ?? 0);
   const model = buildMethodModel(method, { backbone: recipe.backbone.name, inChannels: data.channels, numClasses: data.numClasses, seed: recipe.train.seed });
+  const cost = existing?.cost ?? (await runCost(model, method, imageShapeOf(recipe, data), recipe.train.epochs, reporter));
   const record: RunRecord = {
     schemaVersion: 1,
     runId,
@@ -213,6 +228,7 @@ async function trainOpened(recipe: Recipe, opts: RunOptions, data: RunData, runI
     reference: null,
     environment: runEnvironment(backend),
     parameterCount: model.parameterCount(),
+    ...(cost ? { cost } : {}),
     timing: { wallSeconds: 0, trainImagesPerSec: 0, startedAt, finishedAt: null },
     // --rehearse (src/rehearsal/shrink.ts); stage-2 records inherit it from their stage-1 record.
     ...(recipe.rehearsal ? { rehearsal: true as const, rehearsalOf: recipe.rehearsal } : {}),

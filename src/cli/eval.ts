@@ -42,7 +42,9 @@ export function registerEval(program: Command): void {
       const g = r.metrics.groups;
       process.stdout.write(
         `${r.runId} (${r.checkpoint}) on ${what}: top-1 ${pct(r.metrics.top1)}% over ${r.metrics.count} images; head ${pct(g.head)} / middle ${pct(g.middle)} / tail ${pct(g.tail)}` +
-          `${r.skipped ? `; ${r.skipped} unreadable image${r.skipped > 1 ? 's' : ''} skipped` : ''}\nwrote ${r.file}\n`,
+          `${r.skipped ? `; ${r.skipped} unreadable image${r.skipped > 1 ? 's' : ''} skipped` : ''}` +
+          `${r.metrics.ece !== undefined ? `; ECE ${pct(r.metrics.ece)}%, NLL ${r.metrics.nll!.toFixed(4)}` : ''}\nwrote ${r.file}\n` +
+          `${r.recordAdded.length > 0 ? `added to ${r.runId}/run.json (it lacked them): ${r.recordAdded.join(', ')}\n` : ''}`,
       );
     });
 }

@@ -1,6 +1,7 @@
 /**
  * `lt-bench plot`: the figures from run records: Fig. 4 (accuracy vs relative accuracy), per-class
- * accuracy vs training count, and training curves from epochs.jsonl. SVG and PNG (sharp).
+ * accuracy vs training count, training curves from epochs.jsonl, and reliability diagrams (from
+ * the records' calibration bins). SVG and PNG (sharp).
  */
 import { join } from 'node:path';
 import type { Command } from 'commander';
@@ -13,6 +14,8 @@ import {
   loadPaperTables,
   perClassAccuracyPlot,
   perClassSeries,
+  reliabilityDiagram,
+  reliabilitySeries,
   rowLabel,
   runDir,
   sectionLabel,
@@ -30,7 +33,7 @@ import {
 import { choice, DEFAULT_PAPER_FILE, DEFAULT_RESULTS_DIR, loadForCommand } from './results-common.js';
 import { commonOptions } from './options.js';
 
-const KINDS = ['fig4', 'per-class', 'curves', 'all'] as const;
+const KINDS = ['fig4', 'per-class', 'curves', 'reliability', 'all'] as const;
 type Kind = (typeof KINDS)[number];
 
 function slug(s: string): string {
@@ -51,7 +54,7 @@ export interface FigureOptions {
  * epoch budget, per-class accuracy and training curves. Returns the files written.
  */
 export async function writeAllFigures(records: RunRecord[], outDir: string, options: FigureOptions): Promise<string[]> {
-  const kinds = options.kinds ?? ['fig4', 'per-class', 'curves'];
+  const kinds = options.kinds ?? ['fig4', 'per-class', 'curves', 'reliability'];
   const written: string[] = [];
   const png = options.png ?? true;
   if (kinds.includes('fig4')) {
@@ -72,6 +75,13 @@ export async function writeAllFigures(records: RunRecord[], outDir: string, opti
       if (series.length > 0) {
         const fig = perClassAccuracyPlot(series, { thresholds: rs[0].dataset.thresholds, title: `Per-class accuracy vs training images — ${key}` });
         written.push(...(await writeFigure(fig, join(outDir, `per-class-${slug(key)}`), { png })));
+      }
+    }
+    if (kinds.includes('reliability')) {
+      const series = reliabilitySeries(rs, options.checkpoint ?? 'last');
+      if (series.length > 0) {
+        const fig = reliabilityDiagram(series, { title: `Reliability diagrams — ${key}` });
+        written.push(...(await writeFigure(fig, join(outDir, `reliability-${slug(key)}`), { png })));
       }
     }
     if (kinds.includes('curves')) {
@@ -104,7 +114,7 @@ interface PlotOpts {
 
 export function register(program: Command): void {
   commonOptions(program.command('plot'), { results: { default: DEFAULT_RESULTS_DIR } })
-    .description('draw the figures (SVG + PNG) from run records: fig4, per-class, curves')
+    .description('draw the figures (SVG + PNG) from run records: fig4, per-class, curves, reliability')
     .option('--out <dir>', 'output directory', 'figures')
     .option('--kind <kind>', `which figures: ${KINDS.join(', ')}`, choice(KINDS), 'all')
     .option('--dataset <name>', 'only this dataset')
@@ -128,7 +138,7 @@ export function register(program: Command): void {
       const written = await writeAllFigures(selected, opts.out, {
         checkpoint: opts.checkpoint,
         paper: opts.paper ? await loadPaperTables(opts.paperFile) : null,
-        kinds: opts.kind === 'all' ? ['fig4', 'per-class', 'curves'] : [opts.kind],
+        kinds: opts.kind === 'all' ? ['fig4', 'per-class', 'curves', 'reliability'] : [opts.kind],
         png: opts.png,
         resultsDir: opts.results,
       });

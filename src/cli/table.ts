@@ -4,7 +4,7 @@
  */
 import { writeFile } from 'node:fs/promises';
 import type { Command } from 'commander';
-import { atTestDistribution, buildTables, buildTestDistributionTable, DEFAULT_REHEARSAL_RESULTS, retitle, TEST_DISTRIBUTION_NAMES, formatTables, ignoredNote, isImageNetLT, loadPaperTables, rehearsalDatasetName, rehearsalExpectedCells, selectRecords, TABLE_FORMATS, UsageError, type ExpectedCell, type TableFormat, type TableId } from '../index.js';
+import { atTestDistribution, buildTables, buildTestDistributionTable, DEFAULT_REHEARSAL_RESULTS, EXTRA_COLUMNS, parseExtraColumns, retitle, TEST_DISTRIBUTION_NAMES, formatTables, ignoredNote, isImageNetLT, loadPaperTables, rehearsalDatasetName, rehearsalExpectedCells, selectRecords, TABLE_FORMATS, UsageError, type ExpectedCell, type TableFormat, type TableId } from '../index.js';
 import { choice, DEFAULT_PAPER_FILE, DEFAULT_RESULTS_DIR, loadForCommand } from './results-common.js';
 import { writeAllFigures } from './plot.js';
 import { commonOptions } from './options.js';
@@ -29,6 +29,8 @@ interface TableOpts {
   expected: boolean;
   rehearse: boolean;
   testDistribution?: string;
+  columns?: string;
+  metric?: string;
 }
 
 export function register(program: Command, hooks: TableHooks = {}): void {
@@ -46,8 +48,16 @@ export function register(program: Command, hooks: TableHooks = {}): void {
     .option('--verbose', 'list skipped (unfinished) runs on stderr', false)
     .option('--expected', 'also print the tables no record fills yet (every study the recipes describe), with the recipes that fill them', false)
     .option('--test-distribution <name>', "cells from a test distribution's metrics (forward-50, uniform, backward-10, …; `lt-bench eval --test-distributions` adds them); all: one table, methods × distributions (overall accuracy)")
+    .option('--columns <list>', `add columns to Table 5, comma-separated: ${EXTRA_COLUMNS.join(', ')} (ECE %, NLL; params / MACs per image in millions, test time unless -train)`)
+    .option('--metric <list>', 'the same as --columns (e.g. --metric ece,nll)')
     .option('--rehearse', `only the records of \`sweep --rehearse\` (default --results ${DEFAULT_REHEARSAL_RESULTS}), in the real study's cells (imagenet-lt-rehearsal, 90/200 epochs)`, false)
     .action(async (opts: TableOpts, cmd: Command) => {
+      let extraColumns;
+      try {
+        extraColumns = parseExtraColumns([opts.columns, opts.metric].filter(Boolean).join(','));
+      } catch (e) {
+        throw new UsageError(`--columns: ${(e as Error).message}`);
+      }
       // Rehearsal records never mix with real ones (src/rehearsal/records.ts).
       if (opts.rehearse && cmd.getOptionValueSource('results') === 'default') opts.results = DEFAULT_REHEARSAL_RESULTS;
       const selected = selectRecords((await loadForCommand(opts.results, opts.verbose)).records, opts.rehearse);
@@ -76,6 +86,7 @@ export function register(program: Command, hooks: TableHooks = {}): void {
         referenceRecords: records,
         // Only tables with a record, unless every expected table is asked for (--paper keeps ImageNet-LT's).
         onlyWithRecords: !opts.expected,
+        extraColumns,
       });
       if (td && tables.length === 0) process.stderr.write(`no record in ${opts.results} holds test distribution ${td === 'all' ? 'metrics' : td}; add them with lt-bench eval <run-dir> --test-distributions ${td}\n`);
       if (tables.length === 0) process.stderr.write(`no finished long-tailed runs in ${opts.results}${opts.dataset ? ` for ${opts.dataset}` : ''}${expected.length > 0 ? '; --expected lists the tables the recipes would fill, --paper the paper\'s ImageNet-LT tables' : ''}\n`);

@@ -6,6 +6,7 @@ import type { MethodInstance } from '../methods/types.js';
 import type { MethodModel } from '../methods/types.js';
 import type { EvalMetrics } from '../results/types.js';
 import { classificationMetrics } from './metrics.js';
+import { calibrationMetrics } from './calibration-metrics.js';
 
 /** Called after each evaluation batch with the images done so far and the total. */
 export type EvalProgress = (done: number, total: number) => void;
@@ -62,6 +63,9 @@ export async function evaluate(model: MethodModel, method: MethodInstance, sourc
   const argmax = tf.argMax(logits, 1);
   const pred = Int32Array.from(argmax.dataSync());
   argmax.dispose();
-  logits.dispose();
-  return classificationMetrics(pred, labels, numClasses, groups);
+  try {
+    return { ...classificationMetrics(pred, labels, numClasses, groups), ...calibrationMetrics(logits, labels) };
+  } finally {
+    logits.dispose();
+  }
 }

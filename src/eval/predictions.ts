@@ -25,6 +25,7 @@ import type { MethodInstance, MethodModel } from '../methods/types.js';
 import { writeFileAtomic } from '../results/atomic.js';
 import type { EvalMetrics } from '../results/types.js';
 import { predictWithLabels, type EvalProgress } from './evaluate.js';
+import { calibrationMetrics } from './calibration-metrics.js';
 import { classificationMetrics } from './metrics.js';
 
 export interface TestPredictions {
@@ -64,7 +65,7 @@ export function predictionsFromLogits(logits: tf.Tensor2D, labels: Int32Array, i
 
 /**
  * Evaluates `indices` and keeps the per-sample predictions: the metrics equal `evaluate`'s (same
- * logits, same argmax).
+ * logits, same argmax, the same calibration metrics).
  */
 export async function evaluateWithPredictions(
   model: MethodModel,
@@ -79,7 +80,7 @@ export async function evaluateWithPredictions(
   const { logits, labels } = await predictWithLabels(model, method, source, indices, batchSize, onProgress);
   try {
     const predictions = predictionsFromLogits(logits, labels, labels.length === indices.length ? indices : null);
-    return { metrics: classificationMetrics(predictions.pred, labels, numClasses, groups), predictions };
+    return { metrics: { ...classificationMetrics(predictions.pred, labels, numClasses, groups), ...calibrationMetrics(logits, labels) }, predictions };
   } finally {
     logits.dispose();
   }

@@ -25,8 +25,10 @@ import { stage2Evaluation } from '../stages/stage2.js';
 import { checkpointExists, loadCheckpoint, restoreVariables } from '../train/checkpoint.js';
 import { calibrateOnVal } from './calibrate.js';
 import type { Reporter } from '../train/reporter.js';
-import { evalProgress } from '../runner.js';
 import { evaluateWithPredictions, predictionsFile, writePredictions } from './predictions.js';
+import { evalProgress, imageShapeOf } from '../runner.js';
+import { measureCost } from './cost.js';
+import { backfillRecord } from './record-backfill.js';
 
 export interface EvalRunOptions {
   /** An image list (`<relative path> <label>` lines) to evaluate on. */
@@ -56,6 +58,8 @@ export interface EvalRunResult {
   evaluatedAt: string;
   /** The file the result was written to. */
   file: string;
+  /** Fields added to the run's run.json because it lacked them (src/eval/record-backfill.ts): `cost`, the checkpoint's calibration metrics. */
+  recordAdded: string[];
 }
 
 export function runFiles(runDir: string): { record: RunRecord; recipe: Recipe } {
@@ -147,6 +151,9 @@ export async function evaluateRun(runDir: string, opts: EvalRunOptions): Promise
     const stats = listSource?.stats() ?? (runData as RunData | null)?.pipelineStats() ?? null;
     const base = 'list' in on ? path.basename(on.list).replace(/\.[^.]*$/, '') : `split-${on.split}`;
     const file = path.join(dir, `eval-${base}${checkpoint === 'best' ? '-best' : ''}.json`);
+    // Records from before cost and calibration metrics existed get them (never replacing a value).
+    const cost = record.cost ? undefined : await measureCost(model, method, isList ? [recipe.dataset.transform?.size ?? 224, recipe.dataset.transform?.size ?? 224, 3] : imageShapeOf(recipe, await openData()), record.stage2 ? Math.max(1, record.stage2.epochs) : recipe.train.epochs).catch(() => undefined);
+    const recordAdded = await backfillRecord(dir, { cost, ...('split' in on && on.split === 'test' ? { test: { checkpoint, metrics } } : {}) });
     const result: EvalRunResult = {
       runId: record.runId,
       checkpoint,
@@ -158,6 +165,7 @@ export async function evaluateRun(runDir: string, opts: EvalRunOptions): Promise
       backend: backend.name,
       evaluatedAt: new Date().toISOString(),
       file,
+      recordAdded,
     };
     writeJsonAtomic(file, result);
     return result;

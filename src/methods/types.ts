@@ -45,6 +45,12 @@ export interface MethodModel {
   /** Changes test-time options (the causal head's α); returns the previous values. */
   configure?(options: Record<string, unknown>): Record<string, unknown>;
   parameterCount(): number;
+  /**
+   * Optional: whether a trainable parameter (a `store` name) is used only while training, e.g.
+   * RSG's generator; the run's test-time parameter count (`cost.params.test`) leaves it out.
+   * Default: none is.
+   */
+  trainingOnly?(name: string): boolean;
   dispose(): void;
 }
 

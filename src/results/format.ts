@@ -62,10 +62,10 @@ function roundNumbers(_key: string, value: unknown): unknown {
 // ---------------------------------------------------------------------------------------------
 // Shared cell text
 
-function fixed(x: number): string {
+function fixed(x: number, decimals = 1): string {
   // Avoid "-0.0" for tiny negative values.
-  const s = x.toFixed(1);
-  return s === '-0.0' ? '0.0' : s;
+  const s = x.toFixed(decimals);
+  return /^-0\.?0*$/.test(s) ? s.slice(1) : s;
 }
 
 /** "45.5", "45.5 ± 0.3", "" (missing), "–" (not applicable); plus flag markers. */
@@ -73,7 +73,7 @@ export function cellText(cell: Cell, pm = '±'): string {
   if (cell.notApplicable) return NOT_APPLICABLE;
   if (!cell.stat) return '';
   const { mean, std } = cell.stat;
-  const base = std === null ? fixed(mean) : `${fixed(mean)} ${pm} ${fixed(std)}`;
+  const base = std === null ? fixed(mean, cell.decimals) : `${fixed(mean, cell.decimals)} ${pm} ${fixed(std, cell.decimals)}`;
   return base + cell.flags.map((f) => FLAG_MARKERS[f]).join('');
 }
 

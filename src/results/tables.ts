@@ -39,6 +39,7 @@ import {
 } from './table-layout.js';
 import { paperTable5, paperTable6, paperTable7, type PaperTables } from './paper.js';
 import { isImageListDataset } from '../recipe/schema.js';
+import { EXTRA_COLUMN_DECIMALS, EXTRA_COLUMN_LABELS, extraColumnHint, extraColumnValue, type ExtraColumn } from './extra-columns.js';
 
 export type TableId = 5 | 6 | 7;
 
@@ -72,6 +73,8 @@ export interface Cell {
   /** Runs whose numbers went into the cell (LT runs, then the balanced runs for UA/RA). */
   runIds: string[];
   flags: CellFlag[];
+  /** Decimals the text formats show (default 1; e.g. NLL and parameter counts in millions need more). */
+  decimals?: number;
 }
 
 export interface Column {
@@ -155,6 +158,8 @@ export interface TableOptions {
    * `paper`, the ImageNet-LT tables are kept. Default false: every expected section is built.
    */
   onlyWithRecords?: boolean;
+  /** Columns added to Table 5 after Acc / UA / RA of each budget (calibration, parameters, MACs). */
+  extraColumns?: ExtraColumn[];
 }
 
 /** Builds the requested tables for every section found in the records and expected cells. */
@@ -547,10 +552,10 @@ function buildPerBudgetTable(
       }
       return { kind: 'row', id: spec.id, label: spec.label, method: spec.method, family: spec.family, cells };
     });
-    const what = table === 5 ? 'Acc / UA / RA' : 'head / middle / tail accuracy';
+    const what = table === 5 ? ['Acc / UA / RA (%)', ...metrics.slice(3)].join(', ') : 'head / middle / tail accuracy (%)';
     out.push({
       table,
-      title: `Table ${table}: ${what} (%) — ${sectionLabel(g.section)}, ${checkpoint === 'last' ? 'last-epoch' : 'best-on-val'} checkpoint`,
+      title: `Table ${table}: ${what} — ${sectionLabel(g.section)}, ${checkpoint === 'last' ? 'last-epoch' : 'best-on-val'} checkpoint`,
       section: g.section,
       checkpoint,
       paper: paperOn,
@@ -574,13 +579,15 @@ interface FillContext {
 }
 
 function paperValue(table: 5 | 6, paper: PaperTables, row: string, epochs: number, metric: string): number | null {
+  if (table === 5 && !['Acc', 'UA', 'RA'].includes(metric)) return null;
   if (table === 5) return paperTable5(paper, row, epochs, metric.toLowerCase() as 'acc' | 'ua' | 'ra');
   return paperTable6(paper, row, epochs, metric.toLowerCase() as 'head' | 'middle' | 'tail');
 }
 
 /** Table 5: Acc, UA, RA per method × epoch budget. */
 export function buildTable5(records: RunRecord[], options: TableOptions = {}): ResultTable[] {
-  return buildPerBudgetTable(5, records, options, ['Acc', 'UA', 'RA'], ({ spec, epochs, records: rs, expected }, ctx) => {
+  const extra = options.extraColumns ?? [];
+  return buildPerBudgetTable(5, records, options, ['Acc', 'UA', 'RA', ...extra.map((c) => EXTRA_COLUMN_LABELS[c])], ({ spec, epochs, records: rs, expected }, ctx) => {
     const acc = rs.map((r) => metricsOf(r, ctx.checkpoint)!.top1);
     const accCell = makeCell(acc, rs.map((r) => r.runId), rs, ctx.groupFlags, ctx.notes, `${ctx.where} Acc`);
     const ua: number[] = [];
@@ -613,7 +620,24 @@ export function buildTable5(records: RunRecord[], options: TableOptions = {}): R
     const sources = [...withRef, ...used];
     const uaCell = makeCell(ua, refIds, sources, refFlags, ctx.notes, `${ctx.where} UA/RA`);
     const raCell = makeCell(ra, refIds, sources, refFlags, ctx.notes, `${ctx.where} UA/RA`);
-    return [accCell, uaCell, raCell];
+    const extraCells = extra.map((col) => {
+      const values = rs.map((r) => extraColumnValue(r, col, ctx.checkpoint));
+      const held = rs.filter((_, i) => values[i] !== null);
+      if (held.length < rs.length) {
+        ctx.missing.push({
+          row: spec.label,
+          where: `${epochsText(epochs)}: ${EXTRA_COLUMN_LABELS[col]}${held.length > 0 ? ' (some seeds)' : ''}`,
+          reason: `${rs.filter((_, i) => values[i] === null).map((r) => r.runId).join(', ')} ${extraColumnHint(col, ctx.checkpoint)}`,
+          recipes: [],
+        });
+      }
+      if (held.length === 0) return emptyCell();
+      const cell: Cell = { decimals: EXTRA_COLUMN_DECIMALS[col], ...makeCell(values.filter((v): v is number => v !== null), held.map((r) => r.runId), held, ctx.groupFlags, ctx.notes, `${ctx.where} ${EXTRA_COLUMN_LABELS[col]}`) };
+      // Seeds share the model: a spread of exactly 0 in params / MACs is no information.
+      if (cell.stat && cell.stat.std === 0 && col !== 'ece' && col !== 'nll') cell.stat = { ...cell.stat, std: null };
+      return cell;
+    });
+    return [accCell, uaCell, raCell, ...extraCells];
   });
 }
 

@@ -4,6 +4,10 @@
  */
 import type { Group } from '../data/types.js';
 import type { TestDistributionMetrics } from '../eval/test-distributions.js';
+import type { ReliabilityBin } from '../eval/calibration-metrics.js';
+import type { RunCost } from '../eval/cost.js';
+
+export type { ReliabilityBin, RunCost };
 
 export interface GroupAccuracy {
   head: number | null;
@@ -18,6 +22,14 @@ export interface EvalMetrics {
   groups: GroupAccuracy;
   /** Number of evaluated images. */
   count: number;
+  /**
+   * Calibration of the predicted logits' softmax (src/eval/calibration-metrics.ts): expected
+   * calibration error (%, 15 equal-width bins), mean NLL of the true class (nats), and the
+   * reliability-diagram bins. Absent in records written before it (`lt-bench eval --split test` adds them).
+   */
+  ece?: number;
+  nll?: number;
+  reliability?: ReliabilityBin[];
 }
 
 export interface RunRecord {
@@ -100,6 +112,12 @@ export interface RunRecord {
     cpus: number;
   };
   parameterCount: number;
+  /**
+   * Parameters (training / test / buffers) and MACs per image (training forward / inference) of
+   * the run's model, measured when the run starts (src/eval/cost.ts). Absent in records written
+   * before it (`lt-bench eval` adds it) or when measuring failed (the run log says why).
+   */
+  cost?: RunCost;
   /**
    * Optional: where this run sits in Table 7 (stage-1 loss × classifier scheme). Written by the
    * recipes of the Table 7 study; `table` falls back to the method name when it is absent

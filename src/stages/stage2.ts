@@ -39,7 +39,7 @@ import { appendEpochLine, readRecord, trimEpochLines, writePerClassCsv, writeRec
 import type { EvalMetrics, RunRecord, Stage2Info, Stage2Strategy } from '../results/types.js';
 import { Rng } from '../rng.js';
 import type { RunOptions, RunResult } from '../runner.js';
-import { attachPipelineStats, evalProgress, imageShapeOf, lockOptions } from '../runner.js';
+import { attachPipelineStats, evalProgress, imageShapeOf, lockOptions, runCost } from '../runner.js';
 import { stage2RunId } from '../lifecycle/ids.js';
 import { withRunLock } from '../results/lock.js';
 import { loggingReporter } from '../results/run-log.js';
@@ -163,6 +163,8 @@ async function runStage2Opened(plan: StagePlan, stage1: RunResult, runOpts: RunO
   const wallStart = performance.now() - 1000 * (existing?.timing.wallSeconds ?? 0);
   const method = stage2Method(spec.strategy, split.classCounts, spec.backboneMode);
   const model = buildMethodModel(method, { backbone: recipe.backbone.name, inChannels: data.channels, numClasses: data.numClasses, seed: recipe.train.seed }) as LtModel;
+  // Stage 2's own model (its head); never stage 1's cost, which the spread below would copy.
+  const cost = existing?.cost ?? (await runCost(model, method, imageShapeOf(recipe, data), Math.max(1, spec.epochs), reporter));
   const record: RunRecord = {
     ...s1,
     runId,
@@ -185,6 +187,7 @@ async function runStage2Opened(plan: StagePlan, stage1: RunResult, runOpts: RunO
     reference: null,
     environment: runEnvironment(backend),
     parameterCount: model.parameterCount(),
+    cost,
     timing: { wallSeconds: 0, trainImagesPerSec: 0, startedAt, finishedAt: null },
     stage2: {
       strategy: spec.strategy,
