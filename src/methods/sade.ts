@@ -136,62 +136,72 @@ export async function sadeTestTimeAggregation(model: MethodModel, batches: Unlab
   const o = { lr: 0.025, momentum: 0.9, weightDecay: 5e-4, batchSize: 128, epochs: 5, stopBelow: 0.05, ...options };
   const seed = o.seed ?? (model as Partial<ExpertEnsemble>).spec?.seed ?? 0;
   const rng = new Rng(seed).fork('sade-test-time-aggregation');
-  const init = tf.fill([SADE_EXPERTS], 1 / SADE_EXPERTS);
-  const a = tf.variable(init, true) as tf.Variable<tf.Rank.R1>;
-  init.dispose();
-  const opt = tf.train.momentum(o.lr, o.momentum, true);
+  const state: SadeAggregationState = { a: new Array<number>(SADE_EXPERTS).fill(1 / SADE_EXPERTS), buffer: null };
   const history: number[][] = [];
   let stoppedEarly = false;
   let images = 0;
-  const weightsNow = () => tf.tidy(() => Array.from(tf.softmax(a).dataSync()));
-  try {
-    for (let epoch = 0; epoch < o.epochs; epoch++) {
-      let seen = 0;
-      for await (const x of rebatch(typeof batches === 'function' ? batches() : batches, o.batchSize)) {
-        try {
-          seen += x.shape[0];
-          const [v1, v2] = tf.tidy(() => {
-            const views = [strongView(x, rng), strongView(x, rng)];
-            return views.map((v) => {
-              const out = model.forward(v, false);
-              if (!out.experts || out.experts.length !== SADE_EXPERTS) throw new Error(`sade: the model must give ${SADE_EXPERTS} expert logits`);
-              return out.experts.map((z) => tf.keep(z));
-            });
+  const weightsNow = () => softmaxOf(state.a);
+  for (let epoch = 0; epoch < o.epochs; epoch++) {
+    let seen = 0;
+    for await (const x of rebatch(typeof batches === 'function' ? batches() : batches, o.batchSize)) {
+      try {
+        seen += x.shape[0];
+        const [v1, v2] = tf.tidy(() => {
+          const views = [strongView(x, rng), strongView(x, rng)];
+          return views.map((v) => {
+            const out = model.forward(v, false);
+            if (!out.experts || out.experts.length !== SADE_EXPERTS) throw new Error(`sade: the model must give ${SADE_EXPERTS} expert logits`);
+            return out.experts.map((z) => tf.keep(z));
           });
-          try {
-            sadeAggregationStep(a, opt, v1, v2, o.weightDecay);
-          } finally {
-            tf.dispose([...v1, ...v2]);
-          }
+        });
+        try {
+          sadeAggregationStep(state, v1, v2, o);
         } finally {
-          x.dispose();
+          tf.dispose([...v1, ...v2]);
         }
-      }
-      if (epoch > 0 && seen === 0) throw new Error('sade: the test batches could be iterated only once; pass a function that returns a fresh iterable per epoch');
-      images = seen;
-      const w = weightsNow();
-      history.push(w);
-      if (sadeShouldStop(w, o.stopBelow)) {
-        stoppedEarly = epoch < o.epochs - 1;
-        break;
+      } finally {
+        x.dispose();
       }
     }
-    return { weights: history.length ? history[history.length - 1] : weightsNow(), history, epochsRun: history.length, stoppedEarly, images };
-  } finally {
-    a.dispose();
-    opt.dispose();
+    if (epoch > 0 && seen === 0) throw new Error('sade: the test batches could be iterated only once; pass a function that returns a fresh iterable per epoch');
+    images = seen;
+    const w = weightsNow();
+    history.push(w);
+    if (sadeShouldStop(w, o.stopBelow)) {
+      stoppedEarly = epoch < o.epochs - 1;
+      break;
+    }
   }
+  return { weights: history.length ? history[history.length - 1] : weightsNow(), history, epochsRun: history.length, stoppedEarly, images };
 }
 
-/** One SGD step on a: the aggregation loss plus PyTorch's coupled weight decay (wd/2·‖a‖², gradient wd·a). */
-export function sadeAggregationStep(a: tf.Variable, opt: tf.Optimizer, view1: tf.Tensor2D[], view2: tf.Tensor2D[], weightDecay: number): number {
-  const cost = opt.minimize(
-    () => tf.add(sadeAggregationLoss(a as tf.Tensor1D, view1, view2), tf.mul(tf.sum(tf.square(a)), weightDecay / 2)) as tf.Scalar,
-    true,
-    [a],
-  );
-  const value = cost!.dataSync()[0];
-  cost!.dispose();
+/** The aggregation's parameters a and its SGD momentum buffer (null before the first step). */
+export interface SadeAggregationState {
+  a: number[];
+  buffer: number[] | null;
+}
+
+function softmaxOf(a: number[]): number[] {
+  const m = Math.max(...a);
+  const e = a.map((v) => Math.exp(v - m));
+  const s = e.reduce((x, y) => x + y, 0);
+  return e.map((v) => v / s);
+}
+
+/**
+ * One step of torch.optim.SGD(nesterov=True) on a (three numbers, so in plain JS): g = ∇loss + wd·a,
+ * buffer = μ·buffer + g (g on the first step), a ← a − lr·(g + μ·buffer). Returns the loss.
+ */
+export function sadeAggregationStep(state: SadeAggregationState, view1: tf.Tensor2D[], view2: tf.Tensor2D[], o: { lr: number; momentum: number; weightDecay: number }): number {
+  const { value, grad } = tf.tidy(() => {
+    const a = tf.tensor1d(state.a);
+    const { value, grad } = tf.valueAndGrad((t: tf.Tensor) => sadeAggregationLoss(t as tf.Tensor1D, view1, view2))(a);
+    return { value: value.dataSync()[0], grad: Array.from(grad.dataSync()) };
+  });
+  const g = grad.map((gk, k) => gk + o.weightDecay * state.a[k]);
+  state.buffer = state.buffer === null ? g : state.buffer.map((b, k) => o.momentum * b + g[k]);
+  const buffer = state.buffer;
+  state.a = state.a.map((ak, k) => ak - o.lr * (g[k] + o.momentum * buffer[k]));
   return value;
 }
 
