@@ -17,6 +17,8 @@ export { createLoss, lossNames, lossParamsSchema, posthocAdjust, classBalancedWe
 export type { LossFn, LossOptions, LossContext } from './losses/types.js';
 export { getMethod, listMethods, methodNames } from './methods/registry.js';
 export type { Method, MethodInstance, ModelOutput } from './methods/types.js';
+export { applySadeAggregation, sadeTestTimeAggregation } from './methods/sade.js';
+export type { SadeAggregationOptions, SadeAggregationResult, UnlabelledBatches } from './methods/sade.js';
 export { getBackbone, listBackbones, registerBackbone } from './models/backbones/registry.js';
 export { LtModel, StoreModel } from './models/model.js';
 export { buildSharedTrunkExperts, SharedTrunkExperts, type SharedTrunkExpertsSpec } from './models/shared-trunk-experts.js';

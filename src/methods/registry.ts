@@ -20,6 +20,8 @@ import { decoupleLwsMethod } from './decouple-lws.js';
 import { decoupleTauNormMethod } from './decouple-tau-norm.js';
 import { decoupleNcmMethod } from './decouple-ncm.js';
 import { deConfoundMethod } from './de-confound.js';
+import { rideMethod } from './ride.js';
+import { sadeMethod } from './sade.js';
 // new-method: end imports
 
 const METHODS: Method[] = [
@@ -39,6 +41,8 @@ const METHODS: Method[] = [
   decoupleTauNormMethod,
   decoupleNcmMethod,
   deConfoundMethod,
+  rideMethod,
+  sadeMethod,
   // new-method: end entries
 ];
 
@@ -78,4 +82,10 @@ export function registerMethod(method: Method): () => void {
 /** The method a name or a table alias (e.g. `ldam`, which old records carry) refers to. */
 export function findMethod(nameOrAlias: string): Method | undefined {
   return BY_NAME.get(nameOrAlias) ?? METHODS.find((m) => m.table?.aliases?.includes(nameOrAlias));
+}
+
+/** The registered name a recipe's `method.name` stands for: itself, or the method listing it in `recipeAliases` (`tade` → `sade`). */
+export function resolveRecipeMethodName(name: string): string {
+  if (BY_NAME.has(name)) return name;
+  return METHODS.find((m) => m.recipeAliases?.includes(name))?.name ?? name;
 }

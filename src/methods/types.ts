@@ -301,6 +301,11 @@ export interface Method {
   pinnedForReference?: string[];
   /** Table placement (default: one row of its own at the end of its family). */
   table?: TableMeta;
+  /**
+   * Other names a recipe's `method.name` may use (SADE's earlier name `tade`); the recipe loader
+   * replaces them by `name` before anything is hashed, so both name the same runs.
+   */
+  recipeAliases?: string[];
   /** The pipeline, in order (default: one `train` stage). */
   stages?: StageSpec[];
   create(setup: MethodSetup): MethodInstance;

@@ -12,7 +12,7 @@ import { RecipeError } from '../errors.js';
 import { describeFsCode } from '../paths.js';
 import { isImageListDataset, recipeSchema, type Recipe } from './schema.js';
 import { loadManifest } from '../data/manifests.js';
-import { getMethod, listMethods } from '../methods/registry.js';
+import { getMethod, listMethods, resolveRecipeMethodName } from '../methods/registry.js';
 import { listBackbones } from '../models/backbones/registry.js';
 
 type Plain = Record<string, unknown>;
@@ -173,6 +173,8 @@ export function validateRecipe(raw: Plain, leaf = '(recipe)', origin = new Map<s
   }
   let method;
   try {
+    // An alias (`tade`) becomes the method's name here, before any hash is taken, so both share run ids.
+    recipe.method.name = resolveRecipeMethodName(recipe.method.name);
     method = getMethod(recipe.method.name);
   } catch {
     throw new RecipeError(

@@ -130,8 +130,10 @@ describe('registry', () => {
       const g = tf.tidy(() => {
         const labels = tf.tensor1d([0, 3, 1], 'int32');
         const features = tf.zeros([3, 2]) as tf.Tensor2D;
+        // Multi-expert losses (ride, sade) read three experts' logits; here functions of the logits.
+        const experts = (l: tf.Tensor2D) => [l, tf.mul(l, 0.5) as tf.Tensor2D, tf.mul(l, 2) as tf.Tensor2D];
         const { value, grad } = tf.valueAndGrad((logits: tf.Tensor) =>
-          inst.loss({ logits: logits as tf.Tensor2D, features }, labels, { epoch: 0, epochs: 200, rng: new Rng(1) }),
+          inst.loss({ logits: logits as tf.Tensor2D, features, experts: experts(logits as tf.Tensor2D) }, labels, { epoch: 0, epochs: 200, rng: new Rng(1) }),
         )(tf.tensor2d([[0.3, 0.1, -0.2, 0.05], [0.2, -0.1, 0.4, 0.3], [0.0, 0.5, 0.1, -0.3]]));
         return { value: value.dataSync()[0], gradAbs: tf.sum(tf.abs(grad)).dataSync()[0] };
       });
