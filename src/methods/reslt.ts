@@ -17,7 +17,8 @@
  *   scripts use 8 / 6 of 10 and 65 / 30 of 100, which the recipes set as 0.8 / 0.6 and
  *   0.65 / 0.3). Rarest by training count; ties (the official np.argsort leaves them in
  *   implementation order) are broken by the class index, the higher index counting as rarer
- *   (long-tailed datasets number classes from frequent to rare).
+ *   (long-tailed datasets number classes from frequent to rare); on a balanced split (the UA
+ *   reference run) every count ties, so M and T are the highest class indices.
  * - Loss: L = (1 − β)·F + β·I with F = CE(z_H + z_M + z_T) averaged over the batch, and
  *   I = Σ_b Σ_i [y_i ∈ S_b]·CE(z_b,i, y_i) / Σ_b Σ_i [y_i ∈ S_b] (every (sample, branch)
  *   membership counts once). β = 0.99 (ImageNet-LT X50.sh).
