@@ -22,6 +22,8 @@ import { decoupleNcmMethod } from './decouple-ncm.js';
 import { deConfoundMethod } from './de-confound.js';
 import { rideMethod } from './ride.js';
 import { sadeMethod } from './sade.js';
+import { bbnMethod } from './bbn.js';
+import { resltMethod } from './reslt.js';
 // new-method: end imports
 
 const METHODS: Method[] = [
@@ -43,6 +45,8 @@ const METHODS: Method[] = [
   deConfoundMethod,
   rideMethod,
   sadeMethod,
+  bbnMethod,
+  resltMethod,
   // new-method: end entries
 ];
 

@@ -92,8 +92,11 @@ export class BatchNorm {
     const n = x.shape[0] * x.shape[1] * x.shape[2];
     // Running statistics use the unbiased variance, as PyTorch does.
     const m = this.momentum;
-    this.store.queueUpdate(this.runningMean, tf.add(tf.mul(this.runningMean, 1 - m), tf.mul(mean, m)));
-    this.store.queueUpdate(this.runningVar, tf.add(tf.mul(this.runningVar, 1 - m), tf.mul(variance, (m * n) / Math.max(1, n - 1))));
+    // A second use in the same step updates from the first use's result (PyTorch's order).
+    const runningMean = this.store.pendingValue(this.runningMean) ?? this.runningMean;
+    const runningVar = this.store.pendingValue(this.runningVar) ?? this.runningVar;
+    this.store.queueUpdate(this.runningMean, tf.add(tf.mul(runningMean, 1 - m), tf.mul(mean, m)));
+    this.store.queueUpdate(this.runningVar, tf.add(tf.mul(runningVar, 1 - m), tf.mul(variance, (m * n) / Math.max(1, n - 1))));
     return y;
   }
 }

@@ -47,6 +47,7 @@ export class ParamStore {
     view.addTrainable = (name, shape, values) => parent.addTrainable(`${prefix}.${name}`, shape, values);
     view.addBuffer = (name, shape, fill) => parent.addBuffer(`${prefix}.${name}`, shape, fill);
     view.queueUpdate = (target, value) => parent.queueUpdate(target, value);
+    view.pendingValue = (target) => parent.pendingValue(target);
     return view;
   }
 
@@ -67,6 +68,16 @@ export class ParamStore {
   /** Queues a buffer update computed in a training forward pass (the value is tf.keep'd). */
   queueUpdate(target: tf.Variable, value: tf.Tensor): void {
     this.pending.push({ target, value: tf.keep(value) });
+  }
+
+  /**
+   * The value a buffer will have once the updates queued so far are applied (undefined: none
+   * queued). A layer used twice in one step (BBN's shared trunk sees two streams) builds its
+   * second update on the first, as PyTorch's in-place running statistics do.
+   */
+  pendingValue(target: tf.Variable): tf.Tensor | undefined {
+    for (let i = this.pending.length - 1; i >= 0; i--) if (this.pending[i].target === target) return this.pending[i].value;
+    return undefined;
   }
 
   /** Applies and releases the queued buffer updates (after the optimiser step). */

@@ -127,6 +127,28 @@ describe('registry', () => {
   it('every method trains: its loss is a finite scalar with a gradient on the logits', () => {
     for (const m of listMethods()) {
       const inst = m.create(setup());
+      // A method with a model of its own (BBN, ResLT, …) trains on that model's output: its loss
+      // may read per-expert logits or the step's streams, which bare logits do not have.
+      if (inst.buildModel) {
+        const model = inst.buildModel({ backbone: 'resnet8', inChannels: 1, numClasses: COUNTS.length, seed: 0 });
+        try {
+          const g = tf.tidy(() => {
+            const x = tf.randomNormal([3, 8, 8, 1], 0, 1, 'float32', 1) as tf.Tensor4D;
+            const labels = tf.tensor1d([0, 3, 1], 'int32');
+            const streams = (inst.streams ?? [{}]).map((s) => ({ views: Array(typeof s.views === 'number' ? s.views : s.views?.length ?? 1).fill(x), y: labels }));
+            const batch = { x, y: labels, streams };
+            const ctx = { epoch: 0, epochs: 200, rng: new Rng(1), batch, model };
+            const { value, grads } = tf.variableGrads(() => inst.loss(inst.forward ? inst.forward(model, batch, ctx) : model.forward(x, true), labels, ctx), [...model.store.optimisable().values()]);
+            return { value: value.dataSync()[0], gradAbs: tf.addN(Object.values(grads).map((t) => tf.sum(tf.abs(t)))).dataSync()[0] };
+          });
+          model.store.discardUpdates();
+          assert.ok(Number.isFinite(g.value) && g.value > 0, `${m.name} loss ${g.value}`);
+          assert.ok(g.gradAbs > 0, `${m.name} gradient`);
+        } finally {
+          model.dispose();
+        }
+        continue;
+      }
       const g = tf.tidy(() => {
         const labels = tf.tensor1d([0, 3, 1], 'int32');
         const features = tf.zeros([3, 2]) as tf.Tensor2D;

@@ -69,8 +69,9 @@ export class ResNetCifar implements Backbone {
 }
 
 /**
- * The stem and stages 1 … splitStage−1 of ResNetCifar, with its parameter names and creation
- * order (the prefix of the full model's), returning the feature map.
+ * The stem, stages 1 … splitStage−1 and the first `fromBlock` blocks of stage splitStage of
+ * ResNetCifar, with its parameter names and creation order (the prefix of the full model's),
+ * returning the feature map.
  */
 class ResNetCifarTrunk implements BackboneTrunk {
   readonly outChannels: number;
@@ -78,12 +79,13 @@ class ResNetCifarTrunk implements BackboneTrunk {
   private readonly stemBn: BatchNorm;
   private readonly blocks: BasicBlock[] = [];
 
-  constructor(store: ParamStore, inChannels: number, blocksPerStage: number, splitStage: number) {
+  constructor(store: ParamStore, inChannels: number, blocksPerStage: number, splitStage: number, fromBlock: number) {
     this.stem = new Conv2d(store, 'conv1', inChannels, 16, 3, 1);
     this.stemBn = new BatchNorm(store, 'bn1', 16);
     let inC = 16;
-    for (let stage = 0; stage < splitStage - 1; stage++) {
-      for (let b = 0; b < blocksPerStage; b++) {
+    for (let stage = 0; stage < splitStage; stage++) {
+      // Stages before the split stage whole, then the split stage's first `fromBlock` blocks.
+      for (let b = 0; b < (stage < splitStage - 1 ? blocksPerStage : fromBlock); b++) {
         this.blocks.push(new BasicBlock(store, `layer${stage + 1}.${b}`, inC, STAGE_WIDTHS[stage], stage > 0 && b === 0 ? 2 : 1));
         inC = STAGE_WIDTHS[stage];
       }
@@ -99,7 +101,8 @@ class ResNetCifarTrunk implements BackboneTrunk {
 }
 
 /**
- * Stages splitStage … 3 at scaled widths plus global average pooling, as one expert of RIDE's
+ * Stages splitStage … 3 (from block `fromBlock` of the first) at scaled widths plus global
+ * average pooling, as one expert of RIDE's
  * `ride_resnet_cifar.py` (`layer2s[i]`, `layer3s[i]`, option-A shortcuts padding (out − in) / 2
  * channels on each side, which needs an even width difference).
  */
@@ -107,14 +110,16 @@ class ResNetCifarBranch implements BackboneBranch {
   readonly featureDim: number;
   private readonly blocks: BasicBlock[] = [];
 
-  constructor(store: ParamStore, blocksPerStage: number, splitStage: number, widthFactor: number) {
-    let inC = STAGE_WIDTHS[splitStage - 2] ?? 16;
+  constructor(store: ParamStore, blocksPerStage: number, splitStage: number, widthFactor: number, fromBlock: number) {
+    // Input width: the trunk's, which ends inside stage splitStage when fromBlock > 0.
+    let inC = fromBlock > 0 ? STAGE_WIDTHS[splitStage - 1] : STAGE_WIDTHS[splitStage - 2] ?? 16;
     for (let stage = splitStage - 1; stage < STAGE_WIDTHS.length; stage++) {
       const width = scaledWidth(STAGE_WIDTHS[stage], widthFactor);
-      if (width < inC || (width - inC) % 2 !== 0) {
+      const first = stage === splitStage - 1 ? fromBlock : 0;
+      if (first < blocksPerStage && (width < inC || (width - inC) % 2 !== 0)) {
         throw new Error(`resnet: width factor ${widthFactor} gives layer${stage + 1} ${width} channels after ${inC}; option-A shortcuts need an even, non-negative difference`);
       }
-      for (let b = 0; b < blocksPerStage; b++) {
+      for (let b = first; b < blocksPerStage; b++) {
         this.blocks.push(new BasicBlock(store, `layer${stage + 1}.${b}`, inC, width, stage > 0 && b === 0 ? 2 : 1));
         inC = width;
       }
@@ -130,15 +135,17 @@ class ResNetCifarBranch implements BackboneBranch {
 
 function splitCifar(depth: number, n: number): SplitBackbone {
   const name = `resnet${depth}`;
+  const blocks = STAGE_WIDTHS.map(() => n);
   return {
     stages: STAGE_WIDTHS.length,
-    createTrunk(store, inChannels, splitStage) {
-      checkSplit(name, STAGE_WIDTHS.length, splitStage);
-      return new ResNetCifarTrunk(store, inChannels, n, splitStage);
+    blocks,
+    createTrunk(store, inChannels, splitStage, fromBlock = 0) {
+      checkSplit(name, blocks, splitStage, undefined, fromBlock);
+      return new ResNetCifarTrunk(store, inChannels, n, splitStage, fromBlock);
     },
-    createBranch(store, splitStage, widthFactor) {
-      checkSplit(name, STAGE_WIDTHS.length, splitStage, widthFactor);
-      return new ResNetCifarBranch(store, n, splitStage, widthFactor);
+    createBranch(store, splitStage, widthFactor, fromBlock = 0) {
+      checkSplit(name, blocks, splitStage, widthFactor, fromBlock);
+      return new ResNetCifarBranch(store, n, splitStage, widthFactor, fromBlock);
     },
   };
 }

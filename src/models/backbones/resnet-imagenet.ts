@@ -174,8 +174,9 @@ function expansionOf(config: ResNetImageNetConfig): number {
 }
 
 /**
- * The stem, max-pool and stages 1 … splitStage−1 of ResNetImageNet, with its parameter names and
- * creation order (the prefix of the full model's), returning the feature map.
+ * The stem, max-pool, stages 1 … splitStage−1 and the first `fromBlock` blocks of stage
+ * splitStage of ResNetImageNet, with its parameter names and creation order (the prefix of the
+ * full model's), returning the feature map.
  */
 class ResNetImageNetTrunk implements BackboneTrunk {
   readonly outChannels: number;
@@ -183,12 +184,13 @@ class ResNetImageNetTrunk implements BackboneTrunk {
   private readonly stemBn: BatchNorm;
   private readonly blocks: Block[] = [];
 
-  constructor(store: ParamStore, inChannels: number, config: ResNetImageNetConfig, splitStage: number) {
+  constructor(store: ParamStore, inChannels: number, config: ResNetImageNetConfig, splitStage: number, fromBlock: number) {
     this.stem = new Conv2d(store, 'conv1', inChannels, 64, 7, 2, { padding: 3, fanMode: 'fan_out' });
     this.stemBn = new BatchNorm(store, 'bn1', 64);
     let inC = 64;
-    for (let stage = 0; stage < splitStage - 1; stage++) {
-      for (let b = 0; b < config.layers[stage]; b++) {
+    for (let stage = 0; stage < splitStage; stage++) {
+      // Stages before the split stage whole, then the split stage's first `fromBlock` blocks.
+      for (let b = 0; b < (stage < splitStage - 1 ? config.layers[stage] : fromBlock); b++) {
         this.blocks.push(makeBlock(store, `layer${stage + 1}.${b}`, inC, PLANES[stage], stage > 0 && b === 0 ? 2 : 1, config));
         inC = PLANES[stage] * expansionOf(config);
       }
@@ -205,7 +207,8 @@ class ResNetImageNetTrunk implements BackboneTrunk {
 }
 
 /**
- * Stages splitStage … 4 with planes scaled by the width factor, plus global average pooling: one
+ * Stages splitStage … 4 (from block `fromBlock` of the first) with planes scaled by the width
+ * factor, plus global average pooling: one
  * expert of RIDE's `RIDEResNeXt.py` (`layer3s[i]`, `layer4s[i]`; planes 192 / 384 at factor 0.75,
  * so the ResNeXt-50 bottleneck width is ⌊192·4/64⌋·32 = 384 and the features 384·4 = 1536).
  */
@@ -213,12 +216,13 @@ class ResNetImageNetBranch implements BackboneBranch {
   readonly featureDim: number;
   private readonly blocks: Block[] = [];
 
-  constructor(store: ParamStore, config: ResNetImageNetConfig, splitStage: number, widthFactor: number) {
+  constructor(store: ParamStore, config: ResNetImageNetConfig, splitStage: number, widthFactor: number, fromBlock: number) {
     const expansion = expansionOf(config);
-    let inC = splitStage >= 2 ? PLANES[splitStage - 2] * expansion : 64;
+    // Input width: the trunk's, which ends inside stage splitStage when fromBlock > 0.
+    let inC = fromBlock > 0 ? PLANES[splitStage - 1] * expansion : splitStage >= 2 ? PLANES[splitStage - 2] * expansion : 64;
     for (let stage = splitStage - 1; stage < PLANES.length; stage++) {
       const planes = scaledWidth(PLANES[stage], widthFactor);
-      for (let b = 0; b < config.layers[stage]; b++) {
+      for (let b = stage === splitStage - 1 ? fromBlock : 0; b < config.layers[stage]; b++) {
         this.blocks.push(makeBlock(store, `layer${stage + 1}.${b}`, inC, planes, stage > 0 && b === 0 ? 2 : 1, config));
         inC = planes * expansion;
       }
@@ -235,13 +239,14 @@ class ResNetImageNetBranch implements BackboneBranch {
 function splitImageNet(name: string, config: ResNetImageNetConfig): SplitBackbone {
   return {
     stages: PLANES.length,
-    createTrunk(store, inChannels, splitStage) {
-      checkSplit(name, PLANES.length, splitStage);
-      return new ResNetImageNetTrunk(store, inChannels, config, splitStage);
+    blocks: config.layers,
+    createTrunk(store, inChannels, splitStage, fromBlock = 0) {
+      checkSplit(name, config.layers, splitStage, undefined, fromBlock);
+      return new ResNetImageNetTrunk(store, inChannels, config, splitStage, fromBlock);
     },
-    createBranch(store, splitStage, widthFactor) {
-      checkSplit(name, PLANES.length, splitStage, widthFactor);
-      return new ResNetImageNetBranch(store, config, splitStage, widthFactor);
+    createBranch(store, splitStage, widthFactor, fromBlock = 0) {
+      checkSplit(name, config.layers, splitStage, widthFactor, fromBlock);
+      return new ResNetImageNetBranch(store, config, splitStage, widthFactor, fromBlock);
     },
   };
 }

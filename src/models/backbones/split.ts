@@ -15,10 +15,17 @@ export function scaledWidth(planes: number, widthFactor: number): number {
   return w;
 }
 
-/** The stem is always shared and at least one stage belongs to the branches: 1 ≤ splitStage ≤ stages. */
-export function checkSplit(backbone: string, stages: number, splitStage: number, widthFactor?: number): void {
+/**
+ * The stem is always shared and the cut lies in a stage: 1 ≤ splitStage ≤ stages, and
+ * 0 ≤ fromBlock ≤ that stage's block count (its count: the branch is only the pooling).
+ */
+export function checkSplit(backbone: string, blocks: readonly number[], splitStage: number, widthFactor?: number, fromBlock = 0): void {
+  const stages = blocks.length;
   if (!Number.isInteger(splitStage) || splitStage < 1 || splitStage > stages) {
     throw new Error(`${backbone}: split stage ${splitStage} is not one of 1…${stages}`);
+  }
+  if (!Number.isInteger(fromBlock) || fromBlock < 0 || fromBlock > blocks[splitStage - 1]) {
+    throw new Error(`${backbone}: split block ${fromBlock} is not one of 0…${blocks[splitStage - 1]} (stage ${splitStage} has ${blocks[splitStage - 1]} blocks)`);
   }
   if (widthFactor !== undefined && !(widthFactor > 0)) throw new Error(`${backbone}: width factor ${widthFactor} must be > 0`);
 }
