@@ -140,7 +140,9 @@ export const pacoMethod: Method = {
         return out;
       },
       loss(output, labels, _ctx: StepContext) {
-        const a = output.aux!;
+        const a = output.aux;
+        // On the logits alone (no contrast set: a loss called outside PaCo's forward) only the centre term is left, Balanced Softmax.
+        if (!a) return tf.tidy(() => tf.neg(tf.mean(tf.sum(tf.mul(tf.oneHot(labels, setup.numClasses), tf.logSoftmax(tf.add(output.logits, tf.tensor1d(prior)))), 1))) as tf.Scalar);
         return tf.tidy(() =>
           pacoLoss(
             { logits: output.logits, q: a.q as tf.Tensor2D, k: a.k as tf.Tensor2D, queue: a.queue as tf.Tensor2D, queueLabels: a.queueLabels as tf.Tensor1D, labels, logPrior: tf.tensor1d(prior) },
