@@ -2,18 +2,22 @@
  * Training one planned stage of a method's pipeline (src/lifecycle/stages.ts) through trainOne:
  *  - `pretrain`: the backbone with the pretext's own head (under `pretext.`) on the pretext's
  *    batch and targets, softmax cross-entropy; its accuracies are the pretext's, on class labels
- *    they mean nothing (the run's product is its trunk);
+ *    they mean nothing (the run's product is its trunk); a pretext with its own instance (MoCo v2)
+ *    trains that instead;
  *  - a stage after a pretrain run starts from its `last/` trunk: every tensor of the checkpoint
  *    outside `pretext.` that the new model has under the same name and shape; the head starts fresh;
  *  - `train` with classes trains on those classes' images;
  *  - `distill` loads its teachers from their `last/` checkpoints, frozen (eval mode, outside the
- *    optimiser), and gives the step context `teachers` and `teacherLogits(x)`.
+ *    optimiser), and gives the step context `teachers` and `teacherLogits(x)`;
+ *  - a `classifier` stage (after pretrain → train) is a stage-2 run (src/stages/stage2.ts) on the
+ *    train stage's run.
  */
 import path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { softmaxLoss } from '../losses/softmax.js';
 import { getMethod } from '../methods/registry.js';
 import type { MethodInstance, MethodModel, ModelBuildContext, Pretext } from '../methods/types.js';
+import { runStage2 } from '../stages/stage2.js';
 import { buildMethodModel, LtModel } from '../models/model.js';
 import type { Recipe } from '../recipe/schema.js';
 import { trainOne, type RunOptions, type RunResult } from '../runner.js';
@@ -22,12 +26,16 @@ import type { PlannedRun } from './plan.js';
 
 /** The pretext as a method instance: its model, its batch and targets, softmax cross-entropy. */
 export function pretextInstance(pretext: Pretext): MethodInstance {
+  if (pretext.instance) return pretext.instance();
+  if (!pretext.transform) throw new Error(`internal: pretext ${pretext.name} has neither transform nor instance`);
+  const transform = pretext.transform;
   const ce = softmaxLoss(Array.from({ length: pretext.classes }, () => 1));
   return {
     // The backbone and a pretext head scoped `pretext.` (so a later stage knows what not to copy).
     buildModel: (ctx: ModelBuildContext) => new LtModel({ backbone: ctx.backbone, head: 'linear', inChannels: ctx.inChannels, numClasses: pretext.classes, seed: ctx.seed, headScope: 'pretext' }),
-    transformBatch: (batch) => {
-      const t = pretext.transform(batch.x);
+    transformBatch: (batch, ctx) => {
+      if (!ctx.rng) throw new Error(`internal: pretext ${pretext.name} needs the step's generator`);
+      const t = transform(batch.x, ctx.rng);
       return { x: t.x, y: t.y, streams: [{ views: [t.x], y: t.y }] };
     },
     loss: (out, labels) => ce(out.logits, labels),
@@ -61,7 +69,9 @@ export async function runStage(run: PlannedRun, done: Map<string, RunResult>, op
     return r;
   };
   const init = st.initFrom ? (model: MethodModel) => loadPretrainedTrunk(model, dep(st.initFrom!).dir) : undefined;
-  if (st.spec.kind === 'pretrain') return trainOne(run.recipe, opts, { runId: run.runId, hash: run.hash, method: pretextInstance(st.spec.pretext) });
+  if (st.kind === 'pretrain') return trainOne(run.recipe, opts, { runId: run.runId, hash: run.hash, method: pretextInstance(st.pretext!) });
+  // A classifier stage after pre-training (SSP's cRT): stage 2 on the train stage's run, recorded under the method's name.
+  if (st.kind === 'stage2') return runStage2(st.stagePlan!, dep(st.dependsOn[0]), opts, { runId: run.runId, recordMethod: run.role === 'main' || run.role === 'reference-method' ? run.recipe.method.name : `${run.recipe.method.name}@stage${st.index + 1}` });
   // A stage before the last (an expert) is not the method's result: its record says which stage it is.
   const recordMethod = run.role === 'main' || run.role === 'reference-method' ? undefined : `${run.recipe.method.name}@stage${st.index + 1}`;
   if (st.kind === 'train') return trainOne(run.recipe, opts, { runId: run.runId, hash: run.hash, init, trainClasses: st.classes, recordMethod });

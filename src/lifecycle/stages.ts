@@ -13,7 +13,8 @@
 import { RecipeError } from '../errors.js';
 import type { LongTailSplit } from '../data/types.js';
 import { getMethod } from '../methods/registry.js';
-import type { ClassSubset, StageSpec } from '../methods/types.js';
+import type { ClassSubset, Pretext, StageSpec } from '../methods/types.js';
+import { planStages, type StagePlan } from '../stages/plan.js';
 import { canonicalJson, recipeHash, sha256 } from '../recipe/hash.js';
 import type { Recipe } from '../recipe/schema.js';
 import { datasetTag, slug } from './ids.js';
@@ -23,7 +24,7 @@ export interface StageRun {
   /** Index in the method's `stages`. */
   index: number;
   spec: StageSpec;
-  kind: 'pretrain' | 'train' | 'distill';
+  kind: 'pretrain' | 'train' | 'distill' | 'stage2';
   runId: string;
   /** Hash recorded for the run (the pretrain recipe's hash, or the stage's hash). */
   hash: string;
@@ -36,6 +37,10 @@ export interface StageRun {
   initFrom?: string;
   /** The teacher runs of a `distill` stage, in its order. */
   teachers?: string[];
+  /** A `pretrain` stage's pretext (chosen for this recipe). */
+  pretext?: Pretext;
+  /** A `classifier` stage's stage-2 plan: its stage 1 is the train stage before it. */
+  stagePlan?: StagePlan;
   dependsOn: string[];
 }
 
@@ -71,21 +76,37 @@ export function planStageRuns(recipe: Recipe, split: LongTailSplit): StageRun[] 
   stages.forEach((spec, index) => {
     const where = `method ${recipe.method.name}, stage ${index + 1} (${spec.kind})`;
     const idOf = (hash: string, tag: string) => `${name}-${tag}${ds}-${sha256(`${hash}:${split.checksum}`).slice(0, 12)}`;
-    if (spec.kind === 'classifier') throw new RecipeError(`${where}: a classifier stage after pretrain / distill / subset stages is not supported`, undefined, 'method.name');
+    if (spec.kind === 'classifier') {
+      // Only as the last stage, on a train stage's run (SSP: pre-train → train → cRT).
+      const prev = runs[runs.length - 1];
+      if (index !== stages.length - 1 || !prev || prev.kind !== 'train' || prev.classes !== undefined) {
+        throw new RecipeError(`${where}: a classifier stage after pretrain / distill / subset stages must be the last stage and follow a train stage on every class`, undefined, 'method.name');
+      }
+      // The stage-2 settings resolved as for any recipe with `stage2.strategy` (the recipe's stage2 keys, else the defaults).
+      const base = planStages({ ...recipe, method: { name: 'softmax', params: {} }, stage2: { ...(recipe.stage2 ?? {}), strategy: spec.strategy } } as Recipe);
+      const canonical = { ...base.canonical, name: recipe.name, method: recipe.method } as Recipe;
+      const hash = sha256(canonicalJson({ recipe: recipeHash(canonical), stage: index, from: prev.runId }));
+      const stagePlan: StagePlan = { ...base, stage1: prev.recipe, canonical, hash };
+      runs.push({ index, spec, kind: 'stage2', runId: idOf(hash, `s${index + 1}-${spec.strategy}-`), hash, recipe: canonical, epochs: base.stage2!.epochs, stagePlan, dependsOn: [prev.runId] });
+      return;
+    }
     if (spec.kind === 'pretrain') {
       const param = spec.epochsParam ? recipe.method.params[spec.epochsParam] : undefined;
       const epochs = typeof param === 'number' ? param : recipe.train.epochs;
+      const pretext = typeof spec.pretext === 'function' ? spec.pretext(recipe) : spec.pretext;
+      // Nothing after the pre-training changes it: the stage-2 keys are not its own.
+      const { stage2: _stage2, ...rest } = recipe;
       const pretrain: Recipe = {
-        ...recipe,
-        name: `${recipe.name}@pretrain-${spec.pretext.name}`,
+        ...rest,
+        name: `${recipe.name}@pretrain-${pretext.name}`,
         reference: 'none',
-        method: { name: `pretext:${spec.pretext.name}`, params: { classes: spec.pretext.classes, ...(spec.pretext.params ?? {}) } },
+        method: { name: `pretext:${pretext.name}`, params: { classes: pretext.classes, ...(pretext.params ?? {}) } },
         train: { ...recipe.train, epochs },
       };
       const hash = recipeHash(pretrain);
       // Shared by every method with this pretext: named by the pretext, not the method.
-      const runId = `pretrain-${slug(spec.pretext.name)}-${ds}-${sha256(`${hash}:${split.checksum}`).slice(0, 12)}`;
-      runs.push({ index, spec, kind: 'pretrain', runId, hash, recipe: pretrain, epochs, dependsOn: [] });
+      const runId = `pretrain-${slug(pretext.name)}-${ds}-${sha256(`${hash}:${split.checksum}`).slice(0, 12)}`;
+      runs.push({ index, spec, kind: 'pretrain', runId, hash, recipe: pretrain, epochs, pretext, dependsOn: [] });
       pretrained = runId;
       return;
     }

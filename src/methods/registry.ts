@@ -24,6 +24,8 @@ import { rideMethod } from './ride.js';
 import { sadeMethod } from './sade.js';
 import { bbnMethod } from './bbn.js';
 import { resltMethod } from './reslt.js';
+import { pacoMethod } from './paco.js';
+import { sspMethod } from './ssp.js';
 // new-method: end imports
 
 const METHODS: Method[] = [
@@ -47,6 +49,8 @@ const METHODS: Method[] = [
   sadeMethod,
   bbnMethod,
   resltMethod,
+  pacoMethod,
+  sspMethod,
   // new-method: end entries
 ];
 

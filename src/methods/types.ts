@@ -10,6 +10,8 @@ import type { z } from 'zod';
 import type { LossContext } from '../losses/types.js';
 import type { Stage2Strategy } from '../results/types.js';
 import type { ParamStore } from '../models/params.js';
+import type { Recipe } from '../recipe/schema.js';
+import type { Rng } from '../rng.js';
 
 export type Family = 'baseline' | 'CR' | 'IA' | 'MI';
 export type Tag = 'Baseline' | 'Sampling' | 'CSL' | 'LA' | 'TL' | 'Aug' | 'RL' | 'CD' | 'DT' | 'Ensemble';
@@ -256,8 +258,14 @@ export interface Pretext {
   classes: number;
   /** Values that change the pretext (hashed into the pretrain run's id). */
   params?: Record<string, unknown>;
-  /** The batch the pretext trains on and its targets, from the image batch (inside the step's tidy). */
-  transform(x: tf.Tensor4D): { x: tf.Tensor4D; y: tf.Tensor1D };
+  /** The batch the pretext trains on and its targets, from the image batch and the step's seeded generator (inside the step's tidy). */
+  transform?(x: tf.Tensor4D, rng: Rng): { x: tf.Tensor4D; y: tf.Tensor1D };
+  /**
+   * A pretext that is not a classification of transformed images (MoCo v2: two views, a momentum
+   * encoder, a queue) gives its own method instance instead of `transform`; its model keeps the
+   * backbone under the plain names and everything else under `pretext.` (not carried to the next stage).
+   */
+  instance?(): MethodInstance;
 }
 
 /** Which classes a `train` stage trains on: a many-shot group or explicit class indices. */
@@ -269,16 +277,18 @@ export type ClassSubset = 'head' | 'middle' | 'tail' | number[];
  *  - `train`: the recipe's `train:` budget with the method's loss; with `classSubset`, on those
  *    classes only (an expert a later `distill` stage reads);
  *  - `classifier`: a decoupled stage 2 on the frozen stage-1 backbone (src/stages/stage2.ts,
- *    configured by the recipe's `stage2:` keys);
- *  - `pretrain`: the backbone trained on `pretext` for `epochsParam`'s value (default the recipe's
- *    epochs); the next stage starts from its trunk;
+ *    configured by the recipe's `stage2:` keys); after a pretrain stage it must be the last stage
+ *    and follow a `train` stage (SSP's pre-train → train → cRT), and its record carries the method's name;
+ *  - `pretrain`: the backbone trained on `pretext` (or the one a function of the recipe picks,
+ *    e.g. by image size) for `epochsParam`'s value (default the recipe's epochs); the next stage
+ *    starts from its trunk;
  *  - `distill`: the method's loss with the frozen `teachers` (indices of earlier stages) in the
  *    step context.
  */
 export type StageSpec =
   | { kind: 'train'; classSubset?: ClassSubset }
   | { kind: 'classifier'; strategy: Stage2Strategy }
-  | { kind: 'pretrain'; pretext: Pretext; epochsParam?: string }
+  | { kind: 'pretrain'; pretext: Pretext | ((recipe: Recipe) => Pretext); epochsParam?: string }
   | { kind: 'distill'; teachers: number[] };
 
 export interface Method {
@@ -308,5 +318,11 @@ export interface Method {
   recipeAliases?: string[];
   /** The pipeline, in order (default: one `train` stage). */
   stages?: StageSpec[];
+  /**
+   * A check of the validated recipe beyond the params schema (PaCo: the queue size a multiple of
+   * the batch size); returns the offending key path and what was expected, or null. `validate`
+   * and every command that loads a recipe report it as a recipe error (exit 2).
+   */
+  checkRecipe?(recipe: Recipe): { key: string; message: string } | null;
   create(setup: MethodSetup): MethodInstance;
 }

@@ -188,6 +188,8 @@ export function validateRecipe(raw: Plain, leaf = '(recipe)', origin = new Map<s
   const params = method.params.safeParse(recipe.method.params);
   if (!params.success) throw formatIssues(params.error.issues, method.params, origin, leaf, ['method', 'params']);
   recipe.method.params = params.data;
+  const issue = method.checkRecipe?.(recipe);
+  if (issue) throw new RecipeError(`${originOf(issue.key, origin, leaf)}: ${issue.key}: ${issue.message}`, leaf, issue.key);
   checkDataset(recipe, (keyPath) => originOf(keyPath, origin, leaf), leaf);
   checkAccumulate(recipe, (keyPath) => originOf(keyPath, origin, leaf), leaf);
   if (isImageListDataset(recipe.dataset.name)) return recipe;

@@ -10,8 +10,9 @@
  *                   dataset.transform.size 16 (test: resize 18, centre crop 16), 1 decoding worker;
  *                   split seed, validation source and `balanced` stay the recipe's.
  *   - backbone    → resnet8.
- *   - every epoch count (train.epochs, stage2.epochs, and the default stage-2 epochs of a
- *     decouple-* preset) → max(1, round(epochs / 100)): 90 → 1, 200 → 2, 10 → 1, 5 → 1;
+ *   - every epoch count (train.epochs, stage2.epochs, the default stage-2 epochs of a
+ *     decouple-* preset, a pre-training stage's epochs param such as SSP's pretrainEpochs)
+ *     → max(1, round(epochs / 100)): 90 → 1, 200 → 2, 10 → 1, 5 → 1;
  *     warm-up epochs scale with their budget (round(w · new / old)); schedules are given in
  *     fractions of the budget, so they shrink with it.
  *   - batch sizes (train, stage 2) → min(batch, 32); gradient accumulation off; eval.batchSize 64.
@@ -28,6 +29,7 @@ import path from 'node:path';
 import { UsageError } from '../errors.js';
 import { validateRecipe } from '../recipe/load.js';
 import type { Recipe } from '../recipe/schema.js';
+import { findMethod } from '../methods/registry.js';
 import { isStagedRecipe, planStages } from '../stages/plan.js';
 import type { RehearsalDatasetInfo } from './dataset.js';
 
@@ -105,6 +107,15 @@ export function rehearseRecipe(recipe: Recipe, data: { root: string; info: Rehea
         batchSize: Math.min(spec.batchSize, REHEARSAL_RULE.batchSize),
       };
     }
+  } else if (recipe.stage2) {
+    // A method's own classifier stage (SSP's cRT) reads the same keys.
+    shrunk.stage2 = { ...recipe.stage2, epochs: rehearsalEpochs(recipe.stage2.epochs ?? 10), batchSize: Math.min(recipe.stage2.batchSize ?? t.batchSize, REHEARSAL_RULE.batchSize) };
+  }
+  // A pre-training stage's own epoch count (SSP's pretrainEpochs) is an epoch count too.
+  for (const s of findMethod(recipe.method.name)?.stages ?? []) {
+    const key = s.kind === 'pretrain' ? s.epochsParam : undefined;
+    const value = key ? recipe.method.params[key] : undefined;
+    if (key && typeof value === 'number') shrunk.method = { ...shrunk.method, params: { ...shrunk.method.params, [key]: rehearsalEpochs(value) } };
   }
   // Drop undefined keys (the schema is strict about presence, not about undefined), then check it all.
   return validateRecipe(JSON.parse(JSON.stringify(shrunk)) as Record<string, unknown>, `${where} (rehearsal)`);

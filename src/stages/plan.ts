@@ -9,7 +9,7 @@
  */
 import { RecipeError } from '../errors.js';
 import { resolveSamplerName } from '../data/samplers.js';
-import { getMethod } from '../methods/registry.js';
+import { findMethod, getMethod } from '../methods/registry.js';
 import type { SamplerName } from '../methods/types.js';
 import { recipeHash } from '../recipe/hash.js';
 import type { Recipe } from '../recipe/schema.js';
@@ -44,8 +44,12 @@ export interface StagePlan {
   hash: string;
 }
 
-/** True for recipes src/stages/ runs: a `stage2` key or a decouple-* method. */
+/**
+ * True for recipes src/stages/ runs: a `stage2` key or a decouple-* method. A method whose own
+ * stages pre-train or distill (SSP) plans its classifier stage in src/lifecycle/stages.ts instead.
+ */
 export function isStagedRecipe(recipe: Recipe): boolean {
+  if ((findMethod(recipe.method.name)?.stages ?? []).some((s) => s.kind === 'pretrain' || s.kind === 'distill')) return false;
   return recipe.stage2 !== undefined || presetStrategy(recipe.method.name) !== null;
 }
 

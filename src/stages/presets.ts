@@ -8,7 +8,10 @@ import type { Stage2Strategy } from '../results/types.js';
 
 /** Methods whose stages end in a classifier stage, and its strategy (from each method's `stages`). */
 export const DECOUPLE_PRESETS: Readonly<Record<string, Stage2Strategy>> = Object.fromEntries(
-  listMethods().flatMap((m) => (m.stages ?? []).flatMap((s) => (s.kind === 'classifier' ? [[m.name, s.strategy] as const] : []))),
+  listMethods()
+    // A classifier stage after a pre-training (SSP) is planned by src/lifecycle/stages.ts, not as a preset.
+    .filter((m) => !(m.stages ?? []).some((s) => s.kind === 'pretrain' || s.kind === 'distill'))
+    .flatMap((m) => (m.stages ?? []).flatMap((s) => (s.kind === 'classifier' ? [[m.name, s.strategy] as const] : []))),
 );
 
 export function presetStrategy(methodName: string): Stage2Strategy | null {

@@ -111,7 +111,12 @@ function freeze(model: LtModel, strategy: Stage2Strategy): void {
   for (const name of model.store.trainable.keys()) if (!TRAINED[strategy].includes(name)) model.store.frozen.add(name);
 }
 
-export async function runStage2(plan: StagePlan, stage1: RunResult, opts: RunOptions): Promise<RunResult> {
+/**
+ * `recordMethod`: the run is a method's own classifier stage (SSP's cRT after pre-training), so
+ * its record carries that method (name, family, tags, params) and no Table 7 cell; `runId` is the
+ * id its plan gave it (src/lifecycle/stages.ts).
+ */
+export async function runStage2(plan: StagePlan, stage1: RunResult, opts: RunOptions, extra: { recordMethod?: string; runId?: string } = {}): Promise<RunResult> {
   const spec = plan.stage2 as Stage2Spec;
   const recipe = plan.canonical;
   const reporter = opts.reporter ?? {};
@@ -126,7 +131,7 @@ export async function runStage2(plan: StagePlan, stage1: RunResult, opts: RunOpt
     throw new RecipeError(`stage2.strategy: ${spec.strategy} needs a stage-1 linear classifier; ${plan.stage1.method.name} trains a '${stage1Head(plan.stage1, split, numClasses)}' head (use crt or ncm)`, undefined, 'stage2.strategy');
   }
 
-  const baseId = stage2RunId(plan, split);
+  const baseId = extra.runId ?? stage2RunId(plan, split);
   const outDir = path.resolve(opts.output ?? recipe.output);
   let runId = baseId;
   let dir = path.join(outDir, runId);
@@ -144,14 +149,14 @@ export async function runStage2(plan: StagePlan, stage1: RunResult, opts: RunOpt
     if (existing?.status === 'finished') return { record: existing, dir, reused: true, stage1 };
     const data = await openRunData(recipe, { dataRoot: opts.dataRoot });
     try {
-      return await runStage2Opened(plan, stage1, opts, data, runId, dir, existing, backend);
+      return await runStage2Opened(plan, stage1, opts, data, runId, dir, existing, backend, extra.recordMethod);
     } finally {
       await data.close();
     }
   });
 }
 
-async function runStage2Opened(plan: StagePlan, stage1: RunResult, runOpts: RunOptions, data: RunData, runId: string, dir: string, existing: RunRecord | null, backend: Awaited<ReturnType<typeof selectBackend>>): Promise<RunResult> {
+async function runStage2Opened(plan: StagePlan, stage1: RunResult, runOpts: RunOptions, data: RunData, runId: string, dir: string, existing: RunRecord | null, backend: Awaited<ReturnType<typeof selectBackend>>, recordMethod?: string): Promise<RunResult> {
   const spec = plan.stage2 as Stage2Spec;
   const recipe = plan.canonical;
   const { split } = data;
@@ -172,7 +177,7 @@ async function runStage2Opened(plan: StagePlan, stage1: RunResult, runOpts: RunO
     recipeHash: plan.hash,
     recipePath: opts.recipePath ?? existing?.recipePath ?? null,
     name: recipe.name ?? runId,
-    method: {
+    method: recordMethod ? ownMethodRecord(recordMethod, recipe) : {
       name: stage2MethodName(spec.strategy),
       family: getMethod(stage2MethodName(spec.strategy)).family,
       tag: getMethod(stage2MethodName(spec.strategy)).tags[0],
@@ -204,7 +209,7 @@ async function runStage2Opened(plan: StagePlan, stage1: RunResult, runOpts: RunO
       wallSeconds: 0,
     },
     // Table 7 is the survey's instance-sampled stage 1 only.
-    ...(plan.stage1Sampler === 'instance' ? { table7: { stage1Loss: plan.stage1.method.name, classifier: spec.strategy } } : {}),
+    ...(plan.stage1Sampler === 'instance' && !recordMethod ? { table7: { stage1Loss: plan.stage1.method.name, classifier: spec.strategy } } : {}),
   };
   writeResolvedRecipe(dir, recipe, `run ${runId}: stage 2 (${spec.strategy}) on stage-1 run ${s1.runId}; canonical recipe hash ${plan.hash}`);
   writeRecord(dir, record);
@@ -254,6 +259,12 @@ async function runStage2Opened(plan: StagePlan, stage1: RunResult, runOpts: RunO
   } finally {
     model.dispose();
   }
+}
+
+/** The record's method block of a method's own classifier stage (`ssp`, or `ssp@stage3` for an intermediate run). */
+function ownMethodRecord(name: string, recipe: Recipe): RunRecord['method'] {
+  const def = getMethod(name.split('@')[0]);
+  return { name, family: def.family, tag: def.tags[0], tags: def.tags, params: recipe.method.params };
 }
 
 /** crt / lws: train the unfrozen head parameters with the stage-2 sampler. */

@@ -49,7 +49,7 @@ test('one decision: image-list datasets are long-tailed and need references; bal
 test('expected cells: every ImageNet-LT Table 5 recipe fills a cell, so an empty table names it', async () => {
   const cells = await expectedCellsFromRecipes(path.join(packageRoot, 'recipes'));
   const inlt = cells.filter((c) => c.dataset === 'imagenet-lt' && /table5\//.test(c.recipePath));
-  assert.equal(inlt.length, 38, '19 methods × 90 and 200 epochs');
+  assert.equal(inlt.length, 42, '21 methods × 90 and 200 epochs');
   assert.deepEqual([...new Set(inlt.map((c) => c.epochs))].sort((a, b) => a - b), [90, 200]);
   assert.ok(inlt.every((c) => c.backbone === 'resnext50'));
   assert.ok(cells.some((c) => c.dataset === 'imagenet-lt' && c.table7?.classifier === 'ncm'), 'Table 7 stage-2 recipes too');
@@ -120,7 +120,7 @@ test('sweep --dry-run of the ImageNet-LT recipes over real-format lists plans th
     runs: Array<{ runId: string; role: string; kind: string; dependsOn: string[]; neededBy: string[] }>;
     summary: { toRun: number; references: number; stages: number; errors: number };
   };
-  assert.equal(entries.length, 19);
+  assert.equal(entries.length, 21);
   assert.ok(entries.every((e) => e.action === 'train'));
   assert.equal(summary.errors, 0);
   // One plain-softmax balanced run shared by every recipe with the survey's schedule, plus each method's own.
@@ -146,15 +146,15 @@ test('sweep --dry-run of the ImageNet-LT recipes over real-format lists plans th
 
   const text = cli(['sweep', e90, '--dry-run', '--data-root', dataRoot, '--output', out]);
   assert.equal(text.code, 0);
-  assert.match(text.stdout, new RegExp(`^19 run\\(s\\) to train or resume, ${summary.references} reference run\\(s\\), ${summary.stages} stage-1 run\\(s\\), 0 reused; `, 'm'));
+  assert.match(text.stdout, new RegExp(`^21 run\\(s\\) to train or resume, ${summary.references} reference run\\(s\\), ${summary.stages} stage-1 run\\(s\\), 0 reused; `, 'm'));
 });
 
 test('sweep --dry-run without a data root: every entry an error, counted, exit 3', () => {
   const r = cli(['sweep', e90, '--dry-run', '--output', tempDir('ltb-inlt-out-')]);
   assert.equal(r.code, 3, r.stderr);
-  assert.equal(r.stdout.split('\n').filter((l) => l.startsWith('error ')).length, 19);
-  assert.match(r.stdout, /^0 run\(s\) to train or resume, 0 reference run\(s\), 0 stage-1 run\(s\), 0 reused, 19 cannot be planned; /m);
-  assert.match(r.stderr, /19 of 19 sweep entries cannot be planned; first: .*balanced-softmax-e90\.yaml \(seed 0\): imagenet-lt: no image root; pass --data-root/);
+  assert.equal(r.stdout.split('\n').filter((l) => l.startsWith('error ')).length, 21);
+  assert.match(r.stdout, /^0 run\(s\) to train or resume, 0 reference run\(s\), 0 stage-1 run\(s\), 0 reused, 21 cannot be planned; /m);
+  assert.match(r.stderr, /21 of 21 sweep entries cannot be planned; first: .*balanced-softmax-e90\.yaml \(seed 0\): imagenet-lt: no image root; pass --data-root/);
 });
 
 test('planRecipe: a two-stage recipe with references is five runs with their dependencies', () => {
