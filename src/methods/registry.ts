@@ -20,6 +20,8 @@ import { decoupleLwsMethod } from './decouple-lws.js';
 import { decoupleTauNormMethod } from './decouple-tau-norm.js';
 import { decoupleNcmMethod } from './decouple-ncm.js';
 import { deConfoundMethod } from './de-confound.js';
+import { oltrMethod } from './oltr.js';
+import { rsgMethod } from './rsg.js';
 // new-method: end imports
 
 const METHODS: Method[] = [
@@ -39,6 +41,8 @@ const METHODS: Method[] = [
   decoupleTauNormMethod,
   decoupleNcmMethod,
   deConfoundMethod,
+  oltrMethod,
+  rsgMethod,
   // new-method: end entries
 ];
 

@@ -15,10 +15,15 @@ export function scaledWidth(planes: number, widthFactor: number): number {
   return w;
 }
 
-/** The stem is always shared and at least one stage belongs to the branches: 1 ≤ splitStage ≤ stages. */
+/**
+ * The stem is always shared and at least one stage belongs to the branches: 1 ≤ splitStage ≤ stages.
+ * A trunk (no width factor) may also take every stage, splitStage = stages + 1: the whole
+ * backbone's last feature map before pooling (OLTR's attention reads it).
+ */
 export function checkSplit(backbone: string, stages: number, splitStage: number, widthFactor?: number): void {
-  if (!Number.isInteger(splitStage) || splitStage < 1 || splitStage > stages) {
-    throw new Error(`${backbone}: split stage ${splitStage} is not one of 1…${stages}`);
+  const last = widthFactor === undefined ? stages + 1 : stages;
+  if (!Number.isInteger(splitStage) || splitStage < 1 || splitStage > last) {
+    throw new Error(`${backbone}: split stage ${splitStage} is not one of 1…${last}`);
   }
   if (widthFactor !== undefined && !(widthFactor > 0)) throw new Error(`${backbone}: width factor ${widthFactor} must be > 0`);
 }
