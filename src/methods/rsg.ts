@@ -176,7 +176,8 @@ class RsgModule {
   /** Each row's centre with the largest assignment, detached, broadcast over positions: [B, 1, 1, C]. */
   topCentre(maps: tf.Tensor4D, labels: tf.Tensor1D): tf.Tensor4D {
     const k = tf.argMax(stopGradient(this.gamma(maps, labels)), 1) as tf.Tensor1D;
-    const idx = tf.add(tf.mul(labels, this.n), k) as tf.Tensor1D;
+    // Indices as host values: outside the tape (a gather's indices take no gradient).
+    const idx = tf.tensor1d(tf.add(tf.mul(labels, tf.scalar(this.n, 'int32')), k).dataSync() as Int32Array, 'int32');
     const flat = tf.reshape(stopGradient(this.centres), [-1, this.channels]) as tf.Tensor2D;
     return tf.reshape(tf.gather(flat, idx), [labels.shape[0], 1, 1, this.channels]) as tf.Tensor4D;
   }
