@@ -95,3 +95,15 @@ test('two-stage run: stage 2 depends on stage 1 and starts from its trunk', asyn
   const c = second.get('oltr.centroids')!;
   assert.ok(Array.from(c.data as Float32Array).some((v) => v !== 0), 'centroids were initialised');
 });
+
+test('initFrom must name an earlier train stage (a recipe error naming the stage)', async () => {
+  const { registerMethod } = await import('../../src/methods/registry.js');
+  const { z } = await import('zod');
+  const bad = { ...oltrMethod, name: 'toy-bad-init', params: z.object({}).strict(), stages: [{ kind: 'train' as const, initFrom: 1 }, { kind: 'train' as const }] };
+  const unregister = registerMethod(bad);
+  try {
+    assert.throws(() => planRecipe(tinyRecipe({ method: { name: 'toy-bad-init' }, train: { epochs: 1 } })), /stage 1 \(train\): initFrom 1 is not an earlier train stage/);
+  } finally {
+    unregister();
+  }
+});

@@ -90,3 +90,11 @@ test('tiny run: the sampler switches to class-balanced at the generation epoch, 
   assert.deepEqual((rec.method.resolved as Record<string, unknown>).samplerSwitch, { epoch: 1, sampler: 'class-balanced' });
   assert.equal((rec.method.resolved as Record<string, unknown>).generationEpoch, 1);
 });
+
+test('samplerSwitch: stream 0 takes the second order from the switch epoch on', async () => {
+  const { switchedEpochOrder } = await import('../../src/runner.js');
+  const order = switchedEpochOrder((e) => Int32Array.from([e, 0]), { epoch: 2, order: (e) => Int32Array.from([e, 1]) });
+  assert.deepEqual([0, 1, 2, 3].map((e) => Array.from(order(e))), [[0, 0], [1, 0], [2, 1], [3, 1]]);
+  const plain = (e: number) => Int32Array.from([e]);
+  assert.equal(switchedEpochOrder(plain), plain);
+});
