@@ -184,7 +184,7 @@ async function trainOpened(recipe: Recipe, opts: RunOptions, data: RunData, runI
   if (!split.balanced) for (const w of emptyGroupWarnings(split.groups, split.classCounts, recipe.eval.thresholds, recipe.dataset.maxPerClass)) reporter.warn?.(`${recipe.name ?? runId}: ${w}`);
   const startedAt = existing?.timing.startedAt ?? new Date().toISOString();
   const wallStart = performance.now() - 1000 * (existing?.timing.wallSeconds ?? 0);
-  const model = buildMethodModel(method, { backbone: recipe.backbone.name, inChannels: data.channels, numClasses: data.numClasses, seed: recipe.train.seed });
+  const model = buildMethodModel(method, { backbone: recipe.backbone.name, inChannels: data.channels, numClasses: data.numClasses, seed: recipe.train.seed, imageShape: imageShapeOf(recipe, data) });
   const record: RunRecord = {
     schemaVersion: 1,
     runId,

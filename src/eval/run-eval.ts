@@ -25,7 +25,7 @@ import { stage2Evaluation } from '../stages/stage2.js';
 import { checkpointExists, loadCheckpoint, restoreVariables } from '../train/checkpoint.js';
 import { calibrateOnVal } from './calibrate.js';
 import type { Reporter } from '../train/reporter.js';
-import { evalProgress } from '../runner.js';
+import { evalProgress, imageShapeOf } from '../runner.js';
 import { evaluate } from './evaluate.js';
 
 export interface EvalRunOptions {
@@ -72,7 +72,7 @@ function runFiles(runDir: string): { record: RunRecord; recipe: Recipe } {
 }
 
 /** The run's model and prediction, with the checkpoint's weights. */
-function restoreModel(record: RunRecord, recipe: Recipe, channels: number, ckDir: string): { model: MethodModel; method: MethodInstance } {
+function restoreModel(record: RunRecord, recipe: Recipe, channels: number, ckDir: string, imageShape: [number, number, number]): { model: MethodModel; method: MethodInstance } {
   const numClasses = record.dataset.classCounts.length;
   let method: MethodInstance;
   let headOptions: Record<string, unknown> | undefined;
@@ -82,7 +82,7 @@ function restoreModel(record: RunRecord, recipe: Recipe, channels: number, ckDir
     method = getMethod(recipe.method.name).create({ classCounts: record.dataset.classCounts, numClasses, params: recipe.method.params, epochs: recipe.train.epochs });
     headOptions = method.headOptions;
   }
-  const model = buildMethodModel({ ...method, headOptions }, { backbone: recipe.backbone.name, inChannels: channels, numClasses, seed: recipe.train.seed });
+  const model = buildMethodModel({ ...method, headOptions }, { backbone: recipe.backbone.name, inChannels: channels, numClasses, seed: recipe.train.seed, imageShape });
   try {
     restoreVariables(model.store.all(), loadCheckpoint(ckDir).tensors, ckDir);
   } catch (e) {
@@ -107,7 +107,9 @@ export async function evaluateRun(runDir: string, opts: EvalRunOptions): Promise
   let runData: RunData | null = null;
   const openData = async () => (runData ??= await openRunData(recipe, { dataRoot: opts.root }));
   let listSource: Awaited<ReturnType<typeof openListSource>> | null = null;
-  const { model, method } = restoreModel(record, recipe, isList ? 3 : (await openData()).channels, ckDir);
+  // An image list's shape is the recipe's transform size; in-memory data know theirs.
+  const imageShape = isList ? imageShapeOf(recipe, null as never) : imageShapeOf(recipe, await openData());
+  const { model, method } = restoreModel(record, recipe, isList ? 3 : (await openData()).channels, ckDir, imageShape);
   try {
     let source: BatchSource;
     let indices: Int32Array;

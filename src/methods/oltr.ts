@@ -14,8 +14,9 @@
  * Deviations and assumptions:
  *  - `fc_add` maps to D = min(512, backbone feature width) (official: 512 on a 512-d ResNet-10;
  *    ResNet-8's 64-d features stay 64-d); `embedDim` overrides it.
- *  - The spatial-attention FC reads a fixed `attentionSize`² map (official hard-codes 7×7, which
- *    ResNet-8 on 28-px Fashion-MNIST and ImageNet ResNets at 224 px give); CIFAR (8×8) sets 8.
+ *  - The spatial-attention FC reads the last map at the training images' size (official
+ *    hard-codes 7×7: ImageNet ResNets at 224 px; ResNet-8 on 28-px Fashion-MNIST also gives 7×7,
+ *    CIFAR 8×8); `attentionSize` fixes it instead.
  *    The FC reads the map flattened in NHWC order (official NCHW): a permutation of its weights.
  *  - Centroids get autograd gradients and the plain SGD of their group (official: a custom
  *    backward and their own optimiser, same lr and weight decay), and are stored under `oltr.`.
@@ -39,7 +40,7 @@ import { parseParams } from './setup.js';
 export const oltrParams = z
   .object({
     embedDim: z.number().int().positive().nullable().default(null).describe('fc_add width (null: min(512, backbone features))'),
-    attentionSize: z.number().int().positive().default(7).describe('side of the last feature map the spatial attention reads'),
+    attentionSize: z.number().int().positive().nullable().default(null).describe('side of the last feature map the spatial attention reads (null: the map of the training images)'),
     reduction: z.number().int().positive().default(2).describe('non-local channel reduction'),
     reachScale: z.number().positive().default(10),
     cosScale: z.number().positive().default(16),
@@ -156,6 +157,15 @@ export function discCentroidsLoss(f: tf.Tensor2D, labels: tf.Tensor1D, centroids
   });
 }
 
+/** Side of the trunk's last map for the training images (a shape probe in eval mode: no state changes). */
+function mapSide(trunk: BackboneTrunk, ctx: ModelBuildContext): number {
+  if (!ctx.imageShape) throw new Error('oltr: the image size is unknown here; set method.params.attentionSize (the side of the last feature map)');
+  const [h, w, c] = ctx.imageShape;
+  const [, mh, mw] = tf.tidy(() => trunk.apply(tf.zeros([1, h, w, c]) as tf.Tensor4D, false).shape);
+  if (mh !== mw) throw new Error(`oltr: the last feature map is ${mh}×${mw}; the spatial attention needs a square map`);
+  return mh;
+}
+
 /** Stage 2's model: trunk (every stage), modulated attention, pooling, fc_add, meta-embedding + CosNorm. */
 export class OltrModel extends StoreModel {
   readonly store: ParamStore;
@@ -177,7 +187,7 @@ export class OltrModel extends StoreModel {
     this.trunk = spec.split.createTrunk(this.store, ctx.inChannels, spec.split.stages + 1);
     const ch = this.trunk.outChannels;
     const s = this.store.scoped('oltr');
-    this.attention = new ModulatedAttention(s.scoped('att'), ch, p.attentionSize, p.reduction);
+    this.attention = new ModulatedAttention(s.scoped('att'), ch, p.attentionSize ?? mapSide(this.trunk, ctx), p.reduction);
     this.embedDim = p.embedDim ?? Math.min(512, ch);
     this.fcAdd = new Dense(s, 'fcAdd', ch, this.embedDim);
     const meta = s.scoped('meta');

@@ -55,6 +55,8 @@ export interface ModelBuildContext {
   numClasses: number;
   /** Seed of the initialisation (the training seed). */
   seed: number;
+  /** Training images' [height, width, channels], where the caller knows them (a model sized by its feature map: OLTR). */
+  imageShape?: [number, number, number];
 }
 
 /**

@@ -81,7 +81,8 @@ test('stage 1 is plain CE on the default model; prepare sets the centroids to th
 });
 
 test('two-stage run: stage 2 depends on stage 1 and starts from its trunk', async () => {
-  const recipe = tinyRecipe({ method: { name: 'oltr', params: { attentionSize: 2 } }, train: { epochs: 1 }, reference: 'none' });
+  // No attentionSize: the 8-px images give ResNet-8 a 2×2 last map, which the model finds itself.
+  const recipe = tinyRecipe({ method: { name: 'oltr' }, train: { epochs: 1 }, reference: 'none' });
   const plan = planRecipe(recipe);
   assert.deepEqual(plan.runs.map((r) => r.kind), ['train', 'train']);
   const [s1, s2] = plan.runs;
@@ -92,6 +93,7 @@ test('two-stage run: stage 2 depends on stage 1 and starts from its trunk', asyn
   const second = loadCheckpoint(path.join(recipe.output, s2.runId, 'last')).tensors;
   assert.ok(first.has('fc.weight') && !second.has('fc.weight'), 'stage 2 has its own classifier');
   assert.ok(second.has('oltr.centroids') && second.has('conv1.weight'));
+  assert.deepEqual(second.get('oltr.att.fcSpatial.weight')!.shape, [2 * 2 * 64, 4]);
   const c = second.get('oltr.centroids')!;
   assert.ok(Array.from(c.data as Float32Array).some((v) => v !== 0), 'centroids were initialised');
 });
@@ -106,4 +108,12 @@ test('initFrom must name an earlier train stage (a recipe error naming the stage
   } finally {
     unregister();
   }
+});
+
+test('attentionSize unset and no image size: one clear error', () => {
+  const p = oltrParams.parse({});
+  assert.throws(() => new OltrModel({ backbone: 'resnet8', inChannels: 1, numClasses: 3, seed: 0 }, p), /image size is unknown here; set method.params.attentionSize/);
+  const m = new OltrModel({ backbone: 'resnet8', inChannels: 1, numClasses: 3, seed: 0, imageShape: [28, 28, 1] }, p);
+  assert.equal(m.store.all().get('oltr.att.fcSpatial.weight')!.shape[1], 49, '28 px → 7×7');
+  m.dispose();
 });
