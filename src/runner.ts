@@ -28,6 +28,7 @@ import { getMethod } from './methods/registry.js';
 import type { MethodInstance, MethodModel, SamplerName } from './methods/types.js';
 import { buildMethodModel } from './models/model.js';
 import { methodStreams } from './train/streams.js';
+import { extractFeatures } from './stages/features.js';
 import { recipeHash, sha256 } from './recipe/hash.js';
 import { isImageListDataset, type Recipe } from './recipe/schema.js';
 import { appendEpochLine, readRecord, trimEpochLines, writePerClassCsv, writeRecord, writeResolvedRecipe, writeStoppedRecord } from './results/record.js';
@@ -147,8 +148,15 @@ export interface StageTraining {
   recordMethod?: string;
   /** Trains on these classes' images only. */
   trainClasses?: number[];
+  /** The stage's index in the method's `stages` (passed to the method's `create`). */
+  stageIndex?: number;
   /** Builds what every step's context gets (a distill stage's teachers), once the data is open; disposed after training. */
   stepContext?: (data: { inChannels: number; classCounts: number[] }) => { context: TrainInputs['stepContext']; dispose(): void };
+}
+
+/** Stream 0's epoch order, handed to a second sampler from `to.epoch` on (a method's `samplerSwitch`). */
+export function switchedEpochOrder(from: (epoch: number) => Int32Array, to?: { epoch: number; order: (epoch: number) => Int32Array }): (epoch: number) => Int32Array {
+  return to ? (epoch) => (epoch >= to.epoch ? to.order(epoch) : from(epoch)) : from;
 }
 
 export async function trainOne(recipe: Recipe, opts: RunOptions, stage?: StageTraining): Promise<RunResult> {
@@ -186,14 +194,14 @@ export async function trainOne(recipe: Recipe, opts: RunOptions, stage?: StageTr
 async function trainOpened(recipe: Recipe, opts: RunOptions, data: RunData, runId: string, dir: string, existing: RunRecord | null, backend: Awaited<ReturnType<typeof selectBackend>>, stage?: StageTraining): Promise<RunResult> {
   const { split } = data;
   const methodDef = getMethod(recipe.method.name.startsWith('pretext:') ? 'softmax' : recipe.method.name);
-  const method = stage?.method ?? methodDef.create({ classCounts: split.classCounts, numClasses: data.numClasses, params: recipe.method.params, epochs: recipe.train.epochs });
+  const method = stage?.method ?? methodDef.create({ classCounts: split.classCounts, numClasses: data.numClasses, params: recipe.method.params, epochs: recipe.train.epochs, ...(stage?.stageIndex !== undefined ? { stage: stage.stageIndex } : {}) });
   mkdirSync(dir, { recursive: true });
   const reporter = loggingReporter(dir, opts.reporter);
   // On the LT split only: its balanced reference runs share its groups and would repeat it.
   if (!split.balanced) for (const w of emptyGroupWarnings(split.groups, split.classCounts, recipe.eval.thresholds, recipe.dataset.maxPerClass)) reporter.warn?.(`${recipe.name ?? runId}: ${w}`);
   const startedAt = existing?.timing.startedAt ?? new Date().toISOString();
   const wallStart = performance.now() - 1000 * (existing?.timing.wallSeconds ?? 0);
-  const model = buildMethodModel(method, { backbone: recipe.backbone.name, inChannels: data.channels, numClasses: data.numClasses, seed: recipe.train.seed });
+  const model = buildMethodModel(method, { backbone: recipe.backbone.name, inChannels: data.channels, numClasses: data.numClasses, seed: recipe.train.seed, imageShape: imageShapeOf(recipe, data) });
   const cost = existing?.cost ?? (await runCost(model, method, imageShapeOf(recipe, data), recipe.train.epochs, reporter));
   const record: RunRecord = {
     schemaVersion: 1,
@@ -242,11 +250,14 @@ async function trainOpened(recipe: Recipe, opts: RunOptions, data: RunData, runI
   // Lines written after the checkpoint the run restarts from (or all, when it restarts from scratch).
   trimEpochLines(dir, resumedFrom?.epoch ?? 0);
   if (!resumedFrom) stage?.init?.(model);
+  const trainIndicesOf = () => (stage?.trainClasses ? split.indices.train.filter((i) => stage.trainClasses!.includes(data.sources.train.labels[i])) : split.indices.train);
+  if (!resumedFrom && method.prepare) await method.prepare({ model, trainFeatures: () => extractFeatures(model, data.sources.train, trainIndicesOf(), recipe.eval.batchSize) });
   let extra: ReturnType<NonNullable<StageTraining['stepContext']>> | undefined;
-  const trainIndices = stage?.trainClasses ? split.indices.train.filter((i) => stage.trainClasses!.includes(data.sources.train.labels[i])) : split.indices.train;
+  const trainIndices = trainIndicesOf();
   const t = recipe.train;
   const samplerName = resolveSamplerName(t.sampler ?? method.streams?.[0]?.sampler ?? method.sampler ?? 'instance');
   record.sampler = samplerName;
+  if (method.samplerSwitch) record.method.resolved = { ...record.method.resolved, samplerSwitch: method.samplerSwitch };
   reporter.runStart?.({ runId, name: record.name, epochs: t.epochs, stepsPerEpoch: stepsPerEpoch(trainIndices.length, t.batchSize), resumedFrom });
   const accumulate = t.accumulate ?? 1;
   const mem = estimateActivationMemory(model, imageShapeOf(recipe, data), t.batchSize / accumulate, accumulate);
@@ -266,7 +277,10 @@ async function trainOpened(recipe: Recipe, opts: RunOptions, data: RunData, runI
         reporter,
         signal: opts.signal,
         // The sampler's epoch order (seeded by the training seed), N per epoch unless train.epochLength says 'sampler'.
-        epochOrder: samplerEpochOrder(samplerName, trainIndices, data.sources.train.labels, data.numClasses, t.epochs, t.epochLength ?? 'dataset', new Rng(t.seed).fork('sampler')),
+        epochOrder: switchedEpochOrder(
+          samplerEpochOrder(samplerName, trainIndices, data.sources.train.labels, data.numClasses, t.epochs, t.epochLength ?? 'dataset', new Rng(t.seed).fork('sampler')),
+          method.samplerSwitch && { epoch: method.samplerSwitch.epoch, order: samplerEpochOrder(resolveSamplerName(method.samplerSwitch.sampler), trainIndices, data.sources.train.labels, data.numClasses, t.epochs, t.epochLength ?? 'dataset', new Rng(t.seed).fork('sampler:switch')) },
+        ),
         onEpoch: (line) => appendEpochLine(dir, line),
         ...methodStreams(method, trainIndices, data.sources.train.labels, data.numClasses, t.epochs, t.epochLength ?? 'dataset', t.seed),
         stepContext: extra?.context,

@@ -76,7 +76,7 @@ export function runFiles(runDir: string): { record: RunRecord; recipe: Recipe } 
 }
 
 /** The run's model and prediction, with the checkpoint's weights. */
-export function restoreModel(record: RunRecord, recipe: Recipe, channels: number, ckDir: string): { model: MethodModel; method: MethodInstance } {
+export function restoreModel(record: RunRecord, recipe: Recipe, channels: number, ckDir: string, imageShape: [number, number, number]): { model: MethodModel; method: MethodInstance } {
   const numClasses = record.dataset.classCounts.length;
   let method: MethodInstance;
   let headOptions: Record<string, unknown> | undefined;
@@ -86,7 +86,7 @@ export function restoreModel(record: RunRecord, recipe: Recipe, channels: number
     method = getMethod(recipe.method.name).create({ classCounts: record.dataset.classCounts, numClasses, params: recipe.method.params, epochs: recipe.train.epochs });
     headOptions = method.headOptions;
   }
-  const model = buildMethodModel({ ...method, headOptions }, { backbone: recipe.backbone.name, inChannels: channels, numClasses, seed: recipe.train.seed });
+  const model = buildMethodModel({ ...method, headOptions }, { backbone: recipe.backbone.name, inChannels: channels, numClasses, seed: recipe.train.seed, imageShape });
   try {
     restoreVariables(model.store.all(), loadCheckpoint(ckDir).tensors, ckDir);
   } catch (e) {
@@ -111,7 +111,9 @@ export async function evaluateRun(runDir: string, opts: EvalRunOptions): Promise
   let runData: RunData | null = null;
   const openData = async () => (runData ??= await openRunData(recipe, { dataRoot: opts.root }));
   let listSource: Awaited<ReturnType<typeof openListSource>> | null = null;
-  const { model, method } = restoreModel(record, recipe, isList ? 3 : (await openData()).channels, ckDir);
+  // An image list's shape is the recipe's transform size; in-memory data know theirs.
+  const imageShape = isList ? imageShapeOf(recipe, null as never) : imageShapeOf(recipe, await openData());
+  const { model, method } = restoreModel(record, recipe, isList ? 3 : (await openData()).channels, ckDir, imageShape);
   try {
     let source: BatchSource;
     let indices: Int32Array;

@@ -3,6 +3,7 @@
  * (src/eval/test-distributions.ts) to an existing record, writing the per-sample predictions
  * file first when the run has none (records made before it existed).
  */
+import { imageShapeOf } from '../runner.js';
 import path from 'node:path';
 import { selectBackend } from '../backend.js';
 import { openRunData, type RunData } from '../data/run-data.js';
@@ -80,7 +81,7 @@ export async function evaluateTestDistributions(runDir: string, opts: TestDistri
     let restored: { model: MethodModel; method: MethodInstance } | null = null;
     try {
       data = await openRunData(recipe, { dataRoot: opts.root });
-      restored = restoreModel(record, recipe, data.channels, ckDir);
+      restored = restoreModel(record, recipe, data.channels, ckDir, imageShapeOf(recipe, data));
       const { model, method } = restored;
       const { split, sources } = data;
       const testLabels = Int32Array.from(split.indices.test, (i) => sources.test.labels[i]);

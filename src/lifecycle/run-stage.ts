@@ -6,6 +6,7 @@
  *    trains that instead;
  *  - a stage after a pretrain run starts from its `last/` trunk: every tensor of the checkpoint
  *    outside `pretext.` that the new model has under the same name and shape; the head starts fresh;
+ *    a train stage with `initFrom` starts the same way from that earlier stage's run;
  *  - `train` with classes trains on those classes' images;
  *  - `distill` loads its teachers from their `last/` checkpoints, frozen (eval mode, outside the
  *    optimiser), and gives the step context `teachers` and `teacherLogits(x)`;
@@ -74,7 +75,7 @@ export async function runStage(run: PlannedRun, done: Map<string, RunResult>, op
   if (st.kind === 'stage2') return runStage2(st.stagePlan!, dep(st.dependsOn[0]), opts, { runId: run.runId, recordMethod: run.role === 'main' || run.role === 'reference-method' ? run.recipe.method.name : `${run.recipe.method.name}@stage${st.index + 1}` });
   // A stage before the last (an expert) is not the method's result: its record says which stage it is.
   const recordMethod = run.role === 'main' || run.role === 'reference-method' ? undefined : `${run.recipe.method.name}@stage${st.index + 1}`;
-  if (st.kind === 'train') return trainOne(run.recipe, opts, { runId: run.runId, hash: run.hash, init, trainClasses: st.classes, recordMethod });
+  if (st.kind === 'train') return trainOne(run.recipe, opts, { runId: run.runId, hash: run.hash, init, trainClasses: st.classes, recordMethod, stageIndex: st.index });
   const teacherRuns = st.teachers!.map(dep);
   return trainOne(run.recipe, opts, {
     runId: run.runId,

@@ -47,7 +47,7 @@ export interface StageRun {
 /** True when the recipe's method has a stage kind src/stages/ does not plan: pretrain, distill, or train on a subset. */
 export function hasStageKinds(recipe: Recipe): boolean {
   const stages = getMethod(recipe.method.name).stages ?? [];
-  return stages.some((s) => s.kind === 'pretrain' || s.kind === 'distill' || (s.kind === 'train' && s.classSubset !== undefined));
+  return stages.some((s) => s.kind === 'pretrain' || s.kind === 'distill' || (s.kind === 'train' && (s.classSubset !== undefined || s.initFrom !== undefined)));
 }
 
 function subsetTag(subset: ClassSubset): string {
@@ -112,6 +112,12 @@ export function planStageRuns(recipe: Recipe, split: LongTailSplit): StageRun[] 
     }
     if (spec.kind === 'train') {
       const classes = spec.classSubset === undefined ? undefined : subsetClasses(spec.classSubset, split, where);
+      if (spec.initFrom !== undefined) {
+        const from = runs.find((r) => r.index === spec.initFrom);
+        if (!from || from.kind !== 'train') throw new RecipeError(`${where}: initFrom ${spec.initFrom} is not an earlier train stage`, undefined, 'method.name');
+        if (pretrained) throw new RecipeError(`${where}: a stage cannot start from both a pretrain run and initFrom`, undefined, 'method.name');
+        pretrained = from.runId;
+      }
       const hash = sha256(canonicalJson({ recipe: whole, stage: index, classes, initFrom: pretrained }));
       const tag = spec.classSubset === undefined ? '' : `${subsetTag(spec.classSubset)}-`;
       runs.push({ index, spec, kind: 'train', runId: idOf(hash, `s${index + 1}-${tag}`), hash, recipe, epochs: recipe.train.epochs, classes, initFrom: pretrained, dependsOn: pretrained ? [pretrained] : [] });

@@ -26,6 +26,8 @@ import { bbnMethod } from './bbn.js';
 import { resltMethod } from './reslt.js';
 import { pacoMethod } from './paco.js';
 import { sspMethod } from './ssp.js';
+import { oltrMethod } from './oltr.js';
+import { rsgMethod } from './rsg.js';
 // new-method: end imports
 
 const METHODS: Method[] = [
@@ -51,6 +53,8 @@ const METHODS: Method[] = [
   resltMethod,
   pacoMethod,
   sspMethod,
+  oltrMethod,
+  rsgMethod,
   // new-method: end entries
 ];
 

@@ -63,6 +63,8 @@ export interface ModelBuildContext {
   numClasses: number;
   /** Seed of the initialisation (the training seed). */
   seed: number;
+  /** Training images' [height, width, channels], where the caller knows them (a model sized by its feature map: OLTR). */
+  imageShape?: [number, number, number];
 }
 
 /**
@@ -153,6 +155,8 @@ export interface MethodSetup {
   params: Record<string, unknown>;
   /** Total training epochs of the run. */
   epochs: number;
+  /** Index (0-based) in the method's `stages` of the stage being trained, when it has several. */
+  stage?: number;
 }
 
 /**
@@ -174,6 +178,18 @@ export interface MethodInstance {
   headOptions?: Record<string, unknown>;
   /** Training sampler (default instance). */
   sampler?: SamplerName;
+  /**
+   * Stream 0 changes sampler from this (0-based) epoch on, whatever sampler it started with
+   * (RSG's deferred re-sampling, DRS). The new sampler's epoch order is seeded like the first's.
+   */
+  samplerSwitch?: { epoch: number; sampler: SamplerName };
+  /**
+   * Once, before the first epoch of a fresh run (not on resume: `last` has the result): fills
+   * method-owned tensors from the starting model, e.g. OLTR's centroids from the training
+   * features. `trainFeatures()` is `forwardFeatures` of every training image in eval mode,
+   * without augmentation; the caller disposes nothing of it (the hook does).
+   */
+  prepare?(ctx: { model: MethodModel; trainFeatures(): Promise<{ features: tf.Tensor2D; labels: Int32Array }> }): Promise<void>;
   /**
    * The model (default: the recipe's backbone + `head` with `headOptions`, src/models/model.ts).
    * Build method-owned parameters and buffers (centres, queues, a momentum copy) here, into the
@@ -275,7 +291,9 @@ export type ClassSubset = 'head' | 'middle' | 'tail' | number[];
  * A stage of a method's pipeline, in order, each planned as a run of its own
  * (src/lifecycle/stages.ts):
  *  - `train`: the recipe's `train:` budget with the method's loss; with `classSubset`, on those
- *    classes only (an expert a later `distill` stage reads);
+ *    classes only (an expert a later `distill` stage reads); with `initFrom` (an earlier train
+ *    stage's index), starting from that run's `last/` tensors of the same name (OLTR stage 2);
+ *    the method's `create` gets the stage's index (`setup.stage`);
  *  - `classifier`: a decoupled stage 2 on the frozen stage-1 backbone (src/stages/stage2.ts,
  *    configured by the recipe's `stage2:` keys); after a pretrain stage it must be the last stage
  *    and follow a `train` stage (SSP's pre-train → train → cRT), and its record carries the method's name;
@@ -286,7 +304,7 @@ export type ClassSubset = 'head' | 'middle' | 'tail' | number[];
  *    step context.
  */
 export type StageSpec =
-  | { kind: 'train'; classSubset?: ClassSubset }
+  | { kind: 'train'; classSubset?: ClassSubset; initFrom?: number }
   | { kind: 'classifier'; strategy: Stage2Strategy }
   | { kind: 'pretrain'; pretext: Pretext | ((recipe: Recipe) => Pretext); epochsParam?: string }
   | { kind: 'distill'; teachers: number[] };

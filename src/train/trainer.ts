@@ -318,7 +318,8 @@ export function accumulatedStep(
     });
     model.store.applyUpdates();
     const named: Record<string, tf.Tensor> = {};
-    for (const [name, v] of vars) named[name] = grads[v.name];
+    // A variable the step's loss did not reach has no gradient (RSG's generator before its epoch): SGD skips it.
+    for (const [name, v] of vars) if (grads[v.name]) named[name] = grads[v.name];
     if (sum === null) {
       sum = named;
       lossSum = value;
@@ -326,10 +327,12 @@ export function accumulatedStep(
     } else {
       const prev = sum;
       sum = {};
-      for (const name of Object.keys(prev)) {
-        sum[name] = tf.add(prev[name], named[name]);
-        prev[name].dispose();
-        named[name].dispose();
+      for (const name of new Set([...Object.keys(prev), ...Object.keys(named)])) {
+        if (prev[name] && named[name]) {
+          sum[name] = tf.add(prev[name], named[name]);
+          prev[name].dispose();
+          named[name].dispose();
+        } else sum[name] = prev[name] ?? named[name];
       }
       const l: tf.Tensor = tf.add(lossSum!, value);
       const k: tf.Tensor = tf.add(correctSum!, kept.correct!);

@@ -32,7 +32,7 @@ test('new-method writes the method, test and recipe and registers the method las
   assert.match(readFileSync(path.join(dir, 'test/methods/my-loss.test.ts'), 'utf8'), /getMethod\('my-loss'\), myLossMethod/);
   assert.match(readFileSync(path.join(dir, 'recipes/fashion-lt/my-loss.yaml'), 'utf8'), /method:\n  name: my-loss\n/);
   const registry = readFileSync(path.join(dir, 'src/methods/registry.ts'), 'utf8');
-  // Last: right after the method registered last so far (whichever that is) and before the end marker.
+  // Last: after whichever method was registered last before it.
   assert.match(registry, /import \{ \w+Method \} from '\.\/[\w-]+\.js';\nimport \{ myLossMethod \} from '\.\/my-loss\.js';\n\/\/ new-method: end imports/);
   assert.match(registry, / {2}\w+Method,\n {2}myLossMethod,\n {2}\/\/ new-method: end entries/);
   // A second run with the same name writes nothing and exits 2.

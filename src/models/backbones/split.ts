@@ -17,15 +17,19 @@ export function scaledWidth(planes: number, widthFactor: number): number {
 
 /**
  * The stem is always shared and the cut lies in a stage: 1 ≤ splitStage ≤ stages, and
- * 0 ≤ fromBlock ≤ that stage's block count (its count: the branch is only the pooling).
+ * 0 ≤ fromBlock ≤ that stage's block count (its count: the branch is only the pooling). A trunk
+ * (no width factor) may also take every stage, splitStage = stages + 1 with fromBlock 0: the whole
+ * backbone's last feature map before pooling (OLTR's attention reads it).
  */
 export function checkSplit(backbone: string, blocks: readonly number[], splitStage: number, widthFactor?: number, fromBlock = 0): void {
   const stages = blocks.length;
-  if (!Number.isInteger(splitStage) || splitStage < 1 || splitStage > stages) {
-    throw new Error(`${backbone}: split stage ${splitStage} is not one of 1…${stages}`);
+  const last = widthFactor === undefined ? stages + 1 : stages;
+  if (!Number.isInteger(splitStage) || splitStage < 1 || splitStage > last) {
+    throw new Error(`${backbone}: split stage ${splitStage} is not one of 1…${last}`);
   }
-  if (!Number.isInteger(fromBlock) || fromBlock < 0 || fromBlock > blocks[splitStage - 1]) {
-    throw new Error(`${backbone}: split block ${fromBlock} is not one of 0…${blocks[splitStage - 1]} (stage ${splitStage} has ${blocks[splitStage - 1]} blocks)`);
+  const inStage = blocks[splitStage - 1] ?? 0; // the whole backbone as a trunk: no block to cut in
+  if (!Number.isInteger(fromBlock) || fromBlock < 0 || fromBlock > inStage) {
+    throw new Error(`${backbone}: split block ${fromBlock} is not one of 0…${inStage} (stage ${splitStage} has ${inStage} blocks)`);
   }
   if (widthFactor !== undefined && !(widthFactor > 0)) throw new Error(`${backbone}: width factor ${widthFactor} must be > 0`);
 }
