@@ -75,7 +75,7 @@ export async function submitAction(jobs: SweepJob[], common: { dataRoot?: string
 
 export function statusAction(results: string | undefined, json: boolean | undefined): void {
   const st = sweepStatus(path.resolve(results ?? DEFAULT_RESULTS_DIR));
-  process.stdout.write(json ? `${JSON.stringify(st, null, 2)}\n` : formatSweepStatus(st));
+  process.stdout.write(json ? `${JSON.stringify(st, null, 2)}\n` : formatSweepStatus(st, process.cwd()));
 }
 
 export async function taskAction(file: string, layer: string | undefined): Promise<void> {

@@ -91,11 +91,12 @@ export function sweepStatus(results: string, queue: Map<string, { state: string;
   return { submissions: subs.map((s) => s.submission.id), runs: [...latest.values()], squeue: queue !== null };
 }
 
-/** The status as a table for people. */
-export function formatSweepStatus(st: SweepStatus): string {
+/** The status as a table for people; log paths relative to `cwd` when they are under it. */
+export function formatSweepStatus(st: SweepStatus, cwd?: string): string {
+  const shown = (log: string) => (cwd && !path.relative(cwd, log).startsWith('..') ? path.relative(cwd, log) : log);
   if (st.runs.length === 0) return 'no Slurm submissions in this results directory\n';
   const counts = (['done', 'running', 'queued', 'pending', 'failed'] as const).map((k) => `${st.runs.filter((r) => r.state === k).length} ${k}`);
-  const rows = st.runs.map((r) => [r.state, r.jobId ?? '-', r.runId, r.slurm ? `${r.slurm.state}${r.slurm.reason && r.slurm.reason !== 'None' ? ` (${r.slurm.reason})` : ''}` : '-', r.log ?? '-']);
+  const rows = st.runs.map((r) => [r.state, r.jobId ?? '-', r.runId, r.slurm ? `${r.slurm.state}${r.slurm.reason && r.slurm.reason !== 'None' ? ` (${r.slurm.reason})` : ''}` : '-', r.log ? shown(r.log) : '-']);
   const head = ['STATE', 'JOB', 'RUN', 'SLURM', 'LOG'];
   const w = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
   const line = (r: string[]) => r.map((c, i) => (i === r.length - 1 ? c : c.padEnd(w[i]))).join('  ');
