@@ -67,6 +67,18 @@ export interface SweepFile {
   executor?: ExecutorSpec;
 }
 
+/**
+ * True for a sweep file (a top-level `recipes:` list), which recipe globs and the recipe catalog
+ * skip: `recipes/imagenet-lt/study.yaml` sits among the recipes it names.
+ */
+export function isSweepFile(file: string): boolean {
+  try {
+    return /^recipes:/m.test(readFileSync(file, 'utf8'));
+  } catch {
+    return false;
+  }
+}
+
 function describe(issue: ZodIssue): string {
   switch (issue.code) {
     case 'unrecognized_keys':
