@@ -45,10 +45,12 @@ export function slurmResources(flags: SlurmFlags, file: SweepFile | null): Slurm
 }
 
 export async function submitAction(jobs: SweepJob[], common: { dataRoot?: string; output?: string; backend?: string; rerunStale?: boolean }, resources: SlurmResources, o: { dryRun?: boolean; json?: boolean }): Promise<void> {
-  const plan = planSweep(jobs, common);
+  if (common.rerunStale) throw new UsageError('--rerun-stale is not supported with --executor slurm; rerun those runs with --executor local');
+  // One results directory for the whole submission (tasks, locks, --status read it), even where recipes name different outputs.
+  const results = path.resolve(common.output ?? jobs[0]?.recipe.output ?? DEFAULT_RESULTS_DIR);
+  const plan = planSweep(jobs, { ...common, output: results });
   const err = planErrors(plan);
   if (err) throw err;
-  const results = path.resolve(common.output ?? jobs[0]?.recipe.output ?? DEFAULT_RESULTS_DIR);
   // Pinned into every task: a node picking another backend (or thread count) would change the numbers.
   const backend = common.backend ?? (await selectBackend()).name;
   const log = (l: string) => process.stderr.write(`${l}\n`);

@@ -24,7 +24,7 @@ export function registerSweep(program: Command): void {
     dataRoot: {},
     results: { description: 'results directory (default: each recipe\'s output, "results")', aliases: ['--output'] },
   })
-    .description('run many recipes (× seeds) one after another: reuse finished runs, resume unfinished ones, keep going past failures')
+    .description('run many recipes (× seeds) one after another, or as Slurm job arrays (--executor slurm): reuse finished runs, resume unfinished ones, keep going past failures')
     .argument('[recipes...]', "recipe files or quoted globs, e.g. 'recipes/fashion-lt/*.yaml' (with --rehearse: default every recipes/imagenet-lt/ recipe)")
     .option('--seeds <list>', 'training seeds, e.g. 0,1,2 (default: each recipe\'s train.seed)', parseSeeds)
     .option('--set <key=value>', 'override a key in every recipe (repeatable)', (v: string, p: string[]) => [...p, v], [])
@@ -35,7 +35,7 @@ export function registerSweep(program: Command): void {
     .option('--rehearse', 'rehearse the ImageNet-LT study: shrink every recipe by the rehearsal rule (README) onto a generated synthetic ImageNet-LT (in --data-root, default <results>/dataset); results in results/rehearsal/ unless --output')
     .option('--json', 'print the outcome as JSON')
     .option('--file <study.yaml>', 'a sweep file: recipe globs, seeds, --set overrides and the executor block (README, "Running the study on a Slurm cluster")')
-    .addOption(new Option('--executor <name>', 'where runs train: this process one after another, or Slurm job arrays').choices(['local', 'slurm']))
+    .addOption(new Option('--executor <name>', 'where runs train: this process one after another (default), or Slurm job arrays, one per dependency layer (default: the sweep file\'s executor.name)').choices(['local', 'slurm']))
     .option('--status', 'with Slurm: each planned run of the submissions in --results as pending/queued/running/done/failed, with job id and log')
     .option('--partition <name>', 'Slurm: partition')
     .option('--account <name>', 'Slurm: account')
