@@ -104,14 +104,16 @@ export async function runSlurmTask(submissionFile: string, layer: number, opts: 
   const sub = readSubmission(submissionFile);
   const { run, runs } = taskRuns(sub, layer, i);
   const dir = path.join(sub.results, run.runId);
-  const info = slurmInfo(sub, run, readRecord(dir)?.slurm, env);
+  const existing = readRecord(dir);
+  const info = slurmInfo(sub, run, existing?.slurm, env);
   log(`slurm task ${info.jobId}: run ${run.runId} (${run.role}) ${run.name}; backend ${sub.backend}, ${threads ?? '?'} thread(s); restart ${info.restarts} of at most ${info.requeueLimit}`);
   const target = runs[runs.length - 1];
   const job = sub.jobs[run.job];
   const runOpts: RunOptions = { output: sub.results, dataRoot: sub.dataRoot ?? undefined, backend: sub.backend, wait: true, signal: opts.signal, reporter: opts.reporter, recipePath: target.role === 'main' ? job.file : null };
   try {
     await runPlan({ main: target, runs, references: null }, runOpts);
-    patchRecord(dir, (r) => (r.slurm = info));
+    // A run finished before this task (by another submission's task) keeps its record as it is.
+    if (existing?.status !== 'finished') patchRecord(dir, (r) => (r.slurm = info));
     return { runId: run.runId, dir };
   } catch (e) {
     if (!(e instanceof InterruptedError) || opts.signal.by !== 'SIGUSR2') {
