@@ -74,3 +74,4 @@ export { rehearseRecipe, rehearsalEpochs, REHEARSAL_RULE, DEFAULT_REHEARSAL_RESU
 export { selectRecords, isRehearsalRecord, asStudyRecord } from './rehearsal/records.js';
 export { ignoredNote, rehearsalDatasetName, rehearsalExpectedCells } from './rehearsal/records.js';
 export { defaultRehearsalRecipes, rehearseSweep } from './rehearsal/sweep.js';
+export * from './slurm/index.js';

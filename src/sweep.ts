@@ -18,6 +18,7 @@ import { checkRunPaths, type RunOptions, type RunResult } from './runner.js';
 import type { EpochLine } from './results/types.js';
 import { gitCommit, ltBenchVersion } from './version.js';
 import { formatDuration } from './train/eta.js';
+import { isSweepFile } from './slurm/sweep-file.js';
 
 export interface SweepJob {
   file: string;
@@ -60,16 +61,17 @@ export interface SweepOutcome {
   seconds: number;
 }
 
-/** Expands recipe paths and globs (quote globs so the shell leaves them alone), skipping _base/ pieces. */
+/** Expands recipe paths and globs (quote globs so the shell leaves them alone), skipping _base/ pieces and sweep files. */
 export async function expandRecipeArgs(args: string[]): Promise<string[]> {
   const files: string[] = [];
   for (const a of args) {
     if (/[*?[{]/.test(a)) {
-      const hits = (await glob(a, { absolute: true })).filter((f) => /\.ya?ml$/.test(f) && !f.split('/').includes('_base')).sort();
+      const hits = (await glob(a, { absolute: true })).filter((f) => /\.ya?ml$/.test(f) && !f.split('/').includes('_base') && !isSweepFile(f)).sort();
       if (hits.length === 0) throw new UsageError(`${a}: no recipe matches`);
       files.push(...hits);
     } else {
       if (!existsSync(a)) throw new UsageError(`${a}: recipe file not found`);
+      if (isSweepFile(a)) throw new UsageError(`${a}: a sweep file, not a recipe: lt-bench sweep --file ${a}`);
       files.push(a);
     }
   }

@@ -1,18 +1,31 @@
 /**
- * Ctrl-C for training commands: the first press asks the trainer to save `last` and stop (exit
- * 130 follows from the InterruptedError); a second press quits at once.
+ * Stopping training commands cleanly: Ctrl-C (SIGINT), SIGTERM (scancel, a time limit, preemption,
+ * `kill`) and SIGUSR2 (the warning Slurm sends before a time limit when asked with
+ * `--signal=B:USR2@<secs>`; not SIGUSR1, which Node reserves for its inspector) all ask the
+ * trainer to save `last` and stop (exit 130 follows from the InterruptedError). `signal.by` says
+ * which signal it was (a Slurm task requeues itself on the warning). A second Ctrl-C quits at
+ * once; a repeated SIGTERM does not (Slurm follows it with SIGKILL after its grace period anyway).
  */
-export async function withInterruptSignal<T>(fn: (signal: { interrupted: boolean }) => Promise<T>): Promise<T> {
-  const signal = { interrupted: false };
-  const onSigint = () => {
-    if (signal.interrupted) process.exit(130);
-    signal.interrupted = true;
-    process.stderr.write('\ninterrupt: saving last checkpoint (Ctrl-C again to quit at once)\n');
-  };
-  process.on('SIGINT', onSigint);
+export type StopSignal = 'SIGINT' | 'SIGTERM' | 'SIGUSR2';
+
+export async function withInterruptSignal<T>(fn: (signal: { interrupted: boolean; by?: StopSignal }) => Promise<T>): Promise<T> {
+  const signal: { interrupted: boolean; by?: StopSignal } = { interrupted: false };
+  const handlers = (['SIGINT', 'SIGTERM', 'SIGUSR2'] as const).map((name) => {
+    const on = () => {
+      if (signal.interrupted) {
+        if (name === 'SIGINT' && signal.by === 'SIGINT') process.exit(130);
+        return;
+      }
+      signal.interrupted = true;
+      signal.by = name;
+      process.stderr.write(name === 'SIGINT' ? '\ninterrupt: saving last checkpoint (Ctrl-C again to quit at once)\n' : `\n${name}: saving last checkpoint\n`);
+    };
+    process.on(name, on);
+    return [name, on] as const;
+  });
   try {
     return await fn(signal);
   } finally {
-    process.off('SIGINT', onSigint);
+    for (const [name, on] of handlers) process.off(name, on);
   }
 }

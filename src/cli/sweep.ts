@@ -3,6 +3,15 @@ import { compactCount, defaultRehearsalRecipes, describeHolder, duration, expand
 import { createCliReporter } from './progress.js';
 import { withInterruptSignal } from './interrupt.js';
 import { commonOptions } from './options.js';
+import { finishAction, slurmResources, statusAction, submitAction, taskAction, type SlurmFlags } from './sweep-slurm.js';
+import { loadSweepFile } from '../index.js';
+import { Option } from 'commander';
+
+const int = (flag: string, min: number) => (v: string) => {
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < min) throw new UsageError(`${flag} ${v}: expected an integer ≥ ${min}`);
+  return n;
+};
 
 function parseSeeds(s: string): number[] {
   const seeds = s.split(',').map((x) => Number(x.trim()));
@@ -15,7 +24,7 @@ export function registerSweep(program: Command): void {
     dataRoot: {},
     results: { description: 'results directory (default: each recipe\'s output, "results")', aliases: ['--output'] },
   })
-    .description('run many recipes (× seeds) one after another: reuse finished runs, resume unfinished ones, keep going past failures')
+    .description('run many recipes (× seeds) one after another, or as Slurm job arrays (--executor slurm): reuse finished runs, resume unfinished ones, keep going past failures')
     .argument('[recipes...]', "recipe files or quoted globs, e.g. 'recipes/fashion-lt/*.yaml' (with --rehearse: default every recipes/imagenet-lt/ recipe)")
     .option('--seeds <list>', 'training seeds, e.g. 0,1,2 (default: each recipe\'s train.seed)', parseSeeds)
     .option('--set <key=value>', 'override a key in every recipe (repeatable)', (v: string, p: string[]) => [...p, v], [])
@@ -25,12 +34,41 @@ export function registerSweep(program: Command): void {
     .option('--dry-run', 'list what would run; train nothing')
     .option('--rehearse', 'rehearse the ImageNet-LT study: shrink every recipe by the rehearsal rule (README) onto a generated synthetic ImageNet-LT (in --data-root, default <results>/dataset); results in results/rehearsal/ unless --output')
     .option('--json', 'print the outcome as JSON')
-    .action(async (args: string[], o: { seeds?: number[]; set: string[]; dataRoot?: string; results?: string; backend?: string; rerunStale?: boolean; wait?: boolean; dryRun?: boolean; rehearse?: boolean; json?: boolean }) => {
-      if (args.length === 0 && !o.rehearse) throw new UsageError("sweep: give recipe files or quoted globs, e.g. 'recipes/fashion-lt/*.yaml' (or --rehearse)");
+    .option('--file <study.yaml>', 'a sweep file: recipe globs, seeds, --set overrides and the executor block (README, "Running the study on a Slurm cluster")')
+    .addOption(new Option('--executor <name>', 'where runs train: this process one after another (default), or Slurm job arrays, one per dependency layer (default: the sweep file\'s executor.name)').choices(['local', 'slurm']))
+    .option('--status', 'with Slurm: each planned run of the submissions in --results as pending/queued/running/done/failed, with job id and log')
+    .option('--partition <name>', 'Slurm: partition')
+    .option('--account <name>', 'Slurm: account')
+    .option('--qos <name>', 'Slurm: quality of service')
+    .option('--time <limit>', 'Slurm: time limit per task, e.g. 2-00:00:00 (a task stopped by it saves last and requeues itself)')
+    .option('--gpus-per-task <n>', 'Slurm: GPUs per task', int('--gpus-per-task', 0))
+    .option('--cpus-per-task <n>', 'Slurm: CPUs per task (the backend\'s thread count; default 1)', int('--cpus-per-task', 1))
+    .option('--mem <size>', 'Slurm: memory per task, e.g. 64G')
+    .option('--constraint <features>', 'Slurm: node features')
+    .option('--sbatch-arg <arg>', 'Slurm: a further sbatch argument, e.g. --sbatch-arg=--exclusive (repeatable)', (v: string, p: string[]) => [...p, v], [])
+    .option('--max-parallel <n>', "Slurm: each job array's %N throttle: at most N tasks of a dependency layer run at once", int('--max-parallel', 1))
+    .option('--requeue-limit <n>', 'Slurm: times a task stopped by its time limit requeues itself (default 3)', int('--requeue-limit', 0))
+    .addOption(new Option('--signal-seconds <n>', 'Slurm: the warning signal (SIGUSR2) comes this long before the time limit (default 300)').argParser(int('--signal-seconds', 1)))
+    .addOption(new Option('--slurm-task <submission>').hideHelp())
+    .addOption(new Option('--layer <k>').hideHelp())
+    .addOption(new Option('--slurm-finish <submission>').hideHelp())
+    .action(async (args: string[], o: SlurmFlags & { seeds?: number[]; set: string[]; dataRoot?: string; results?: string; backend?: string; rerunStale?: boolean; wait?: boolean; dryRun?: boolean; rehearse?: boolean; json?: boolean; file?: string; executor?: string; status?: boolean; slurmTask?: string; layer?: string; slurmFinish?: string }) => {
+      if (o.slurmTask) return taskAction(o.slurmTask, o.layer);
+      if (o.slurmFinish) return finishAction(o.slurmFinish);
+      if (o.status) return statusAction(o.results, o.json);
+      const sweepFile = o.file ? loadSweepFile(o.file) : null;
+      if (sweepFile && args.length > 0) throw new UsageError('sweep: give recipes or --file, not both');
+      if (sweepFile) {
+        args = sweepFile.recipes;
+        o = { ...o, seeds: o.seeds ?? sweepFile.seeds, set: [...sweepFile.set, ...o.set], results: o.results ?? sweepFile.results, dataRoot: o.dataRoot ?? sweepFile.dataRoot, backend: o.backend ?? sweepFile.backend };
+      }
+      const executor = o.executor ?? sweepFile?.executor?.name ?? 'local';
+      if (args.length === 0 && !o.rehearse) throw new UsageError("sweep: give recipe files or quoted globs, e.g. 'recipes/fashion-lt/*.yaml' (or --rehearse, or --file)");
       const files = await expandRecipeArgs(args.length > 0 ? args : defaultRehearsalRecipes());
       let jobs = sweepJobs(files, { seeds: o.seeds, sets: o.set });
       let common = { dataRoot: o.dataRoot, output: o.results, backend: o.backend, rerunStale: o.rerunStale, wait: o.wait };
       if (o.rehearse) ({ jobs, opts: common } = await rehearseSweep(jobs, common, (l) => process.stderr.write(`${l}\n`)));
+      if (executor === 'slurm') return submitAction(jobs, common, slurmResources(o, sweepFile), o);
       if (o.dryRun) {
         const plan = planSweep(jobs, common);
         const sum = sweepSummary(plan);

@@ -10,6 +10,7 @@ import type { Recipe } from './schema.js';
 import { datasetTag } from '../runner.js';
 import { isStagedRecipe, planStages } from '../stages/plan.js';
 import { packageRoot } from '../version.js';
+import { isSweepFile } from '../slurm/sweep-file.js';
 
 /** The recipes shipped with lt-bench. */
 export const SHIPPED_RECIPES_DIR = path.join(packageRoot, 'recipes');
@@ -43,10 +44,10 @@ function describe(recipe: Recipe): Omit<RecipeEntry, 'file' | 'error'> {
   };
 }
 
-/** Every recipe under `dir` (YAML files outside `_base/` folders, which hold partial pieces), loaded. */
+/** Every recipe under `dir` (YAML files outside `_base/` folders, which hold partial pieces; sweep files left out), loaded. */
 export function listRecipes(dir: string = SHIPPED_RECIPES_DIR): RecipeEntry[] {
   const files = readdirSync(dir, { recursive: true, encoding: 'utf8' })
-    .filter((f) => /\.ya?ml$/.test(f) && !f.split(path.sep).includes('_base'))
+    .filter((f) => /\.ya?ml$/.test(f) && !f.split(path.sep).includes('_base') && !isSweepFile(path.join(dir, f)))
     .sort();
   return files.map((f) => {
     try {

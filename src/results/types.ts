@@ -145,6 +145,8 @@ export interface RunRecord {
    * Absent unless eval.testDistributions or `lt-bench eval --test-distributions` asked for them.
    */
   testDistributions?: { last?: Record<string, TestDistributionMetrics>; best?: Record<string, TestDistributionMetrics> };
+  /** Trained as a task of `sweep --executor slurm` (src/slurm/task.ts). */
+  slurm?: SlurmTaskInfo;
   // ---- two-stage runs (src/stages/); absent on single-stage runs ----
   /**
    * What stage 2 did on which stage-1 run. `epochs`, `bestEpoch`, `timing` and `epochs.jsonl` of a
@@ -197,4 +199,23 @@ export interface EpochLine {
   numTensors: number;
   /** Tensors alive in the backend's own store (the torch addon's table), where it reports them. */
   backendTensors?: number;
+}
+
+/** The Slurm task that trained a run: its job ids, log, restarts and the requeue cap. */
+export interface SlurmTaskInfo {
+  /** The task that last ran it: `<array job>_<task>` (or the plain job id). */
+  jobId: string;
+  /** Every task that ran it (a resubmitted sweep's task is another job). */
+  jobs: string[];
+  submission: string;
+  /** The task's Slurm output file. */
+  log: string;
+  /** SLURM_RESTART_COUNT: times the task was requeued before this attempt. */
+  restarts: number;
+  requeueLimit: number;
+  cpusPerTask: number | null;
+  node: string | null;
+  /** Requeues after the warning signal before the time limit. */
+  requeued?: { at: string; restart: number; ok: boolean }[];
+  requeueLimitReached?: true;
 }

@@ -48,6 +48,7 @@ test('npm pack → npm install in a scratch project → import lt-bench and lt-b
     'recipes/recipe.schema.json',
     'native/torch/binding.gyp',
     'scripts/build-torch.mjs',
+    'scripts/slurm-cluster.sh',
     'datasets/fashion-mnist/train-images-idx3-ubyte.gz',
     'datasets/imagenet-lt/manifest.json',
     'results/reference/survey-tables.json',
