@@ -20,6 +20,8 @@ import { decoupleLwsMethod } from './decouple-lws.js';
 import { decoupleTauNormMethod } from './decouple-tau-norm.js';
 import { decoupleNcmMethod } from './decouple-ncm.js';
 import { deConfoundMethod } from './de-confound.js';
+import { lfmeMethod } from './lfme.js';
+import { mislasMethod } from './mislas.js';
 // new-method: end imports
 
 const METHODS: Method[] = [
@@ -39,6 +41,8 @@ const METHODS: Method[] = [
   decoupleTauNormMethod,
   decoupleNcmMethod,
   deConfoundMethod,
+  lfmeMethod,
+  mislasMethod,
   // new-method: end entries
 ];
 

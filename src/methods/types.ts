@@ -98,6 +98,10 @@ export interface StepContext extends LossContext {
   teachers?: MethodModel[];
   /** A `distill` stage: each teacher's logits for `x` (eval mode, no gradient); inside the step's tidy. */
   teacherLogits?(x: tf.Tensor4D): tf.Tensor2D[];
+  /** A `distill` stage: the classes each teacher trained on (its stage's class subset; all classes when it had none). */
+  teacherClasses?: number[][];
+  /** A `distill` stage: each teacher run's per-class val accuracy (%) of its last epoch. */
+  teacherValPerClass?: number[][];
 }
 
 /** A parameter group of the one SGD: its own learning-rate factor and / or weight decay. */
@@ -138,8 +142,10 @@ export interface MethodSetup {
   numClasses: number;
   /** Validated params (defaults filled in). */
   params: Record<string, unknown>;
-  /** Total training epochs of the run. */
+  /** Total training epochs of the run (of the stage, for a stage with its own budget). */
   epochs: number;
+  /** The stage being trained, an index into the method's `stages` (absent outside a method's own pipeline). */
+  stage?: number;
 }
 
 /**
@@ -178,8 +184,11 @@ export interface MethodInstance {
   forward?(model: MethodModel, batch: TrainBatch, ctx: StepContext): ModelOutput;
   /** Training loss. Runs inside the gradient tape. */
   loss(output: ModelOutput, labels: tf.Tensor1D, ctx: StepContext): tf.Scalar;
-  /** Before each training epoch (e.g. BBN's α, a curriculum). */
-  beforeEpoch?(ctx: { epoch: number; epochs: number; model: MethodModel }): void;
+  /**
+   * Before each training epoch (e.g. BBN's α, a curriculum). `valPerClass`: per-class val accuracy
+   * (%) after the previous epoch (absent before the first; kept across a resume).
+   */
+  beforeEpoch?(ctx: { epoch: number; epochs: number; model: MethodModel; valPerClass?: number[] }): void;
   /** After each optimiser step, after batch-norm updates (e.g. a momentum copy, a queue). */
   afterStep?(ctx: { epoch: number; epochs: number; step: number; model: MethodModel }): void;
   /** Parameter groups with their own lr factor / weight decay; the first group naming a parameter wins. */
@@ -249,14 +258,27 @@ export interface Pretext {
   transform(x: tf.Tensor4D): { x: tf.Tensor4D; y: tf.Tensor1D };
 }
 
-/** Which classes a `train` stage trains on: a many-shot group or explicit class indices. */
-export type ClassSubset = 'head' | 'middle' | 'tail' | number[];
+/**
+ * A class subset computed from the split and the recipe (e.g. a method's own cut by training
+ * count). `select` gets the LT split's counts (a balanced twin: its long-tailed split's, so both
+ * cut the same classes) and throws a RecipeError naming the key when its input is bad.
+ */
+export interface SubsetRule {
+  /** Names the subset in run ids and messages. */
+  name: string;
+  select(ctx: { classCounts: number[]; params: Record<string, unknown>; thresholds: { head: number; tail: number }; recipeName: string }): number[];
+}
+
+/** Which classes a `train` stage trains on: a many-shot group, explicit class indices, or a rule. */
+export type ClassSubset = 'head' | 'middle' | 'tail' | number[] | SubsetRule;
 
 /**
  * A stage of a method's pipeline, in order, each planned as a run of its own
  * (src/lifecycle/stages.ts):
  *  - `train`: the recipe's `train:` budget with the method's loss; with `classSubset`, on those
- *    classes only (an expert a later `distill` stage reads);
+ *    classes only (an expert a later `distill` stage reads); with `from`, starting from that
+ *    earlier stage's `last/` weights (every tensor of the same name and shape), and with
+ *    `epochsParam`, for that param's number of epochs (a fine-tuning stage, e.g. MiSLAS's stage 2);
  *  - `classifier`: a decoupled stage 2 on the frozen stage-1 backbone (src/stages/stage2.ts,
  *    configured by the recipe's `stage2:` keys);
  *  - `pretrain`: the backbone trained on `pretext` for `epochsParam`'s value (default the recipe's
@@ -265,7 +287,7 @@ export type ClassSubset = 'head' | 'middle' | 'tail' | number[];
  *    step context.
  */
 export type StageSpec =
-  | { kind: 'train'; classSubset?: ClassSubset }
+  | { kind: 'train'; classSubset?: ClassSubset; from?: number; epochsParam?: string }
   | { kind: 'classifier'; strategy: Stage2Strategy }
   | { kind: 'pretrain'; pretext: Pretext; epochsParam?: string }
   | { kind: 'distill'; teachers: number[] };
