@@ -26,6 +26,7 @@ import { buildMethodModel } from './models/model.js';
 import { methodStreams } from './train/streams.js';
 import { recipeHash, sha256 } from './recipe/hash.js';
 import { isImageListDataset, type Recipe } from './recipe/schema.js';
+import type { ScheduleSpec } from './train/schedule.js';
 import { appendEpochLine, readRecord, trimEpochLines, writePerClassCsv, writeRecord, writeResolvedRecipe, writeStoppedRecord } from './results/record.js';
 import type { EvalMetrics, RunRecord } from './results/types.js';
 import { withRunLock, RunHeldError } from './results/lock.js';
@@ -134,6 +135,8 @@ export interface StageTraining {
   stageIndex?: number;
   /** Epochs the stage trains (default the recipe's; the record keeps the recipe's budget). */
   epochs?: number;
+  /** The stage's own lr schedule (default the recipe's). */
+  schedule?: ScheduleSpec;
   /** Builds what every step's context gets (a distill stage's teachers), once the data is open; disposed after training. */
   stepContext?: (data: { inChannels: number; classCounts: number[] }) => { context: TrainInputs['stepContext']; dispose(): void };
 }
@@ -261,7 +264,7 @@ async function trainOpened(recipe: Recipe, opts: RunOptions, data: RunData, runI
         batchSize: t.batchSize,
         seed: t.seed,
         lr: t.optimizer.lr,
-        schedule: t.schedule,
+        schedule: stage?.schedule ?? t.schedule,
         sgd: { momentum: t.optimizer.momentum, nesterov: t.optimizer.nesterov, weightDecay: t.optimizer.weightDecay },
         evalBatchSize: recipe.eval.batchSize,
         accumulate,

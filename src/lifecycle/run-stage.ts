@@ -81,7 +81,7 @@ export async function runStage(run: PlannedRun, done: Map<string, RunResult>, op
   if (st.spec.kind === 'pretrain') return trainOne(run.recipe, opts, { runId: run.runId, hash: run.hash, method: pretextInstance(st.spec.pretext) });
   // A stage before the last (an expert) is not the method's result: its record says which stage it is.
   const recordMethod = run.role === 'main' || run.role === 'reference-method' ? undefined : `${run.recipe.method.name}@stage${st.index + 1}`;
-  const own = { stageIndex: st.index, epochs: st.epochs };
+  const own = { stageIndex: st.index, epochs: st.epochs, ...(st.schedule ? { schedule: st.schedule } : {}) };
   if (st.kind === 'train') return trainOne(run.recipe, opts, { runId: run.runId, hash: run.hash, init, trainClasses: st.classes, recordMethod, ...own });
   const teacherRuns = st.teachers!.map(dep);
   return trainOne(run.recipe, opts, {

@@ -15,7 +15,8 @@ import type { LongTailSplit } from '../data/types.js';
 import { getMethod } from '../methods/registry.js';
 import type { ClassSubset, StageSpec } from '../methods/types.js';
 import { canonicalJson, recipeHash, sha256 } from '../recipe/hash.js';
-import type { Recipe } from '../recipe/schema.js';
+import { scheduleSchema, type Recipe } from '../recipe/schema.js';
+import type { ScheduleSpec } from '../train/schedule.js';
 import { datasetTag, slug } from './ids.js';
 
 /** One planned stage of a method's pipeline. */
@@ -40,6 +41,8 @@ export interface StageRun {
   teacherClasses?: number[][];
   /** A `train` stage with `from`: the earlier stage run whose `last/` weights it starts from. */
   startFrom?: string;
+  /** A `train` stage with its own lr schedule (absent: the recipe's). */
+  schedule?: ScheduleSpec;
   dependsOn: string[];
 }
 
@@ -112,12 +115,15 @@ export function planStageRuns(recipe: Recipe, split: LongTailSplit): StageRun[] 
       }
       const param = spec.epochsParam ? recipe.method.params[spec.epochsParam] : undefined;
       const epochs = typeof param === 'number' ? param : recipe.train.epochs;
-      // Keys absent unless used: the ids of the stages that existed before `from` / `epochsParam` stay.
-      const extra = { ...(startFrom ? { startFrom } : {}), ...(spec.epochsParam ? { epochs } : {}) };
+      // A stage schedule equal to the recipe's is no schedule of its own (and changes no id).
+      const own = spec.schedule ? (scheduleSchema.parse(spec.schedule) as ScheduleSpec) : undefined;
+      const schedule = own && canonicalJson(own) !== canonicalJson(recipe.train.schedule) ? own : undefined;
+      // Keys absent unless used: the ids of the stages that existed before `from` / `epochsParam` / `schedule` stay.
+      const extra = { ...(startFrom ? { startFrom } : {}), ...(spec.epochsParam ? { epochs } : {}), ...(schedule ? { schedule } : {}) };
       const hash = sha256(canonicalJson({ recipe: whole, stage: index, classes, initFrom: pretrained, ...extra }));
       const tag = spec.classSubset === undefined ? '' : `${subsetTag(spec.classSubset)}-`;
       const dependsOn = [...(pretrained ? [pretrained] : []), ...(startFrom ? [startFrom] : [])];
-      runs.push({ index, spec, kind: 'train', runId: idOf(hash, `s${index + 1}-${tag}`), hash, recipe, epochs, classes, initFrom: pretrained, startFrom, dependsOn });
+      runs.push({ index, spec, kind: 'train', runId: idOf(hash, `s${index + 1}-${tag}`), hash, recipe, epochs, classes, initFrom: pretrained, startFrom, schedule, dependsOn });
       pretrained = undefined;
       return;
     }

@@ -131,7 +131,8 @@ export const mislasMethod: Method = {
   params: mislasParams,
   // Stage 2 samples class-aware: that is the method, not a row of its own.
   table: { rows: [{ paper: 'MiSLAS' }], samplerSplits: false },
-  stages: [{ kind: 'train' }, { kind: 'train', from: 0, epochsParam: 'stage2Epochs' }],
+  // Stage 2: train_stage2.py's own cosine (no warm-up) over its epochs, whatever stage 1's schedule.
+  stages: [{ kind: 'train' }, { kind: 'train', from: 0, epochsParam: 'stage2Epochs', schedule: { name: 'cosine', warmupEpochs: 0, minLr: 0 } }],
   create(setup) {
     const p = parseParams('mislas', mislasParams, setup);
     if (setup.stage === 1) return stage2(p, setup.classCounts);

@@ -10,6 +10,7 @@ import type { z } from 'zod';
 import type { LossContext } from '../losses/types.js';
 import type { Stage2Strategy } from '../results/types.js';
 import type { ParamStore } from '../models/params.js';
+import type { ScheduleSpec } from '../train/schedule.js';
 
 export type Family = 'baseline' | 'CR' | 'IA' | 'MI';
 export type Tag = 'Baseline' | 'Sampling' | 'CSL' | 'LA' | 'TL' | 'Aug' | 'RL' | 'CD' | 'DT' | 'Ensemble';
@@ -278,7 +279,8 @@ export type ClassSubset = 'head' | 'middle' | 'tail' | number[] | SubsetRule;
  *  - `train`: the recipe's `train:` budget with the method's loss; with `classSubset`, on those
  *    classes only (an expert a later `distill` stage reads); with `from`, starting from that
  *    earlier stage's `last/` weights (every tensor of the same name and shape), and with
- *    `epochsParam`, for that param's number of epochs (a fine-tuning stage, e.g. MiSLAS's stage 2);
+ *    `epochsParam`, for that param's number of epochs, and with `schedule`, on its own lr schedule
+ *    (unset keys: the schema's defaults) instead of the recipe's (a fine-tuning stage, e.g. MiSLAS's stage 2);
  *  - `classifier`: a decoupled stage 2 on the frozen stage-1 backbone (src/stages/stage2.ts,
  *    configured by the recipe's `stage2:` keys);
  *  - `pretrain`: the backbone trained on `pretext` for `epochsParam`'s value (default the recipe's
@@ -287,7 +289,7 @@ export type ClassSubset = 'head' | 'middle' | 'tail' | number[] | SubsetRule;
  *    step context.
  */
 export type StageSpec =
-  | { kind: 'train'; classSubset?: ClassSubset; from?: number; epochsParam?: string }
+  | { kind: 'train'; classSubset?: ClassSubset; from?: number; epochsParam?: string; schedule?: Partial<ScheduleSpec> }
   | { kind: 'classifier'; strategy: Stage2Strategy }
   | { kind: 'pretrain'; pretext: Pretext; epochsParam?: string }
   | { kind: 'distill'; teachers: number[] };

@@ -113,6 +113,18 @@ test('stage 2: lws head, class-aware sampler, classifier at lrFactor and LWS sca
   assert.equal(s2.transformBatch, undefined, 'stage 2 does not mix');
 });
 
+test('stage 2 runs its own cosine (no warm-up) over stage2Epochs; a recipe already cosine keeps the ids of a stage without one', () => {
+  const step = planRecipe(tinyRecipe({ method: { name: 'mislas', params: { stage2Epochs: 3 } }, train: { epochs: 4, schedule: { name: 'step', warmupEpochs: 2, milestones: [0.5], gamma: 0.1 } }, output: '/nonexistent-ltb-out' }));
+  const s2 = step.runs[1].stage!;
+  assert.equal(s2.epochs, 3);
+  assert.equal(step.runs[1].recipe.train.epochs, 4, 'the record keeps the recipe budget');
+  assert.deepEqual(s2.schedule, { name: 'cosine', warmupEpochs: 0, milestones: [0.6, 0.8], gamma: 0.1, minLr: 0 });
+  assert.equal(step.runs[0].stage!.schedule, undefined, 'stage 1 runs the recipe schedule');
+  const cosine = planRecipe(tinyRecipe({ method: { name: 'mislas', params: { stage2Epochs: 3 } }, train: { epochs: 4 }, output: '/nonexistent-ltb-out' }));
+  assert.equal(cosine.runs[1].stage!.schedule, undefined);
+  assert.notEqual(cosine.runs[1].runId, step.runs[1].runId);
+});
+
 function tensorsOf(dir: string): Map<string, Float32Array> {
   return new Map([...loadCheckpoint(path.join(dir, 'last')).tensors].map(([n, t]) => [n, t.data]));
 }
