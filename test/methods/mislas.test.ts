@@ -5,10 +5,12 @@
  */
 import { before, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { planRecipe, runRecipe } from '../../src/lifecycle/index.js';
 import { labelAwareSmoothing, labelAwareSmoothingLoss, mislasMethod, mixupBatch, sampleMixupLambda, softTargetCrossEntropy } from '../../src/methods/mislas.js';
+import { evaluateRun } from '../../src/eval/run-eval.js';
 import { listRuns } from '../../src/results/runs.js';
 import { Rng } from '../../src/rng.js';
 import { loadCheckpoint } from '../../src/train/checkpoint.js';
@@ -155,5 +157,13 @@ test('two stages end to end: stage 2 changes the classifier and LWS scales only;
     else assert.deepEqual(moved, [], 'no running statistic moves with shiftBn off');
     assert.ok(!tf.util.arraysEqual(a.get('fc.weight')!, b.get('fc.weight')!), 'the classifier re-trains');
     assert.ok(!a.has('fc.scales') && b.get('fc.scales')!.some((s) => s !== 1), 'the LWS scales start at 1 and train');
+    if (shiftBn) {
+      // lt-bench eval rebuilds each stage's own model (stage 2: the LWS head) and reproduces the records.
+      for (const st of [s1, s2]) {
+        const again = await evaluateRun(st.dir, { split: 'test', backend: testBackend });
+        const rec = JSON.parse(readFileSync(path.join(st.dir, 'run.json'), 'utf8'));
+        close(again.metrics.top1, rec.metrics.last.top1, 1e-9);
+      }
+    }
   }
 });
