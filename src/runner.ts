@@ -31,6 +31,7 @@ import { methodStreams } from './train/streams.js';
 import { extractFeatures } from './stages/features.js';
 import { recipeHash, sha256 } from './recipe/hash.js';
 import { isImageListDataset, type Recipe } from './recipe/schema.js';
+import type { ScheduleSpec } from './train/schedule.js';
 import { appendEpochLine, readRecord, trimEpochLines, writePerClassCsv, writeRecord, writeResolvedRecipe, writeStoppedRecord } from './results/record.js';
 import type { EvalMetrics, RunRecord } from './results/types.js';
 import { withRunLock, RunHeldError } from './results/lock.js';
@@ -148,8 +149,12 @@ export interface StageTraining {
   recordMethod?: string;
   /** Trains on these classes' images only. */
   trainClasses?: number[];
-  /** The stage's index in the method's `stages` (passed to the method's `create`). */
+  /** Index of the stage in the method's `stages` (the method's `setup.stage`). */
   stageIndex?: number;
+  /** Epochs the stage trains (default the recipe's; the record keeps the recipe's budget). */
+  epochs?: number;
+  /** The stage's own lr schedule (default the recipe's). */
+  schedule?: ScheduleSpec;
   /** Builds what every step's context gets (a distill stage's teachers), once the data is open; disposed after training. */
   stepContext?: (data: { inChannels: number; classCounts: number[] }) => { context: TrainInputs['stepContext']; dispose(): void };
 }
@@ -194,7 +199,8 @@ export async function trainOne(recipe: Recipe, opts: RunOptions, stage?: StageTr
 async function trainOpened(recipe: Recipe, opts: RunOptions, data: RunData, runId: string, dir: string, existing: RunRecord | null, backend: Awaited<ReturnType<typeof selectBackend>>, stage?: StageTraining): Promise<RunResult> {
   const { split } = data;
   const methodDef = getMethod(recipe.method.name.startsWith('pretext:') ? 'softmax' : recipe.method.name);
-  const method = stage?.method ?? methodDef.create({ classCounts: split.classCounts, numClasses: data.numClasses, params: recipe.method.params, epochs: recipe.train.epochs, ...(stage?.stageIndex !== undefined ? { stage: stage.stageIndex } : {}) });
+  const epochs = stage?.epochs ?? recipe.train.epochs;
+  const method = stage?.method ?? methodDef.create({ classCounts: split.classCounts, numClasses: data.numClasses, params: recipe.method.params, epochs, ...(stage?.stageIndex !== undefined ? { stage: stage.stageIndex } : {}) });
   mkdirSync(dir, { recursive: true });
   const reporter = loggingReporter(dir, opts.reporter);
   // On the LT split only: its balanced reference runs share its groups and would repeat it.
@@ -258,7 +264,7 @@ async function trainOpened(recipe: Recipe, opts: RunOptions, data: RunData, runI
   const samplerName = resolveSamplerName(t.sampler ?? method.streams?.[0]?.sampler ?? method.sampler ?? 'instance');
   record.sampler = samplerName;
   if (method.samplerSwitch) record.method.resolved = { ...record.method.resolved, samplerSwitch: method.samplerSwitch };
-  reporter.runStart?.({ runId, name: record.name, epochs: t.epochs, stepsPerEpoch: stepsPerEpoch(trainIndices.length, t.batchSize), resumedFrom });
+  reporter.runStart?.({ runId, name: record.name, epochs, stepsPerEpoch: stepsPerEpoch(trainIndices.length, t.batchSize), resumedFrom });
   const accumulate = t.accumulate ?? 1;
   const mem = estimateActivationMemory(model, imageShapeOf(recipe, data), t.batchSize / accumulate, accumulate);
   record.memory = { activationBytesEstimate: mem.bytesPerStep, activationBytesPerImage: mem.bytesPerImage, microBatch: mem.microBatch, accumulate, backend: mem.backend, estimate: true };
@@ -278,19 +284,19 @@ async function trainOpened(recipe: Recipe, opts: RunOptions, data: RunData, runI
         signal: opts.signal,
         // The sampler's epoch order (seeded by the training seed), N per epoch unless train.epochLength says 'sampler'.
         epochOrder: switchedEpochOrder(
-          samplerEpochOrder(samplerName, trainIndices, data.sources.train.labels, data.numClasses, t.epochs, t.epochLength ?? 'dataset', new Rng(t.seed).fork('sampler')),
-          method.samplerSwitch && { epoch: method.samplerSwitch.epoch, order: samplerEpochOrder(resolveSamplerName(method.samplerSwitch.sampler), trainIndices, data.sources.train.labels, data.numClasses, t.epochs, t.epochLength ?? 'dataset', new Rng(t.seed).fork('sampler:switch')) },
+          samplerEpochOrder(samplerName, trainIndices, data.sources.train.labels, data.numClasses, epochs, t.epochLength ?? 'dataset', new Rng(t.seed).fork('sampler')),
+          method.samplerSwitch && { epoch: method.samplerSwitch.epoch, order: samplerEpochOrder(resolveSamplerName(method.samplerSwitch.sampler), trainIndices, data.sources.train.labels, data.numClasses, epochs, t.epochLength ?? 'dataset', new Rng(t.seed).fork('sampler:switch')) },
         ),
         onEpoch: (line) => appendEpochLine(dir, line),
-        ...methodStreams(method, trainIndices, data.sources.train.labels, data.numClasses, t.epochs, t.epochLength ?? 'dataset', t.seed),
+        ...methodStreams(method, trainIndices, data.sources.train.labels, data.numClasses, epochs, t.epochLength ?? 'dataset', t.seed),
         stepContext: extra?.context,
       },
       {
-        epochs: t.epochs,
+        epochs,
         batchSize: t.batchSize,
         seed: t.seed,
         lr: t.optimizer.lr,
-        schedule: t.schedule,
+        schedule: stage?.schedule ?? t.schedule,
         sgd: { momentum: t.optimizer.momentum, nesterov: t.optimizer.nesterov, weightDecay: t.optimizer.weightDecay },
         evalBatchSize: recipe.eval.batchSize,
         accumulate,

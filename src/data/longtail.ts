@@ -100,6 +100,7 @@ export function makeLongTailSplit(source: SourceData, opts: SplitOptions): LongT
     classCounts: counts,
     // Groups always come from the LT counts, so a balanced twin reports the same head/middle/tail.
     groups: groupsFromCounts(ltCounts, opts.thresholds),
+    ltClassCounts: ltCounts,
     checksum: splitChecksum(indices.train, indices.val, indices.test),
     balanced: opts.balanced,
   };

@@ -161,6 +161,7 @@ export function listSplit(recipe: Recipe, dataRoot?: string): ListSplit {
     indices: { train: iota(trainRead.entries.length), val: iota(val.entries.length), test: iota(test.entries.length) },
     classCounts: labelCounts(trainRead.entries, loc.numClasses),
     groups: groupsFromCounts(ltCounts, recipe.eval.thresholds),
+    ltClassCounts: ltCounts,
     // The lists' content (not where they are) identifies the split.
     checksum: sha256(`image-lists:train=${trainRead.sha256}:lt=${lt.sha256}:val=${val.sha256}:test=${test.sha256}`),
     balanced: recipe.dataset.balanced,

@@ -55,6 +55,8 @@ export interface LongTailSplit {
   classCounts: number[];
   /** Group of every class, computed from the LT counts (shared with the balanced twin). */
   groups: Group[];
+  /** Train images per class of the LT split (a balanced twin: its long-tailed split's; else classCounts). */
+  ltClassCounts?: number[];
   /** SHA-256 of the selected indices (train, val, test), for the run id and the record. */
   checksum: string;
   /** True when this is the balanced twin of an LT split. */

@@ -83,7 +83,11 @@ export function restoreModel(record: RunRecord, recipe: Recipe, channels: number
   if (record.stage2) {
     ({ method, headOptions } = stage2Evaluation(record.stage2, record.dataset.classCounts));
   } else {
-    method = getMethod(recipe.method.name).create({ classCounts: record.dataset.classCounts, numClasses, params: recipe.method.params, epochs: recipe.train.epochs });
+    // A run of a method's own pipeline: its stage ('<method>@stage<k>', else the last), whose instance builds its model.
+    const stages = getMethod(recipe.method.name).stages ?? [];
+    const k = /@stage(\d+)$/.exec(record.method.name);
+    const stage = k ? Number(k[1]) - 1 : stages.length > 1 ? stages.length - 1 : undefined;
+    method = getMethod(recipe.method.name).create({ classCounts: record.dataset.classCounts, numClasses, params: recipe.method.params, epochs: recipe.train.epochs, ...(stage !== undefined ? { stage } : {}) });
     headOptions = method.headOptions;
   }
   const model = buildMethodModel({ ...method, headOptions }, { backbone: recipe.backbone.name, inChannels: channels, numClasses, seed: recipe.train.seed, imageShape });

@@ -16,7 +16,8 @@ import { getMethod } from '../methods/registry.js';
 import type { ClassSubset, Pretext, StageSpec } from '../methods/types.js';
 import { planStages, type StagePlan } from '../stages/plan.js';
 import { canonicalJson, recipeHash, sha256 } from '../recipe/hash.js';
-import type { Recipe } from '../recipe/schema.js';
+import { scheduleSchema, type Recipe } from '../recipe/schema.js';
+import type { ScheduleSpec } from '../train/schedule.js';
 import { datasetTag, slug } from './ids.js';
 
 /** One planned stage of a method's pipeline. */
@@ -41,23 +42,38 @@ export interface StageRun {
   pretext?: Pretext;
   /** A `classifier` stage's stage-2 plan: its stage 1 is the train stage before it. */
   stagePlan?: StagePlan;
+  /** The classes each teacher trained on (all classes when its stage had no subset), in `teachers`' order. */
+  teacherClasses?: number[][];
+  /** A `train` stage with `from`: the earlier stage run whose `last/` weights it starts from. */
+  startFrom?: string;
+  /** A `train` stage with its own lr schedule (absent: the recipe's). */
+  schedule?: ScheduleSpec;
   dependsOn: string[];
 }
 
 /** True when the recipe's method has a stage kind src/stages/ does not plan: pretrain, distill, or train on a subset. */
 export function hasStageKinds(recipe: Recipe): boolean {
   const stages = getMethod(recipe.method.name).stages ?? [];
-  return stages.some((s) => s.kind === 'pretrain' || s.kind === 'distill' || (s.kind === 'train' && (s.classSubset !== undefined || s.initFrom !== undefined)));
+  return stages.some((s) => s.kind === 'pretrain' || s.kind === 'distill' || (s.kind === 'train' && (s.classSubset !== undefined || s.initFrom !== undefined || s.from !== undefined)));
 }
 
 function subsetTag(subset: ClassSubset): string {
-  return Array.isArray(subset) ? `c${subset.join('.')}` : subset;
+  return Array.isArray(subset) ? `c${subset.join('.')}` : typeof subset === 'string' ? subset : slug(subset.name);
 }
 
-/** The classes of a subset: a group's classes on this split, or the given indices; empty is an error naming it. */
-export function subsetClasses(subset: ClassSubset, split: LongTailSplit, where: string): number[] {
+/**
+ * The classes of a subset: a group's classes on this split, the given indices, or a rule's choice
+ * (from the LT counts, the method's params and the recipe's thresholds); empty is an error naming it.
+ */
+export function subsetClasses(subset: ClassSubset, split: LongTailSplit, where: string, recipe?: Recipe): number[] {
   const numClasses = split.classCounts.length;
-  const classes = Array.isArray(subset) ? [...new Set(subset)].sort((a, b) => a - b) : split.groups.flatMap((g, c) => (g === subset ? [c] : []));
+  const chosen = (): number[] => {
+    if (Array.isArray(subset)) return subset;
+    if (typeof subset === 'string') return split.groups.flatMap((g, c) => (g === subset ? [c] : []));
+    if (!recipe) throw new Error(`internal: ${where}: class subset '${subset.name}' needs the recipe`);
+    return subset.select({ classCounts: split.ltClassCounts ?? split.classCounts, params: recipe.method.params, thresholds: recipe.eval.thresholds, recipeName: recipe.name ?? recipe.method.name });
+  };
+  const classes = [...new Set(chosen())].sort((a, b) => a - b);
   const bad = classes.find((c) => !Number.isInteger(c) || c < 0 || c >= numClasses);
   if (bad !== undefined) throw new RecipeError(`${where}: classSubset: class ${bad} is not one of the ${numClasses} classes`, undefined, 'method.name');
   if (classes.length === 0) throw new RecipeError(`${where}: classSubset '${subsetTag(subset)}' is empty on this split (no class in it)`, undefined, 'method.name');
@@ -111,27 +127,44 @@ export function planStageRuns(recipe: Recipe, split: LongTailSplit): StageRun[] 
       return;
     }
     if (spec.kind === 'train') {
-      const classes = spec.classSubset === undefined ? undefined : subsetClasses(spec.classSubset, split, where);
+      const classes = spec.classSubset === undefined ? undefined : subsetClasses(spec.classSubset, split, where, recipe);
       if (spec.initFrom !== undefined) {
         const from = runs.find((r) => r.index === spec.initFrom);
         if (!from || from.kind !== 'train') throw new RecipeError(`${where}: initFrom ${spec.initFrom} is not an earlier train stage`, undefined, 'method.name');
         if (pretrained) throw new RecipeError(`${where}: a stage cannot start from both a pretrain run and initFrom`, undefined, 'method.name');
         pretrained = from.runId;
       }
-      const hash = sha256(canonicalJson({ recipe: whole, stage: index, classes, initFrom: pretrained }));
+      let startFrom: string | undefined;
+      if (spec.from !== undefined) {
+        const from = runs.find((r) => r.index === spec.from);
+        if (!from || from.kind === 'pretrain') throw new RecipeError(`${where}: 'from' ${spec.from} is not an earlier train or distill stage`, undefined, 'method.name');
+        startFrom = from.runId;
+      }
+      const param = spec.epochsParam ? recipe.method.params[spec.epochsParam] : undefined;
+      const epochs = typeof param === 'number' ? param : recipe.train.epochs;
+      // A stage schedule equal to the recipe's is no schedule of its own (and changes no id).
+      const own = spec.schedule ? (scheduleSchema.parse(spec.schedule) as ScheduleSpec) : undefined;
+      const schedule = own && canonicalJson(own) !== canonicalJson(recipe.train.schedule) ? own : undefined;
+      // Keys absent unless used: the ids of the stages that existed before `from` / `epochsParam` / `schedule` stay.
+      const extra = { ...(startFrom ? { startFrom } : {}), ...(spec.epochsParam ? { epochs } : {}), ...(schedule ? { schedule } : {}) };
+      const hash = sha256(canonicalJson({ recipe: whole, stage: index, classes, initFrom: pretrained, ...extra }));
       const tag = spec.classSubset === undefined ? '' : `${subsetTag(spec.classSubset)}-`;
-      runs.push({ index, spec, kind: 'train', runId: idOf(hash, `s${index + 1}-${tag}`), hash, recipe, epochs: recipe.train.epochs, classes, initFrom: pretrained, dependsOn: pretrained ? [pretrained] : [] });
+      const dependsOn = [...(pretrained ? [pretrained] : []), ...(startFrom ? [startFrom] : [])];
+      runs.push({ index, spec, kind: 'train', runId: idOf(hash, `s${index + 1}-${tag}`), hash, recipe, epochs, classes, initFrom: pretrained, startFrom, schedule, dependsOn });
       pretrained = undefined;
       return;
     }
-    const teachers = spec.teachers.map((t) => {
+    const teacherRuns = spec.teachers.map((t) => {
       const run = runs.find((r) => r.index === t);
       if (!run || run.kind === 'pretrain') throw new RecipeError(`${where}: teacher ${t} is not an earlier train or distill stage`, undefined, 'method.name');
-      return run.runId;
+      return run;
     });
+    const teachers = teacherRuns.map((r) => r.runId);
+    const all = split.classCounts.map((_, c) => c);
+    const teacherClasses = teacherRuns.map((r) => r.classes ?? all);
     if (teachers.length === 0) throw new RecipeError(`${where}: a distill stage needs at least one teacher`, undefined, 'method.name');
     const hash = sha256(canonicalJson({ recipe: whole, stage: index, teachers, initFrom: pretrained }));
-    runs.push({ index, spec, kind: 'distill', runId: idOf(hash, `s${index + 1}-distill-`), hash, recipe, epochs: recipe.train.epochs, teachers, initFrom: pretrained, dependsOn: [...(pretrained ? [pretrained] : []), ...teachers] });
+    runs.push({ index, spec, kind: 'distill', runId: idOf(hash, `s${index + 1}-distill-`), hash, recipe, epochs: recipe.train.epochs, teachers, teacherClasses, initFrom: pretrained, dependsOn: [...(pretrained ? [pretrained] : []), ...teachers] });
     pretrained = undefined;
   });
   return runs;

@@ -28,6 +28,8 @@ import { pacoMethod } from './paco.js';
 import { sspMethod } from './ssp.js';
 import { oltrMethod } from './oltr.js';
 import { rsgMethod } from './rsg.js';
+import { lfmeMethod } from './lfme.js';
+import { mislasMethod } from './mislas.js';
 // new-method: end imports
 
 const METHODS: Method[] = [
@@ -55,6 +57,8 @@ const METHODS: Method[] = [
   sspMethod,
   oltrMethod,
   rsgMethod,
+  lfmeMethod,
+  mislasMethod,
   // new-method: end entries
 ];
 

@@ -12,6 +12,7 @@ import type { Stage2Strategy } from '../results/types.js';
 import type { ParamStore } from '../models/params.js';
 import type { Recipe } from '../recipe/schema.js';
 import type { Rng } from '../rng.js';
+import type { ScheduleSpec } from '../train/schedule.js';
 
 export type Family = 'baseline' | 'CR' | 'IA' | 'MI';
 export type Tag = 'Baseline' | 'Sampling' | 'CSL' | 'LA' | 'TL' | 'Aug' | 'RL' | 'CD' | 'DT' | 'Ensemble';
@@ -108,6 +109,10 @@ export interface StepContext extends LossContext {
   teachers?: MethodModel[];
   /** A `distill` stage: each teacher's logits for `x` (eval mode, no gradient); inside the step's tidy. */
   teacherLogits?(x: tf.Tensor4D): tf.Tensor2D[];
+  /** A `distill` stage: the classes each teacher trained on (its stage's class subset; all classes when it had none). */
+  teacherClasses?: number[][];
+  /** A `distill` stage: each teacher run's per-class val accuracy (%) of its last epoch. */
+  teacherValPerClass?: number[][];
 }
 
 /** A parameter group of the one SGD: its own learning-rate factor and / or weight decay. */
@@ -153,9 +158,9 @@ export interface MethodSetup {
   numClasses: number;
   /** Validated params (defaults filled in). */
   params: Record<string, unknown>;
-  /** Total training epochs of the run. */
+  /** Total training epochs of the run (of the stage, for a stage with its own budget). */
   epochs: number;
-  /** Index (0-based) in the method's `stages` of the stage being trained, when it has several. */
+  /** The stage being trained, an index into the method's `stages` (absent outside a method's own pipeline). */
   stage?: number;
 }
 
@@ -207,8 +212,11 @@ export interface MethodInstance {
   forward?(model: MethodModel, batch: TrainBatch, ctx: StepContext): ModelOutput;
   /** Training loss. Runs inside the gradient tape. */
   loss(output: ModelOutput, labels: tf.Tensor1D, ctx: StepContext): tf.Scalar;
-  /** Before each training epoch (e.g. BBN's α, a curriculum). */
-  beforeEpoch?(ctx: { epoch: number; epochs: number; model: MethodModel }): void;
+  /**
+   * Before each training epoch (e.g. BBN's α, a curriculum). `valPerClass`: per-class val accuracy
+   * (%) after the previous epoch (absent before the first; kept across a resume).
+   */
+  beforeEpoch?(ctx: { epoch: number; epochs: number; model: MethodModel; valPerClass?: number[] }): void;
   /** After each optimiser step, after batch-norm updates (e.g. a momentum copy, a queue). */
   afterStep?(ctx: { epoch: number; epochs: number; step: number; model: MethodModel }): void;
   /** Parameter groups with their own lr factor / weight decay; the first group naming a parameter wins. */
@@ -284,8 +292,19 @@ export interface Pretext {
   instance?(): MethodInstance;
 }
 
-/** Which classes a `train` stage trains on: a many-shot group or explicit class indices. */
-export type ClassSubset = 'head' | 'middle' | 'tail' | number[];
+/**
+ * A class subset computed from the split and the recipe (e.g. a method's own cut by training
+ * count). `select` gets the LT split's counts (a balanced twin: its long-tailed split's, so both
+ * cut the same classes) and throws a RecipeError naming the key when its input is bad.
+ */
+export interface SubsetRule {
+  /** Names the subset in run ids and messages. */
+  name: string;
+  select(ctx: { classCounts: number[]; params: Record<string, unknown>; thresholds: { head: number; tail: number }; recipeName: string }): number[];
+}
+
+/** Which classes a `train` stage trains on: a many-shot group, explicit class indices, or a rule. */
+export type ClassSubset = 'head' | 'middle' | 'tail' | number[] | SubsetRule;
 
 /**
  * A stage of a method's pipeline, in order, each planned as a run of its own
@@ -294,6 +313,10 @@ export type ClassSubset = 'head' | 'middle' | 'tail' | number[];
  *    classes only (an expert a later `distill` stage reads); with `initFrom` (an earlier train
  *    stage's index), starting from that run's `last/` tensors of the same name (OLTR stage 2);
  *    the method's `create` gets the stage's index (`setup.stage`);
+ *    with `from`, starting from that
+ *    earlier stage's `last/` weights (every tensor of the same name and shape), and with
+ *    `epochsParam`, for that param's number of epochs, and with `schedule`, on its own lr schedule
+ *    (unset keys: the schema's defaults) instead of the recipe's (a fine-tuning stage, e.g. MiSLAS's stage 2);
  *  - `classifier`: a decoupled stage 2 on the frozen stage-1 backbone (src/stages/stage2.ts,
  *    configured by the recipe's `stage2:` keys); after a pretrain stage it must be the last stage
  *    and follow a `train` stage (SSP's pre-train → train → cRT), and its record carries the method's name;
@@ -304,7 +327,7 @@ export type ClassSubset = 'head' | 'middle' | 'tail' | number[];
  *    step context.
  */
 export type StageSpec =
-  | { kind: 'train'; classSubset?: ClassSubset; initFrom?: number }
+  | { kind: 'train'; classSubset?: ClassSubset; initFrom?: number; from?: number; epochsParam?: string; schedule?: Partial<ScheduleSpec> }
   | { kind: 'classifier'; strategy: Stage2Strategy }
   | { kind: 'pretrain'; pretext: Pretext | ((recipe: Recipe) => Pretext); epochsParam?: string }
   | { kind: 'distill'; teachers: number[] };

@@ -70,7 +70,7 @@ export interface TrainInputs {
   /** Called after each epoch's line is complete (the record appends it). */
   onEpoch?: (line: EpochLine) => void;
   /** Added to every step's context (a distill stage's teachers). */
-  stepContext?: Pick<StepContext, 'teachers' | 'teacherLogits'>;
+  stepContext?: Pick<StepContext, 'teachers' | 'teacherLogits' | 'teacherClasses' | 'teacherValPerClass'>;
 }
 
 /** What `last` stores besides the tensors. */
@@ -85,6 +85,8 @@ interface TrainState {
   trainSeconds: number;
   trainImages: number;
   epochSeconds: number;
+  /** Per-class val accuracy after the last finished epoch (beforeEpoch's `valPerClass`). */
+  valPerClass?: number[];
 }
 
 export interface TrainResult {
@@ -178,7 +180,7 @@ export async function train(inputs: TrainInputs, cfg: TrainConfig): Promise<Trai
           );
         }
       }
-      method.beforeEpoch?.({ epoch, epochs: cfg.epochs, model });
+      method.beforeEpoch?.({ epoch, epochs: cfg.epochs, model, ...(state.valPerClass ? { valPerClass: state.valPerClass } : {}) });
       try {
         for (; state.step < steps; state.step++) {
           const step = state.step;
@@ -253,7 +255,8 @@ export async function train(inputs: TrainInputs, cfg: TrainConfig): Promise<Trai
       }
       inputs.onEpoch?.(line);
       reporter.epochEnd?.(line);
-      Object.assign(state, { step: 0, lossSum: 0, correct: 0, seen: 0, epochSeconds: 0, epoch: epoch + 1 });
+      // Kept only for a method that reads it (a checkpoint of 1000 numbers per epoch otherwise).
+      Object.assign(state, { step: 0, lossSum: 0, correct: 0, seen: 0, epochSeconds: 0, epoch: epoch + 1, ...(method.beforeEpoch ? { valPerClass: val.perClass } : {}) });
       saveLast();
       state.epoch = epoch; // the for-loop increments it
       t0 = performance.now();
@@ -285,7 +288,7 @@ export function accumulatedStep(
   batch: HostBatch,
   accumulate: number,
   lr: number,
-  ctx: { epoch: number; epochs: number; rng: Rng; step?: number } & Pick<StepContext, 'teachers' | 'teacherLogits'>,
+  ctx: { epoch: number; epochs: number; rng: Rng; step?: number } & Pick<StepContext, 'teachers' | 'teacherLogits' | 'teacherClasses' | 'teacherValPerClass'>,
   streams?: HostBatch[][],
 ): { loss: Promise<number>; correct: Promise<number> } {
   const [n, h, w, c] = batch.shape;
