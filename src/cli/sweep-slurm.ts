@@ -9,20 +9,8 @@ import { createCliReporter } from './progress.js';
 import { withInterruptSignal } from './interrupt.js';
 import { DEFAULT_RESULTS_DIR } from './options.js';
 
-export interface SlurmFlags {
-  partition?: string;
-  account?: string;
-  qos?: string;
-  time?: string;
-  gpusPerTask?: number;
-  cpusPerTask?: number;
-  mem?: string;
-  constraint?: string;
-  sbatchArg: string[];
-  maxParallel?: number;
-  requeueLimit?: number;
-  signalSeconds?: number;
-}
+/** The resource flags of `sweep` (commander's names: `--sbatch-arg` collects into `sbatchArg`). */
+export type SlurmFlags = Omit<SlurmResources, 'sbatchArgs'> & { sbatchArg: string[] };
 
 /** Flags over the sweep file's executor block. */
 export function slurmResources(flags: SlurmFlags, file: SweepFile | null): SlurmResources {

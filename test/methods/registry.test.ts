@@ -131,7 +131,7 @@ describe('registry', () => {
       // A method with a model of its own (BBN, ResLT, …) trains on that model's output: its loss
       // may read per-expert logits or the step's streams, which bare logits do not have.
       if (inst.buildModel) {
-        const model = inst.buildModel({ backbone: 'resnet8', inChannels: 1, numClasses: COUNTS.length, seed: 0 });
+        const model = inst.buildModel({ backbone: 'resnet8', inChannels: 1, numClasses: COUNTS.length, seed: 0, imageShape: [8, 8, 1] });
         try {
           const g = tf.tidy(() => {
             const x = tf.randomNormal([3, 8, 8, 1], 0, 1, 'float32', 1) as tf.Tensor4D;

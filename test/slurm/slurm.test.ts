@@ -120,7 +120,10 @@ test('the shipped ImageNet-LT study file: Tables 5–7 with a GPU per task; --dr
   const dataRoot = (await writeImageNetLtRoot(path.join(tempDir('ltb-study-'), 'imagenet'))).root;
   const results = path.join(tempDir(), 'results');
   // No sbatch on PATH: a dry run must not need it.
-  const r = cli(['sweep', '--file', file, '--data-root', dataRoot, '--results', results, '--dry-run'], { PATH: path.dirname(process.execPath) });
+  // Group thresholds scaled to the tiny lists (8/4/2/1 images), where ImageNet-LT's 100/20 would
+  // leave LFME's many-shot subset empty (a recipe error).
+  const tiny = ['--set', 'eval.thresholds.head=6', '--set', 'eval.thresholds.tail=2'];
+  const r = cli(['sweep', '--file', file, '--data-root', dataRoot, '--results', results, '--dry-run', ...tiny], { PATH: path.dirname(process.execPath) });
   assert.equal(r.code, 0, r.stderr);
   assert.equal(existsSync(results), false, 'a dry run writes nothing');
   const scripts = r.stdout.split(/^# ---- /m).slice(1);
