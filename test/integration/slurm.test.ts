@@ -222,19 +222,30 @@ test('steps 1–2: a sweep submitted as job arrays gives the records, UA/RA and 
   assert.match(again.stdout, /nothing to submit: all 3 sweep entries are finished/);
 });
 
-test('steps 3–4: scancel mid-run then resubmit resumes from last; a time limit saves last, requeues and finishes', { skip, timeout: 1_200_000 }, async () => {
+/** Requeues the time-limited task may use: its run takes about two windows, a slow machine more. */
+const REQUEUE_LIMIT = 8;
+
+test('steps 3–4: scancel mid-run then resubmit resumes from last; a time limit saves last, requeues and finishes', { skip, timeout: 1_800_000 }, async () => {
   const long = path.join(dir, 'recipes', 'long', 'long.yaml');
   const results = path.join(dir, 'long-results');
   // Step 4's task first: its time limit (2 min, the warning 30 s + Slurm's 30-s check period
-  // before it) is shorter than its run (12 epochs); step 3's task runs beside it.
-  const limited = cli(['sweep', '--executor', 'slurm', long, '--set', 'train.epochs=12', '--results', results, '--backend', 'wasm', '--time', '2', '--signal-seconds', '30', '--requeue-limit', '3']);
+  // before it: at most ~90 s of training) must be shorter than its run on any machine, so the run
+  // is sized from this machine's epoch time, measured on one thread as the tasks train: about
+  // 150 s of epochs, finished within a few requeues. Step 3's task runs beside it.
+  const probe = path.join(dir, 'probe-results');
+  const timed = cli(['run', long, '--set', 'train.epochs=2', '--results', probe, '--backend', 'wasm'], { LT_WASM_THREADS: '1' });
+  assert.equal(timed.code, 0, timed.stderr);
+  const [probeRun] = runDirs(probe);
+  const epochSeconds = Math.min(...readFileSync(path.join(probe, probeRun, 'epochs.jsonl'), 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l).seconds as number));
+  const limitedEpochs = Math.min(400, Math.max(12, Math.ceil(150 / epochSeconds)));
+  const limited = cli(['sweep', '--executor', 'slurm', long, '--set', `train.epochs=${limitedEpochs}`, '--results', results, '--backend', 'wasm', '--time', '2', '--signal-seconds', '30', '--requeue-limit', String(REQUEUE_LIMIT)]);
   assert.equal(limited.code, 0, limited.stderr);
   const [limitedJob] = submitted(limited.stdout);
   const cancelled = cli(['sweep', '--executor', 'slurm', long, '--set', 'train.epochs=6', '--results', results, '--backend', 'wasm']);
   assert.equal(cancelled.code, 0, cancelled.stderr);
   const [cancelJob] = submitted(cancelled.stdout);
   const plan = (epochs: number) => JSON.parse(cli(['sweep', long, '--set', `train.epochs=${epochs}`, '--results', results, '--dry-run', '--json']).stdout).entries[0].runId as string;
-  const limitedRun = plan(12);
+  const limitedRun = plan(limitedEpochs);
   const cancelRun = plan(6);
 
   // Step 3: cancel once two epochs are written.
@@ -260,12 +271,12 @@ test('steps 3–4: scancel mid-run then resubmit resumes from last; a time limit
   const mid = record(results, limitedRun);
   assert.equal(mid.status, 'interrupted');
   assert.ok(existsSync(path.join(results, limitedRun, 'last')), "'last' saved on the warning signal");
-  assert.equal(mid.slurm.requeueLimit, 3);
+  assert.equal(mid.slurm.requeueLimit, REQUEUE_LIMIT);
   const savedEpochs = epochNumbers(results, limitedRun).length;
-  assert.ok(savedEpochs < 12);
+  assert.ok(savedEpochs < limitedEpochs);
   // Slurm holds a requeued job back (BeginTime, about two minutes); the test releases it at once
   // (again if a slow machine needs a second requeue).
-  await waitFor('both runs to finish', 600_000, () => {
+  await waitFor('both runs to finish', 900_000, () => {
     if (squeue().get(`${limitedJob}_0`)?.reason === 'BeginTime') spawnSync('scontrol', ['update', `JobId=${limitedJob}_0`, 'StartTime=now'], { env });
     return allEnded([resubJob, limitedJob]) && record(results, cancelRun)?.status === 'finished' && record(results, limitedRun)?.status === 'finished';
   });
@@ -275,10 +286,10 @@ test('steps 3–4: scancel mid-run then resubmit resumes from last; a time limit
   assert.match(readFileSync(path.join(results, cancelRun, 'log.txt'), 'utf8'), /resuming at epoch \d+ step \d+/);
   assert.deepEqual(resumed.slurm.jobs, [`${cancelJob}_0`, `${resubJob}_0`], 'both tasks named in the record');
   const done = record(results, limitedRun);
-  assert.deepEqual(epochNumbers(results, limitedRun), [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12]);
+  assert.deepEqual(epochNumbers(results, limitedRun), Array.from({ length: limitedEpochs }, (_, i) => i + 1));
   assert.ok(done.slurm.restarts >= 1, 'finished after a restart');
   assert.equal(done.slurm.requeued.length, done.slurm.restarts, 'each restart was a requeue of its own');
-  assert.match(readFileSync(done.slurm.log, 'utf8'), /SIGUSR2: saving last checkpoint[\s\S]*requeued \(restart 1 of at most 3\)[\s\S]*resuming at epoch/);
+  assert.match(readFileSync(done.slurm.log, 'utf8'), new RegExp(`SIGUSR2: saving last checkpoint[\\s\\S]*requeued \\(restart 1 of at most ${REQUEUE_LIMIT}\\)[\\s\\S]*resuming at epoch`));
   assert.equal(squeue().get(`${limitedJob}_0`)?.state, 'COMPLETED');
 });
 
