@@ -231,13 +231,14 @@ test('steps 3–4: scancel mid-run then resubmit resumes from last; a time limit
   // Step 4's task first: its time limit (2 min, the warning 30 s + Slurm's 30-s check period
   // before it: at most ~90 s of training) must be shorter than its run on any machine, so the run
   // is sized from this machine's epoch time, measured on one thread as the tasks train: about
-  // 150 s of epochs, finished within a few requeues. Step 3's task runs beside it.
+  // 300 s of epochs, finished within a few requeues (Slurm checks time limits lazily: on an idle
+  // 2-core machine the first warning came about 150 s into a 2-minute limit). Step 3's task runs beside it.
   const probe = path.join(dir, 'probe-results');
   const timed = cli(['run', long, '--set', 'train.epochs=2', '--results', probe, '--backend', 'wasm'], { LT_WASM_THREADS: '1' });
   assert.equal(timed.code, 0, timed.stderr);
   const [probeRun] = runDirs(probe);
   const epochSeconds = Math.min(...readFileSync(path.join(probe, probeRun, 'epochs.jsonl'), 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l).seconds as number));
-  const limitedEpochs = Math.min(400, Math.max(12, Math.ceil(150 / epochSeconds)));
+  const limitedEpochs = Math.min(800, Math.max(12, Math.ceil(300 / epochSeconds)));
   const limited = cli(['sweep', '--executor', 'slurm', long, '--set', `train.epochs=${limitedEpochs}`, '--results', results, '--backend', 'wasm', '--time', '2', '--signal-seconds', '30', '--requeue-limit', String(REQUEUE_LIMIT)]);
   assert.equal(limited.code, 0, limited.stderr);
   const [limitedJob] = submitted(limited.stdout);
