@@ -33,7 +33,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { z } from 'zod';
-import { drwStartEpoch, ldamLoss, ldamMargins } from '../losses/ldam.js';
+import { drwStartEpoch, ldamLoss, ldamMargins, ldamParams } from '../losses/ldam.js';
 import { stopGradient } from '../losses/common.js';
 import { getBackbone } from '../models/backbones/registry.js';
 import type { BackboneBranch, BackboneTrunk } from '../models/backbones/types.js';
@@ -55,12 +55,10 @@ export const rsgParams = z
     cescWeight: z.number().nonnegative().default(0.1),
     mvWeight: z.number().nonnegative().default(0.01),
     resample: z.boolean().default(true).describe('switch to class-balanced sampling at the generation epoch (DRS)'),
-    maxMargin: z.number().positive().default(0.3),
-    scale: z.number().positive().default(30),
-    drw: z.boolean().default(false),
-    drwStart: z.number().min(0).max(1).default(0.8),
-    beta: z.number().min(0).lt(1).default(0.9999),
   })
+  // LDAM's own keys (not its variant: RSG's head is the cosine one), at RSG's defaults.
+  .merge(ldamParams.omit({ variant: true }))
+  .extend({ maxMargin: z.number().positive().default(0.3), drw: z.boolean().default(false) })
   .strict();
 export type RsgParams = z.output<typeof rsgParams>;
 
