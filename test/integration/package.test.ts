@@ -10,7 +10,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync, type SpawnSyncOptions } from 'node:child_process';
-import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { packageRoot } from '../../src/version.js';
@@ -59,7 +59,14 @@ test('npm pack → npm install in a scratch project → import lt-bench and lt-b
   }
   const unwanted = files.filter((f) => /^(test|dist\/test|dist\/scripts|src|\.ci)\//.test(f) || f.endsWith('.map') || f.startsWith('native/torch/build/'));
   assert.deepEqual(unwanted, [], 'tests, TypeScript sources, source maps and native builds stay out of the tarball');
-  assert.ok(info.entryCount < 600, `${info.entryCount} files in the tarball`);
+  // Every compiled file answers to a source file: a stale build of a deleted or renamed module
+  // would ship (and could be imported) otherwise. A count bound broke each time a method was added.
+  const orphans = files
+    .filter((f) => f.startsWith('dist/src/'))
+    .map((f) => f.replace(/^dist\//, '').replace(/(\.d)?\.js$|\.d\.ts$/, '.ts'))
+    .filter((src) => !existsSync(path.join(packageRoot, src)));
+  assert.deepEqual(orphans, [], 'compiled files without a source in src/ (a stale dist/)');
+  assert.ok(info.size < 40e6, `the tarball is ${(info.size / 1e6).toFixed(1)} MB (the vendored Fashion-MNIST is ~30 MB of it)`);
 
   const scratch = path.join(work, 'scratch');
   mkdirSync(scratch);
