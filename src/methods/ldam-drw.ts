@@ -8,7 +8,8 @@
  */
 import { classBalancedWeights } from '../losses/common.js';
 import { drwStartEpoch, ldamLoss, ldamMargins, ldamParams } from '../losses/ldam.js';
-import type { Method } from './types.js';
+import * as tf from '@tensorflow/tfjs';
+import type { Method, ModelOutput } from './types.js';
 import { logitsLoss, parseParams } from './setup.js';
 
 export const ldamDrwMethod: Method = {
@@ -24,9 +25,12 @@ export const ldamDrwMethod: Method = {
   params: ldamParams,
   create(setup) {
     const params = parseParams('ldam-drw', ldamParams, setup);
+    const cosine = params.variant === 'ldam-drw';
     return {
-      // The cosine head yields unscaled cosines; the loss multiplies by `scale` itself.
-      head: params.variant === 'ldam-drw' ? 'cosine' : 'linear',
+      // The cosine head yields unscaled cosines; the loss multiplies by `scale` itself, and so
+      // does the prediction (the argmax is the same; calibration and NLL read s·cos, the logits trained).
+      head: cosine ? 'cosine' : 'linear',
+      ...(cosine ? { predict: (output: ModelOutput) => tf.mul(params.scale, output.logits) as tf.Tensor2D } : {}),
       loss: logitsLoss(ldamLoss(setup.classCounts, params)),
       resolvedParams: {
         margins: ldamMargins(setup.classCounts, params.maxMargin),

@@ -69,6 +69,11 @@ export class PacoModel extends StoreModel {
   forwardHead(features: tf.Tensor2D): ModelOutput {
     return { features, logits: this.head.apply(features) };
   }
+
+  /** The query projection feeds only the contrastive loss: the test-time model is backbone + `fc`. */
+  override trainingOnly(name: string): boolean {
+    return name.startsWith('paco.proj.');
+  }
 }
 
 export interface PacoLossInput {

@@ -209,11 +209,9 @@ export class RsgModel extends StoreModel {
     return { features, logits: this.head.apply(features, training) };
   }
 
-  /** The inference model's parameters: the module is training-only. */
-  override parameterCount(): number {
-    let n = 0;
-    for (const [name, v] of this.store.all()) if (this.store.trainable.has(name) && !name.startsWith('rsg.')) n += v.size;
-    return n;
+  /** The module is absent at test time: out of `parameterCount` and `cost.params.test`. */
+  override trainingOnly(name: string): boolean {
+    return name.startsWith('rsg.');
   }
 }
 
@@ -293,6 +291,8 @@ export const rsgMethod: Method = {
     return {
       buildModel: (ctx) => new RsgModel(ctx, p),
       ...(p.resample ? { samplerSwitch: { epoch: generationEpoch, sampler: 'class-balanced' as const } } : {}),
+      // The cosine head's logits are cosines: scaled as in LDAM's loss (same argmax; ECE/NLL read s·cos).
+      predict: (output) => tf.mul(p.scale, output.logits) as tf.Tensor2D,
       forward: (model, batch, ctx: StepContext) => rsgForward(model as RsgModel, batch, ctx.epoch, generationEpoch, headSet, p.transferStrength),
       loss: (out, labels, ctx) =>
         tf.tidy(() => {

@@ -30,9 +30,14 @@ export abstract class StoreModel implements MethodModel {
     return this.forwardHead(this.forwardFeatures(x, training), training);
   }
 
+  /** The inference model's parameters: trainable ones, less any the model declares training-only. */
   parameterCount(): number {
-    return this.store.parameterCount();
+    let n = 0;
+    for (const [name, v] of this.store.trainable) if (!this.trainingOnly?.(name)) n += v.size;
+    return n;
   }
+
+  trainingOnly?(name: string): boolean;
 
   dispose(): void {
     this.store.dispose();

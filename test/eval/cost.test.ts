@@ -29,7 +29,7 @@ class TinyModel extends StoreModel {
     const f = training ? (tf.matMul(features, this.gen as tf.Tensor2D) as tf.Tensor2D) : features;
     return { features, logits: tf.matMul(f, this.fc as tf.Tensor2D, false, true) };
   }
-  trainingOnly(name: string): boolean {
+  override trainingOnly(name: string): boolean {
     return name.startsWith('gen.');
   }
 }

@@ -7,6 +7,7 @@
 import { before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs';
+import { parameterCounts } from '../../src/eval/cost.js';
 import { runRecipe } from '../../src/lifecycle/index.js';
 import { pacoLoss, pacoMethod, PacoModel } from '../../src/methods/paco.js';
 import { enqueued, infoNceLoss, MomentumEncoder } from '../../src/models/momentum-contrast.js';
@@ -175,12 +176,15 @@ describe('PaCo queue and momentum encoder', () => {
     }
   });
 
-  it('parameter count is the backbone, the classifier and the MLP (the key copy and the queue are buffers)', () => {
+  it('the test-time parameter count is the backbone and the classifier; training adds the MLP (the key copy and the queue are buffers)', () => {
     const m = new PacoModel({ backbone: 'resnet8', inChannels: 1, numClasses: 3, seed: 0 }, 32, 8);
     try {
       const d = m.encoder.backbone.featureDim;
       const backbone = [...m.store.trainable.keys()].filter((n) => !n.startsWith('fc.') && !n.startsWith('paco.')).reduce((s, n) => s + m.store.trainable.get(n)!.size, 0);
-      assert.equal(m.parameterCount(), backbone + d * 3 + 3 + (d * d + d) + 2 * d + (d * 8 + 8));
+      assert.equal(m.parameterCount(), backbone + d * 3 + 3);
+      const counts = parameterCounts(m);
+      assert.equal(counts.test, backbone + d * 3 + 3);
+      assert.equal(counts.train, backbone + d * 3 + 3 + (d * d + d) + 2 * d + (d * 8 + 8));
       assert.deepEqual(m.queue.keys.shape, [32, 8]);
     } finally {
       m.dispose();

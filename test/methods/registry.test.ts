@@ -201,13 +201,24 @@ describe('method hooks', () => {
   });
 
   it('the training-only methods predict with the raw logits', () => {
-    for (const name of ['softmax', 'weighted-softmax', 'focal', 'class-balanced', 'ldam-drw', 'esql', 'balanced-softmax', 'lade']) {
+    for (const name of ['softmax', 'weighted-softmax', 'focal', 'class-balanced', 'esql', 'balanced-softmax', 'lade']) {
       const inst = getMethod(name).create(setup());
       assert.equal(inst.predict, undefined, name);
       assert.equal(inst.calibrate, undefined, name);
       assert.equal(inst.sampler, undefined, name);
     }
     assert.equal(getMethod('logit-adjustment').create(setup()).predict, undefined);
+    assert.equal(getMethod('ldam-drw').create(setup({ variant: 'survey' })).predict, undefined, 'the survey variant has a linear head');
+  });
+
+  it('cosine-head LDAM and RSG predict s·cos, the logits their loss trained (same argmax; ECE and NLL read these)', () => {
+    const cos = [[0.5, -0.25, 0.1, 0]];
+    for (const [name, params, s] of [['ldam-drw', {}, 30], ['ldam-drw', { scale: 16 }, 16], ['rsg', {}, 30]] as const) {
+      const inst = getMethod(name).create(setup(params));
+      assert.equal(inst.calibrate, undefined, name);
+      const got = tf.tidy(() => inst.predict!({ logits: tf.tensor2d(cos), features: tf.zeros([1, 1]) as tf.Tensor2D }).arraySync());
+      got[0].forEach((v, j) => assert.ok(Math.abs(v - s * cos[0][j]) < 1e-5, `${name} s=${s}: ${v}`));
+    }
   });
 
   it('logit-adjustment posthoc trains with CE and predicts z − τ log π', () => {

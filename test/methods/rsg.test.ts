@@ -8,6 +8,7 @@ import { before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs';
 import { cescDistanceLoss, headClasses, mvShapeTerms, RsgModel, rsgForward, rsgMethod, rsgParameterCount, rsgParams, softAssignment } from '../../src/methods/rsg.js';
+import { parameterCounts } from '../../src/eval/cost.js';
 import { LtModel } from '../../src/models/model.js';
 import { planRecipe, runRecipe } from '../../src/lifecycle/index.js';
 import { readRecord } from '../../src/results/record.js';
@@ -70,6 +71,7 @@ test('forward: generated tail maps are appended (tail labels) only from the gene
   assert.equal(model.parameterCount(), plain.parameterCount());
   const rsgCount = [...model.store.trainable].filter(([n]) => n.startsWith('rsg.')).reduce((s, [, v]) => s + v.size, 0);
   assert.equal(rsgCount, rsgParameterCount(32, 2, 3, 8));
+  assert.deepEqual(parameterCounts(model), { train: plain.parameterCount() + rsgCount, test: plain.parameterCount(), buffers: parameterCounts(model).buffers });
   assert.deepEqual(Array.from(model.forward(x, false).logits.dataSync()), Array.from(plain.forward(x, false).logits.dataSync()), 'same seeded weights, same inference');
   const inst = rsgMethod.create({ classCounts: [30, 3], numClasses: 2, params: { contrastiveDim: 8 }, epochs: 10 });
   assert.deepEqual(inst.samplerSwitch, { epoch: 8, sampler: 'class-balanced' });
