@@ -4,6 +4,12 @@
  * (/usr/bin/python3, Debian python3-pil; scripts/bench-data.py).
  *
  *   npx tsc -p tsconfig.json && node dist/scripts/bench-data.js [--images 32] [--seconds 1] [--rounds 3] [--workers N] [--out file.json]
+ *   node dist/scripts/bench-data.js --scaling 1,2,4,8 [--images 64] [--rounds 3] [--out file.json]
+ *
+ * --scaling measures only the worker pool, at each worker count: wall images/s (median of
+ * --rounds passes over 6× the images, after a warm-up pass), and its ratio to N × the one-worker
+ * rate (the target is ≥ 0.8 up to the machine's cores). The script re-runs itself with
+ * UV_THREADPOOL_SIZE ≥ the largest count when the pool is smaller, as the CLI launcher does.
  *
  * Generates 500×375 JPEGs (ImageNet's typical size; smooth content plus noise, quality 90, about
  * ImageNet's file sizes) in a temp folder. Every stage runs one image at a time on one thread with
@@ -33,7 +39,7 @@
  * from disk, full train transform, --workers threads), wall and CPU rates.
  * Prints one JSON object (and writes it to --out).
  */
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { availableParallelism, loadavg, tmpdir } from 'node:os';
 import path from 'node:path';
@@ -51,6 +57,7 @@ import {
   type CropBox,
 } from '../src/data/image-pipeline.js';
 import { planBilinearResize, resampleRGBReference, resampleRGBView, resampleUsesWasm, type ResizePlan } from '../src/data/image-resample.js';
+import { libuvPoolSize } from '../src/data/image-pipeline.js';
 import { ImageListSource, formatImageList } from '../src/data/sources/image-list.js';
 
 function arg(name: string, def: number): number {
@@ -116,13 +123,78 @@ function summarise(runs: Rate[]): { perCpuSecond: number; msPerImage: number; wa
   };
 }
 
+/** Wall and CPU images/s of an ImageListSource with `workers` threads over the JPEGs in `dir` (list.txt), after a warm-up pass. */
+async function poolRate(dir: string, nImages: number, workers: number): Promise<{ images: number; wall: number; perCpuSecond: number }> {
+  const src = await ImageListSource.open({ root: dir, numClasses: 1, lists: { train: path.join(dir, 'list.txt'), test: path.join(dir, 'list.txt') }, workers, prefetch: 4 });
+  try {
+    // one untimed pass first: worker start-up (isolates, module loading, JIT) is not per-image cost
+    for await (const b of src.batches('train', Int32Array.from({ length: nImages }, (_, i) => i), 32, { seed: 2 })) void b;
+    const order = Int32Array.from({ length: nImages * 6 }, (_, i) => i % nImages);
+    const t0 = performance.now();
+    const c0 = process.cpuUsage();
+    let n = 0;
+    for await (const b of src.batches('train', order, 32, { seed: 1 })) n += b.n;
+    const wall = (performance.now() - t0) / 1000;
+    const cpu = process.cpuUsage(c0);
+    return { images: n, wall: n / wall, perCpuSecond: n / ((cpu.user + cpu.system) / 1e6) };
+  } finally {
+    await src.close();
+  }
+}
+
+function writeList(dir: string): void {
+  writeFileSync(path.join(dir, 'list.txt'), formatImageList(readdirSync(dir).filter((f) => f.endsWith('.jpg')).map((f) => ({ path: f, label: 0 }))));
+}
+
+/** --scaling: the pool's wall rate against the worker count. */
+async function scaling(counts: number[], nImages: number, rounds: number, outFile: string | null): Promise<void> {
+  const dir = mkdtempSync(path.join(tmpdir(), 'ltb-bench-data-'));
+  try {
+    await makeJpegs(dir, nImages);
+    writeList(dir);
+    const load0 = loadavg().map((x) => +x.toFixed(2));
+    const rows: Array<{ workers: number; imagesPerSecond: number; rounds: number[]; perCpuSecond: number; ratioToLinear?: number }> = [];
+    for (const workers of counts) {
+      const runs = [];
+      for (let r = 0; r < rounds; r++) runs.push(await poolRate(dir, nImages, workers));
+      rows.push({ workers, imagesPerSecond: +median(runs.map((x) => x.wall)).toFixed(1), rounds: runs.map((x) => +x.wall.toFixed(1)), perCpuSecond: +median(runs.map((x) => x.perCpuSecond)).toFixed(1) });
+    }
+    const one = rows.find((r) => r.workers === 1)?.imagesPerSecond;
+    for (const r of rows) if (one) r.ratioToLinear = +(r.imagesPerSecond / (r.workers * one)).toFixed(2);
+    const out = {
+      date: new Date().toISOString(),
+      machine: { cores: availableParallelism(), loadavgBefore: load0, loadavgAfter: loadavg().map((x) => +x.toFixed(2)), node: process.version, sharp: sharp.versions.sharp, libuvPool: libuvPoolSize() },
+      images: { count: nImages, width: 500, height: 375, passes: 6 },
+      method: `ImageListSource, files from disk, the full train transform at 224; wall images/s, median of ${rounds} rounds; ratioToLinear = rate / (workers × the one-worker rate), target ≥ 0.8 up to the cores`,
+      scaling: rows,
+    };
+    const json = JSON.stringify(out, null, 2);
+    if (outFile) writeFileSync(outFile, json + '\n');
+    console.log(json);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
 async function main() {
+  const outIdx = process.argv.indexOf('--out');
+  const outFile = outIdx >= 0 ? process.argv[outIdx + 1] : null;
+  const scaleIdx = process.argv.indexOf('--scaling');
+  if (scaleIdx >= 0) {
+    const counts = process.argv[scaleIdx + 1].split(',').map(Number);
+    if (counts.some((n) => !Number.isInteger(n) || n < 1)) throw new Error(`--scaling ${process.argv[scaleIdx + 1]}: expected worker counts ≥ 1, e.g. 1,2,4`);
+    const need = Math.max(...counts);
+    if (libuvPoolSize() < need) {
+      // The pool is read at the first asynchronous I/O, long past: run again with it sized.
+      const r = spawnSync(process.execPath, process.argv.slice(1), { stdio: 'inherit', env: { ...process.env, UV_THREADPOOL_SIZE: String(need) } });
+      process.exit(r.status ?? 1);
+    }
+    return scaling(counts, arg('images', 64), arg('rounds', 3), outFile);
+  }
   const nImages = arg('images', 32);
   const seconds = arg('seconds', 1);
   const rounds = arg('rounds', 3);
   const workers = arg('workers', Math.max(1, availableParallelism() - 1));
-  const outIdx = process.argv.indexOf('--out');
-  const outFile = outIdx >= 0 ? process.argv[outIdx + 1] : null;
   const dir = mkdtempSync(path.join(tmpdir(), 'ltb-bench-data-'));
   try {
     const files = await makeJpegs(dir, nImages);
@@ -198,18 +270,8 @@ async function main() {
     const pilOut = pilRuns.pipeline.length ? { ...pilInfo, decode: summarise(pilRuns.decode), pipeline: summarise(pilRuns.pipeline) } : pilInfo;
 
     // The worker pool, files from disk, full train transform.
-    writeFileSync(path.join(dir, 'list.txt'), formatImageList(readdirSync(dir).filter((f) => f.endsWith('.jpg')).map((f) => ({ path: f, label: 0 }))));
-    const src = await ImageListSource.open({ root: dir, numClasses: 1, lists: { train: path.join(dir, 'list.txt'), test: path.join(dir, 'list.txt') }, workers, prefetch: 4 });
-    // one untimed pass first: worker start-up (isolates, module loading, JIT) is not per-image cost
-    for await (const b of src.batches('train', Int32Array.from({ length: nImages }, (_, i) => i), 32, { seed: 2 })) void b;
-    const order = Int32Array.from({ length: nImages * 6 }, (_, i) => i % nImages);
-    const t0 = performance.now();
-    const c0 = process.cpuUsage();
-    let n = 0;
-    for await (const b of src.batches('train', order, 32, { seed: 1 })) n += b.n;
-    const wall = (performance.now() - t0) / 1000;
-    const cpu = process.cpuUsage(c0);
-    await src.close();
+    writeList(dir);
+    const pool = await poolRate(dir, nImages, workers);
 
     const pipe = sharpOut.pipeline.perCpuSecond;
     const pilPipe = (pilOut as { pipeline?: { perCpuSecond: number } }).pipeline?.perCpuSecond;
@@ -223,9 +285,9 @@ async function main() {
       ratioSharpToPilPerCore: pilPipe ? +(pipe / pilPipe).toFixed(2) : null,
       pool: {
         workers,
-        images: n,
-        imagesPerSecond: +(n / wall).toFixed(1),
-        perCpuSecond: +(n / ((cpu.user + cpu.system) / 1e6)).toFixed(1),
+        images: pool.images,
+        imagesPerSecond: +pool.wall.toFixed(1),
+        perCpuSecond: +pool.perCpuSecond.toFixed(1),
         note: 'after a warm-up pass; the wall rate depends on the free cores of a shared machine; perCpuSecond counts every thread (main thread batching too)',
       },
     };

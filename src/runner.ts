@@ -107,7 +107,7 @@ export function evalProgress(reporter: Reporter, what: string): EvalProgress | u
 /** Puts the image-list pipeline's counters (the record's `data` block) into a record about to be written. */
 export function attachPipelineStats(record: RunRecord, data: RunData): void {
   const s = data.pipelineStats();
-  if (s) record.data = { pipelineImagesPerSec: s.imagesPerSecond, images: s.images, skipped: s.skipped, skippedFiles: s.skippedFiles };
+  if (s) record.data = { pipelineImagesPerSec: s.imagesPerSecond, workers: s.workers, libuvPool: s.libuvPool, images: s.images, skipped: s.skipped, skippedFiles: s.skippedFiles };
 }
 
 /** Height, width and channels of the images a run trains on. */
@@ -269,6 +269,11 @@ async function trainOpened(recipe: Recipe, opts: RunOptions, data: RunData, runI
   const mem = estimateActivationMemory(model, imageShapeOf(recipe, data), t.batchSize / accumulate, accumulate);
   record.memory = { activationBytesEstimate: mem.bytesPerStep, activationBytesPerImage: mem.bytesPerImage, microBatch: mem.microBatch, accumulate, backend: mem.backend, estimate: true };
   reporter.log?.(describeActivationEstimate(mem));
+  const pipeline = data.pipelineStats();
+  if (pipeline) {
+    const capped = pipeline.workers > pipeline.libuvPool ? `: at most ${pipeline.libuvPool} decode at once (set UV_THREADPOOL_SIZE ≥ ${pipeline.workers}, or run the lt-bench CLI, which sizes it)` : '';
+    reporter.log?.(`image decoding: ${pipeline.workers} worker thread(s), libuv pool ${pipeline.libuvPool}${capped}`);
+  }
   try {
     extra = stage?.stepContext?.({ inChannels: data.channels, classCounts: split.classCounts });
     const result = await train(

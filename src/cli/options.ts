@@ -5,9 +5,28 @@
  * new name with different values is a usage error (exit 2).
  */
 import { Option, type Command } from 'commander';
-import { UsageError } from '../index.js';
+import { UsageError, type Recipe } from '../index.js';
+import { isImageListDataset } from '../recipe/schema.js';
 
 export const DEFAULT_RESULTS_DIR = 'results';
+
+/** A commander parser for an integer flag ≥ `min` (a bad value is a usage error, exit 2). */
+export const intOption = (flag: string, min: number) => (v: string) => {
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < min) throw new UsageError(`${flag} ${v}: expected an integer ≥ ${min}`);
+  return n;
+};
+
+export const WORKERS_HELP = 'image decoding worker threads for image-list datasets (sets dataset.workers, not part of the run id; default: the cores given − 1, SLURM_CPUS_PER_TASK in a Slurm task; 0 decodes on the training thread)';
+
+/**
+ * `--workers N` on a recipe: image-list datasets decode in N workers; in-memory datasets decode
+ * nothing, so they are left as they are (a sweep may mix both).
+ */
+export function withWorkers(recipe: Recipe, workers: number | undefined): Recipe {
+  if (workers === undefined || !isImageListDataset(recipe.dataset.name)) return recipe;
+  return { ...recipe, dataset: { ...recipe.dataset, workers } };
+}
 
 interface SharedOption {
   /** Help text; the aliases are appended to it. */

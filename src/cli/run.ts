@@ -4,7 +4,7 @@ import { describeDryRun } from './dry-run.js';
 import { createCliReporter } from './progress.js';
 import { formatRunResult } from './format.js';
 import { withInterruptSignal } from './interrupt.js';
-import { commonOptions } from './options.js';
+import { commonOptions, intOption, withWorkers, WORKERS_HELP } from './options.js';
 
 function collect(v: string, prev: string[]): string[] {
   return [...prev, v];
@@ -19,13 +19,16 @@ export function registerRun(program: Command): void {
     .argument('<recipe>', 'recipe YAML file')
     .option('--set <key=value>', 'override a recipe key (repeatable), e.g. --set train.epochs=5', collect, [])
     .option('--backend <name>', 'force a backend: torch, tensorflow-gpu, tensorflow, wasm, cpu')
+    .option('--workers <n>', WORKERS_HELP, intOption('--workers', 0))
     .option('--wait', 'if another trainer holds this run, wait for it (then reuse or resume) instead of failing')
     .option('--force', 'train again into a new run id even if a record exists')
     .option('--dry-run', 'print the resolved recipe (defaults filled in), its hash, the run id and the reference runs it would train; do not train')
     .option('--json', 'print run.json to stdout (no progress output)')
     .option('--quiet', 'no progress output')
-    .action(async (file: string, o: { set: string[]; dataRoot?: string; results?: string; backend?: string; force?: boolean; wait?: boolean; dryRun?: boolean; json?: boolean; quiet?: boolean }) => {
-      const { recipe, file: abs } = loadRecipe(file, { sets: o.set });
+    .action(async (file: string, o: { set: string[]; dataRoot?: string; results?: string; backend?: string; workers?: number; force?: boolean; wait?: boolean; dryRun?: boolean; json?: boolean; quiet?: boolean }) => {
+      const loaded = loadRecipe(file, { sets: o.set });
+      const recipe = withWorkers(loaded.recipe, o.workers);
+      const abs = loaded.file;
       if (o.dryRun) {
         const text = describeDryRun(recipe, abs, { output: o.results, dataRoot: o.dataRoot });
         // Warnings also on stderr, where they are seen when stdout is piped into a file.

@@ -2,16 +2,12 @@ import type { Command } from 'commander';
 import { compactCount, defaultRehearsalRecipes, describeHolder, duration, expandRecipeArgs, FailedError, planErrors, planSweep, rehearseSweep, runSweep, SweepEta, sweepJobs, sweepRuns, sweepSummary, UsageError } from '../index.js';
 import { createCliReporter } from './progress.js';
 import { withInterruptSignal } from './interrupt.js';
-import { commonOptions } from './options.js';
+import { commonOptions, intOption, withWorkers, WORKERS_HELP } from './options.js';
 import { finishAction, slurmResources, statusAction, submitAction, taskAction, type SlurmFlags } from './sweep-slurm.js';
 import { loadSweepFile } from '../index.js';
 import { Option } from 'commander';
 
-const int = (flag: string, min: number) => (v: string) => {
-  const n = Number(v);
-  if (!Number.isInteger(n) || n < min) throw new UsageError(`${flag} ${v}: expected an integer ≥ ${min}`);
-  return n;
-};
+const int = intOption;
 
 function parseSeeds(s: string): number[] {
   const seeds = s.split(',').map((x) => Number(x.trim()));
@@ -29,6 +25,7 @@ export function registerSweep(program: Command): void {
     .option('--seeds <list>', 'training seeds, e.g. 0,1,2 (default: each recipe\'s train.seed)', parseSeeds)
     .option('--set <key=value>', 'override a key in every recipe (repeatable)', (v: string, p: string[]) => [...p, v], [])
     .option('--backend <name>', 'force a backend')
+    .option('--workers <n>', WORKERS_HELP, int('--workers', 0))
     .option('--wait', 'wait for runs another trainer holds instead of skipping them')
     .option('--rerun-stale', 'rerun records made by another code version (into new ids)')
     .option('--dry-run', 'list what would run; train nothing')
@@ -52,7 +49,7 @@ export function registerSweep(program: Command): void {
     .addOption(new Option('--slurm-task <submission>').hideHelp())
     .addOption(new Option('--layer <k>').hideHelp())
     .addOption(new Option('--slurm-finish <submission>').hideHelp())
-    .action(async (args: string[], o: SlurmFlags & { seeds?: number[]; set: string[]; dataRoot?: string; results?: string; backend?: string; rerunStale?: boolean; wait?: boolean; dryRun?: boolean; rehearse?: boolean; json?: boolean; file?: string; executor?: string; status?: boolean; slurmTask?: string; layer?: string; slurmFinish?: string }) => {
+    .action(async (args: string[], o: SlurmFlags & { seeds?: number[]; set: string[]; dataRoot?: string; results?: string; backend?: string; workers?: number; rerunStale?: boolean; wait?: boolean; dryRun?: boolean; rehearse?: boolean; json?: boolean; file?: string; executor?: string; status?: boolean; slurmTask?: string; layer?: string; slurmFinish?: string }) => {
       if (o.slurmTask) return taskAction(o.slurmTask, o.layer);
       if (o.slurmFinish) return finishAction(o.slurmFinish);
       if (o.status) return statusAction(o.results, o.json);
@@ -65,7 +62,7 @@ export function registerSweep(program: Command): void {
       const executor = o.executor ?? sweepFile?.executor?.name ?? 'local';
       if (args.length === 0 && !o.rehearse) throw new UsageError("sweep: give recipe files or quoted globs, e.g. 'recipes/fashion-lt/*.yaml' (or --rehearse, or --file)");
       const files = await expandRecipeArgs(args.length > 0 ? args : defaultRehearsalRecipes());
-      let jobs = sweepJobs(files, { seeds: o.seeds, sets: o.set });
+      let jobs = sweepJobs(files, { seeds: o.seeds, sets: o.set }).map((j) => ({ ...j, recipe: withWorkers(j.recipe, o.workers) }));
       let common = { dataRoot: o.dataRoot, output: o.results, backend: o.backend, rerunStale: o.rerunStale, wait: o.wait };
       if (o.rehearse) ({ jobs, opts: common } = await rehearseSweep(jobs, common, (l) => process.stderr.write(`${l}\n`)));
       if (executor === 'slurm') return submitAction(jobs, common, slurmResources(o, sweepFile), o);

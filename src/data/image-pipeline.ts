@@ -29,8 +29,9 @@
  *
  * Parallelism: each worker thread runs one sharp pipeline at a time with libvips concurrency 1;
  * sharp's work runs on Node's libuv threadpool, shared by the whole process and 4 threads by
- * default, so with more than 4 workers set UV_THREADPOOL_SIZE (≥ workers) before the process
- * does any asynchronous I/O — the CLI launcher is the place.
+ * default, and read from UV_THREADPOOL_SIZE only at the first asynchronous I/O — which, in an ES
+ * module program, is the loading of its first module. The CLI launcher (bin/lt-bench.js, a
+ * CommonJS file for that reason) sizes the pool to the cores given before loading anything.
  */
 import { readFileSync } from 'node:fs';
 import os from 'node:os';
@@ -626,9 +627,24 @@ export class ImageWorkerPool {
   }
 }
 
-/** Cores minus one for the training thread, at least 1, at most the libuv pool size. */
-export function defaultWorkerCount(): number {
-  const cores = typeof os.availableParallelism === 'function' ? os.availableParallelism() : os.cpus().length;
-  const uv = Number(process.env.UV_THREADPOOL_SIZE) || 4;
-  return Math.max(1, Math.min(cores - 1, uv));
+/** The cores this process is given: SLURM_CPUS_PER_TASK in a Slurm task (not the node's), else the CPUs it may run on. */
+export function coresGiven(env: NodeJS.ProcessEnv = process.env): number {
+  const slurm = Number(env.SLURM_CPUS_PER_TASK);
+  if (Number.isInteger(slurm) && slurm >= 1) return slurm;
+  return typeof os.availableParallelism === 'function' ? os.availableParallelism() : os.cpus().length;
+}
+
+/**
+ * Threads of libuv's pool, which runs every sharp call of every worker: at most this many images
+ * decode at once. The CLI launcher (bin/lt-bench.js) sizes it to the cores given; it must be set
+ * before the process's first asynchronous I/O, so a library user sets UV_THREADPOOL_SIZE themselves.
+ */
+export function libuvPoolSize(env: NodeJS.ProcessEnv = process.env): number {
+  const n = Number(env.UV_THREADPOOL_SIZE);
+  return Number.isInteger(n) && n >= 1 ? Math.min(n, 1024) : 4;
+}
+
+/** Cores given minus one for the training thread, at least 1, at most the libuv pool size. */
+export function defaultWorkerCount(env: NodeJS.ProcessEnv = process.env): number {
+  return Math.max(1, Math.min(coresGiven(env) - 1, libuvPoolSize(env)));
 }

@@ -130,7 +130,8 @@ export interface RunRecord {
    * `pipelineImagesPerSec` is images decoded per second of wall time with a batch in flight;
    * `skipped` counts bad images left out (dataset.badImages: skip), `skippedFiles` the first 100.
    */
-  data?: { pipelineImagesPerSec: number; images: number; skipped: number; skippedFiles: string[] };
+  /** The image-list pipeline: decode rate while busy, decoding workers and libuv's pool size (absent in older records). */
+  data?: { pipelineImagesPerSec: number; workers?: number; libuvPool?: number; images: number; skipped: number; skippedFiles: string[] };
   /** Activation memory of one training step, estimated before training (src/train/memory.ts). */
   memory?: { activationBytesEstimate: number; activationBytesPerImage: number; microBatch: number; accumulate: number; backend: string; estimate: true };
   /**

@@ -10,6 +10,7 @@ import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 
 import path from 'node:path';
 import { stringify } from 'yaml';
 import { ImageListBatchSource } from '../../src/data/batch-source.js';
+import { libuvPoolSize } from '../../src/data/image-pipeline.js';
 import { listSplit, openRunData } from '../../src/data/run-data.js';
 import { RecipeError } from '../../src/errors.js';
 import { evaluateRun } from '../../src/eval/run-eval.js';
@@ -117,6 +118,8 @@ test('an image-list recipe trains end to end through runRecipe and records the p
   assert.equal(rec.data!.skipped, 0);
   assert.equal(rec.data!.images, 2 * 12 + 2 * 6 + 6 + (rec.metrics.best ? 6 : 0));
   assert.ok(rec.data!.pipelineImagesPerSec > 0);
+  assert.equal(rec.data!.workers, 1, "the recipe's dataset.workers");
+  assert.equal(rec.data!.libuvPool, libuvPoolSize(), 'the pool that bounded the decodes in flight');
   assert.ok(rec.memory!.activationBytesEstimate > 0 && rec.memory!.microBatch === 4);
   assert.ok(logs.some((l) => l.startsWith('activation memory (estimate)')));
   const lines = readEpochLines(r.dir);

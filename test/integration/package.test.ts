@@ -39,6 +39,7 @@ test('npm pack → npm install in a scratch project → import lt-bench and lt-b
   // script, the vendored Fashion-MNIST and the manifests, the paper's numbers, docs/; no tests or source maps.
   for (const f of [
     'bin/lt-bench.js',
+    'bin/package.json',
     'dist/src/index.js',
     'dist/src/index.d.ts',
     'dist/src/losses-entry.js',

@@ -17,6 +17,7 @@ import {
   type ImageJob,
   type Mode,
   type TransformOptions,
+  libuvPoolSize,
 } from '../image-pipeline.js';
 
 export interface ImageListEntry {
@@ -177,6 +178,9 @@ export interface ImageListSourceOptions {
 }
 
 export interface PipelineStats {
+  /** Decoding worker threads (0: on the calling thread) and libuv's pool, which bounds the decodes in flight. */
+  workers: number;
+  libuvPool: number;
   images: number;
   skipped: number;
   skippedFiles: string[];
@@ -299,6 +303,8 @@ export class ImageListSource {
   /** Images decoded so far and the pipeline's images/s (for the run record). */
   stats(): PipelineStats {
     return {
+      workers: this.pool?.size ?? 0,
+      libuvPool: libuvPoolSize(),
       images: this.imagesDone,
       skipped: this.skippedFiles.length,
       skippedFiles: this.skippedFiles.slice(0, 100),
