@@ -5,7 +5,7 @@ export { splitFor, type RunOptions, type RunResult } from './runner.js';
 export { runRecipe, runPlan, planRecipe, planRun, recordReferences, referenceRecipes, runIdFor, isLongTailed, needsReferences, type PlannedRun, type RecipePlan, type RunWork } from './lifecycle/index.js';
 export { expandRecipeArgs, sweepJobs, planSweep, sweepRuns, sweepSummary, planErrors, runSweep, SweepEta, compactCount, duration, type SweepJob, type SweepPlanEntry, type SweepRun, type SweepOptions, type SweepOutcome } from './sweep.js';
 export { loadRecipe, validateRecipe, applySets, type LoadedRecipe, type LoadOptions } from './recipe/load.js';
-export { recipeSchema, type Recipe, type RecipeInput } from './recipe/schema.js';
+export { isImageListDataset, recipeSchema, type Recipe, type RecipeInput } from './recipe/schema.js';
 export { recipeHash, canonicalJson } from './recipe/hash.js';
 export { recipeJsonSchema } from './recipe/json-schema.js';
 export { selectBackend, probeBackends, BACKEND_ORDER, type BackendChoice, type BackendProbe } from './backend.js';
@@ -35,6 +35,7 @@ export { calibrationFromSamples, calibrationMetrics, CALIBRATION_BINS, confidenc
 export { countMacs, kernelMacs, measureCost, parameterCounts, type RunCost } from './eval/cost.js';
 export { openRunData, recipeSplit, type RunData } from './data/run-data.js';
 export { InMemoryBatchSource, ImageListBatchSource, type BatchSource, type SourceBatch, type EpochOptions } from './data/batch-source.js';
+export { coresGiven, defaultWorkerCount, libuvPoolSize } from './data/image-pipeline.js';
 export { readRecord, readEpochLines } from './results/record.js';
 export type { RunRecord, EpochLine, EvalMetrics } from './results/types.js';
 export { Rng } from './rng.js';

@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { probeBackends } from '../index.js';
-import { coresGiven, defaultWorkerCount, libuvPoolSize } from '../data/image-pipeline.js';
+import { coresGiven, defaultWorkerCount, libuvPoolSize } from '../index.js';
 
 export function registerDoctor(program: Command): void {
   program

@@ -5,8 +5,7 @@
  * new name with different values is a usage error (exit 2).
  */
 import { Option, type Command } from 'commander';
-import { UsageError, type Recipe } from '../index.js';
-import { isImageListDataset } from '../recipe/schema.js';
+import { isImageListDataset, UsageError, type Recipe } from '../index.js';
 
 export const DEFAULT_RESULTS_DIR = 'results';
 

@@ -121,7 +121,7 @@ const datasetObjectSchema = z
     numClasses: z.number().int().min(2).optional().describe('image-list: number of classes (required); the known datasets take it from their manifest'),
     lists: imageListsSchema.optional(),
     transform: transformSchema.optional(),
-    workers: nonNegativeInt.optional().describe('image decoding worker threads (default: cores − 1, at most UV_THREADPOOL_SIZE); 0 decodes on the training thread'),
+    workers: nonNegativeInt.optional().describe('image decoding worker threads (default: the cores given − 1, SLURM_CPUS_PER_TASK in a Slurm task; --workers on run and sweep); 0 decodes on the training thread'),
     prefetch: positiveInt.optional().describe('batches decoded ahead of the training step (default 2)'),
     badImages: z
       .enum(['error', 'skip'])
