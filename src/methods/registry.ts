@@ -21,6 +21,7 @@ import { decoupleTauNormMethod } from './decouple-tau-norm.js';
 import { decoupleNcmMethod } from './decouple-ncm.js';
 import { deConfoundMethod } from './de-confound.js';
 import { rideMethod } from './ride.js';
+import { rideEaMethod } from './ride-ea.js';
 import { sadeMethod } from './sade.js';
 import { bbnMethod } from './bbn.js';
 import { resltMethod } from './reslt.js';
@@ -50,6 +51,7 @@ const METHODS: Method[] = [
   decoupleNcmMethod,
   deConfoundMethod,
   rideMethod,
+  rideEaMethod,
   sadeMethod,
   bbnMethod,
   resltMethod,
