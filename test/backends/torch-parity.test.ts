@@ -308,4 +308,24 @@ describe('torch backend parity with cpu', { skip }, () => {
     };
     await parity('ResNet step (loss, updated parameters)', step, 1e-4, 1e-4);
   });
+
+  test('layout: a convolution copies data from JS once into NCHW, reads the NHWC output of a kernel without a copy; filter gradients are the counted HWIO copies', () => {
+    const addon = (tf.backend() as unknown as { addon: { takeLayoutCopies(): { copies: Record<string, number>; bytes: Record<string, number> } } }).addon;
+    addon.takeLayoutCopies();
+    tf.tidy(() => {
+      const x = rnd(1, [2, 5, 5, 3]) as tf.Tensor4D;
+      const w = rnd(2, [3, 3, 3, 4], 0.2) as tf.Tensor4D;
+      const h = tf.conv2d(x, w, 1, 'same');
+      assert.deepEqual(addon.takeLayoutCopies(), { copies: { conv2d: 1 }, bytes: { conv2d: 2 * 5 * 5 * 3 * 4 } }, 'the input from JS: one copy');
+      const w2 = rnd(3, [3, 3, 4, 4], 0.2) as tf.Tensor4D;
+      tf.conv2d(tf.relu(h), w2, 1, 'same').dataSync();
+      assert.deepEqual(addon.takeLayoutCopies(), { copies: {}, bytes: {} }, "a kernel's output (and an elementwise op on it) is already NCHW in memory");
+      // The upstream gradient is a kernel's output too (tf.sum alone would hand back a broadcast view).
+      const weights = tf.relu(h);
+      tf.grad((f) => tf.sum(tf.mul(tf.conv2d(tf.relu(h), f as tf.Tensor4D, 1, 'same'), weights)))(w2).dataSync();
+      const taken = addon.takeLayoutCopies();
+      assert.deepEqual(Object.values(taken.copies), [1], JSON.stringify(taken));
+      assert.deepEqual(Object.values(taken.bytes), [3 * 3 * 4 * 4 * 4], 'only the filter gradient, OIHW → HWIO');
+    });
+  });
 });

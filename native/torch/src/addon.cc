@@ -20,6 +20,18 @@ State& state() {
   return s;
 }
 
+at::Tensor contiguousCounted(const at::Tensor& t) {
+  if (t.is_contiguous()) return t;
+  State& s = state();
+  if (s.layoutCopies.size() <= s.currentOp) {
+    s.layoutCopies.resize(s.currentOp + 1, 0);
+    s.layoutCopyBytes.resize(s.currentOp + 1, 0);
+  }
+  s.layoutCopies[s.currentOp]++;
+  s.layoutCopyBytes[s.currentOp] += t.numel() * static_cast<int64_t>(t.element_size());
+  return t.contiguous();
+}
+
 at::ScalarType toScalarType(int code) {
   switch (code) {
     case kF32: return at::kFloat;
@@ -205,6 +217,7 @@ Napi::Value Run(const Napi::CallbackInfo& info) {
   if (opcode >= table.size()) throw Napi::Error::New(info.Env(), "lt_torch: bad opcode");
   try {
     c10::InferenceMode guard;
+    state().currentOp = opcode;
     Args a(nargs);
     Out o;
     table[opcode].fn(a, o);
@@ -218,6 +231,26 @@ Napi::Value Run(const Napi::CallbackInfo& info) {
 
 Napi::Value Live(const Napi::CallbackInfo& info) {
   return Napi::Number::New(info.Env(), static_cast<double>(state().live));
+}
+
+// {copies: {op: count}, bytes: {op: bytes}} since the last call; the counters restart at zero.
+Napi::Value TakeLayoutCopies(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  State& s = state();
+  Napi::Object copies = Napi::Object::New(env);
+  Napi::Object bytes = Napi::Object::New(env);
+  const auto& table = ops();
+  for (size_t op = 0; op < s.layoutCopies.size(); op++) {
+    if (s.layoutCopies[op] == 0) continue;
+    copies.Set(table[op].name, Napi::Number::New(env, static_cast<double>(s.layoutCopies[op])));
+    bytes.Set(table[op].name, Napi::Number::New(env, static_cast<double>(s.layoutCopyBytes[op])));
+  }
+  Napi::Object r = Napi::Object::New(env);
+  r.Set("copies", copies);
+  r.Set("bytes", bytes);
+  s.layoutCopies.assign(s.layoutCopies.size(), 0);
+  s.layoutCopyBytes.assign(s.layoutCopyBytes.size(), 0);
+  return r;
 }
 
 Napi::Value Reset(const Napi::CallbackInfo& info) {
@@ -236,6 +269,7 @@ Napi::Object InitModule(Napi::Env env, Napi::Object exports) {
   exports.Set("run", Napi::Function::New(env, Run));
   exports.Set("live", Napi::Function::New(env, Live));
   exports.Set("reset", Napi::Function::New(env, Reset));
+  exports.Set("takeLayoutCopies", Napi::Function::New(env, TakeLayoutCopies));
   return exports;
 }
 

@@ -20,7 +20,7 @@ namespace {
 // ops work on the strided views directly; reads (toData) make them row-major.
 // (Channels-last ATen tensors were tried first: Debian's libtorch 1.13 runs batch norm 2-3x
 // slower on them and computes a wrong grad_weight for strided 1x1 convolutions.)
-at::Tensor toNCHW(const at::Tensor& nhwc) { return nhwc.permute({0, 3, 1, 2}).contiguous(); }
+at::Tensor toNCHW(const at::Tensor& nhwc) { return contiguousCounted(nhwc.permute({0, 3, 1, 2})); }
 at::Tensor toNHWC(const at::Tensor& nchw) { return nchw.permute({0, 2, 3, 1}); }
 // HWIO [fh, fw, in, out] -> OIHW
 at::Tensor filterOIHW(const at::Tensor& hwio) { return hwio.permute({3, 2, 0, 1}); }
@@ -473,7 +473,7 @@ void op_conv2d_bwd_filter(Args& a, Out& o) {
   at::Tensor weight = at::empty({co, ci, fh, fw}, x.options());
   auto r = at::convolution_backward(dyc, xc, weight, c10::nullopt, {g.sh, g.sw}, pad, {g.dh, g.dw},
                                     false, {0, 0}, g.groups, {false, true, false});
-  o.add(std::get<1>(r).permute({2, 3, 1, 0}).contiguous());
+  o.add(contiguousCounted(std::get<1>(r).permute({2, 3, 1, 0})));
 }
 
 // dx and dW of one convolution in a single call (shares ATen's reorders of dy), as PyTorch's
@@ -494,7 +494,7 @@ void op_conv2d_bwd_both(Args& a, Out& o) {
   at::Tensor dx = std::get<0>(r);
   if (!g.symmetric()) dx = dx.narrow(2, g.pt, x.size(1)).narrow(3, g.pl, x.size(2));
   o.add(toNHWC(dx));
-  o.add(std::get<1>(r).permute({2, 3, 1, 0}).contiguous());
+  o.add(contiguousCounted(std::get<1>(r).permute({2, 3, 1, 0})));
 }
 
 // ---- pooling (NHWC; pads resolved by tfjs) -----------------------------------------------------

@@ -31,7 +31,15 @@ struct State {
   double* out = nullptr;
   size_t outLen = 0;
   at::Device device{at::kCPU};
+  // Layout copies (a permuted view made contiguous: NHWC data handed to an NCHW kernel, an OIHW
+  // filter gradient returned as HWIO), per opcode and in bytes, for the layout benchmark.
+  uint32_t currentOp = 0;
+  std::vector<int64_t> layoutCopies;
+  std::vector<int64_t> layoutCopyBytes;
 };
+
+// `t.contiguous()`, counted as a layout copy of the running op when it copies.
+at::Tensor contiguousCounted(const at::Tensor& t);
 
 State& state();
 

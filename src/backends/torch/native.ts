@@ -18,6 +18,8 @@ export interface TorchAddon {
   run(opcode: number, nargs: number): void;
   live(): number;
   reset(): void;
+  /** Layout copies (permuted views made contiguous) and their bytes, per op name, since the last call; restarts the count. */
+  takeLayoutCopies(): { copies: Record<string, number>; bytes: Record<string, number> };
 }
 
 export const DTYPE_CODE = { float32: 0, int32: 1, bool: 2 } as const;
