@@ -312,9 +312,11 @@ export function accumulatedStep(
       }
       return tf.variableGrads(() => {
         const out = method.forward ? method.forward(model, trainBatch, stepCtx) : model.forward(trainBatch.x, true);
-        // Training accuracy reads the rows of stream 0 view 0 (a multi-stream forward puts them first).
-        const logits = out.logits.shape[0] === y.shape[0] ? out.logits : tf.slice(out.logits, [0, 0], [y.shape[0], -1]);
-        kept.correct = tf.keep(tf.sum(tf.cast(tf.equal(tf.argMax(logits, 1), y), 'int32')));
+        // Training accuracy reads the rows of stream 0 view 0 (a multi-stream forward puts them first),
+        // against the labels the loss trains on (a pretext's rotation labels, not the classes).
+        const target = trainBatch.y;
+        const logits = out.logits.shape[0] === target.shape[0] ? out.logits : tf.slice(out.logits, [0, 0], [target.shape[0], -1]);
+        kept.correct = tf.keep(tf.sum(tf.cast(tf.equal(tf.argMax(logits, 1), target), 'int32')));
         const loss = method.loss(out, trainBatch.y, stepCtx);
         return accumulate === 1 ? loss : tf.mul(loss, weight);
       }, [...vars.values()]);

@@ -183,4 +183,20 @@ describe('batch transforms', () => {
     sgd.dispose();
     model.dispose();
   });
+
+  it('a transformBatch that relabels (a pretext task): training accuracy reads the new labels, the ones the loss trains on', async () => {
+    const method: MethodInstance = {
+      // The images stay, the labels swap: the identity model's argmax [0, 1] is now wrong on both rows.
+      transformBatch: (batch) => ({ ...batch, y: tf.sub(1, batch.y) as tf.Tensor1D, streams: [{ views: [batch.x], y: tf.sub(1, batch.y) as tf.Tensor1D }] }),
+      loss: (output, labels) => tf.losses.softmaxCrossEntropy(tf.oneHot(tf.cast(labels, 'int32'), 2), output.logits) as tf.Scalar,
+    };
+    const model = new Linear();
+    const sgd = new Sgd({ momentum: 0, nesterov: false, weightDecay: 0 });
+    const batch = { x: Float32Array.from([1, 0, 0, 1]), y: Int32Array.from([0, 1]), shape: [2, 1, 1, 2] as [number, number, number, number] };
+    const r = accumulatedStep(model, method, sgd, model.store.optimisable(), batch, 1, 0.1, { epoch: 0, epochs: 1, rng: new Rng(0) });
+    await r.loss;
+    assert.equal(await r.correct, 0, 'against the class labels it would be 2');
+    sgd.dispose();
+    model.dispose();
+  });
 });
