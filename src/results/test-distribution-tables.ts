@@ -59,6 +59,15 @@ export function buildTestDistributionTable(records: RunRecord[], options: TestDi
       );
       return { ...row, cells };
     });
+    const byId = new Map(scored.map((r) => [r.runId, r]));
+    for (const row of rows) {
+      if (row.kind !== 'row') continue;
+      const ids = [...new Set(row.cells.flatMap((c) => c.runIds))].sort();
+      for (const id of ids) {
+        const note = postHocWeightsNote(byId.get(id), row.label, names, checkpoint);
+        if (note) notes.add(note);
+      }
+    }
     return {
       ...t,
       table: 'test-distributions' as const,
@@ -69,6 +78,26 @@ export function buildTestDistributionTable(records: RunRecord[], options: TestDi
       notes: [...notes],
     };
   });
+}
+
+/**
+ * What a test-unlabelled post-hoc step chose on each distribution, where it chose weights (SADE's
+ * expert aggregation): one line per run, e.g. "sade (seed 0, run …): test-time-aggregation
+ * weights — forward-50 0.62 / 0.27 / 0.11; uniform …". Null when the run has none.
+ */
+export function postHocWeightsNote(record: RunRecord | undefined, label: string, names: string[], checkpoint: Checkpoint): string | null {
+  const scored = record?.testDistributions?.[checkpoint];
+  if (!record || !scored) return null;
+  const steps = new Map<string, string[]>();
+  for (const n of names) {
+    for (const [step, out] of Object.entries(scored[n]?.postHoc ?? {})) {
+      const w = (out as { weights?: unknown } | null)?.weights;
+      if (!Array.isArray(w) || !w.every((x) => typeof x === 'number')) continue;
+      steps.set(step, [...(steps.get(step) ?? []), `${n} ${(w as number[]).map((x) => x.toFixed(2)).join(' / ')}`]);
+    }
+  }
+  if (steps.size === 0) return null;
+  return [...steps].map(([step, parts]) => `${label} (seed ${record.seeds.train}, run ${record.runId}): ${step} weights — ${parts.join('; ')}`).join('\n');
 }
 
 /**

@@ -11,6 +11,8 @@ import { balancedPerClass, classRanks, parseTestDistribution, selectSubset, subs
 import { recipeHash } from '../../src/recipe/hash.js';
 import { Rng } from '../../src/rng.js';
 import { tempDir, tinyRecipe } from '../foundation/helpers.js';
+import { postHocWeightsNote } from '../../src/results/test-distribution-tables.js';
+import type { RunRecord } from '../../src/results/types.js';
 
 const d = parseTestDistribution;
 // Training counts with a tie (classes 1 and 3): ranks 1, 3 (tie: lower index first), 2, 0.
@@ -148,4 +150,20 @@ test('tables: a record at a distribution carries its metrics (null where not sco
   assert.equal(t.title, 'Table 5; test distribution forward-50');
   assert.deepEqual(t.missing[0], { row: 'softmax', where: '8 epochs: UA, RA', reason: 'not defined on test distribution forward-50: balanced reference runs are scored on the balanced test set only', recipes: [] });
   assert.deepEqual(t.missing[1].recipes, ['f.yaml']);
+});
+
+test("a test-unlabelled step's weights per distribution become a table note (SADE's aggregation); none without weights", () => {
+  const dist = (weights: number[] | null) => ({ postHoc: weights ? { 'test-time-aggregation': { weights, epochsRun: 5 } } : {} });
+  const record = {
+    runId: 'sade-x-0123456789ab',
+    seeds: { train: 1, split: 0 },
+    testDistributions: { last: { 'forward-50': dist([0.6, 0.3, 0.1]), uniform: dist([0.333, 0.334, 0.333]), 'backward-50': dist([0.1, 0.2, 0.7]) } },
+  } as unknown as RunRecord;
+  assert.equal(
+    postHocWeightsNote(record, 'sade ◊', ['forward-50', 'uniform', 'backward-50'], 'last'),
+    'sade ◊ (seed 1, run sade-x-0123456789ab): test-time-aggregation weights — forward-50 0.60 / 0.30 / 0.10; uniform 0.33 / 0.33 / 0.33; backward-50 0.10 / 0.20 / 0.70',
+  );
+  assert.equal(postHocWeightsNote(record, 'sade', ['forward-50'], 'best'), null, 'nothing scored at best');
+  const plain = { ...record, testDistributions: { last: { uniform: dist(null) } } } as unknown as RunRecord;
+  assert.equal(postHocWeightsNote(plain, 'softmax', ['uniform'], 'last'), null);
 });
