@@ -8,6 +8,7 @@ import { runEnvironment } from './results/environment.js';
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { selectBackend } from './backend.js';
+import { applyPrecision, checkPrecision } from './train/precision.js';
 import { checkDataDir, checkOutputDir } from './paths.js';
 import { samplerEpochOrder } from './data/epoch-order.js';
 import { resolveSamplerName } from './data/samplers.js';
@@ -167,6 +168,8 @@ export function switchedEpochOrder(from: (epoch: number) => Int32Array, to?: { e
 export async function trainOne(recipe: Recipe, opts: RunOptions, stage?: StageTraining): Promise<RunResult> {
   const reporter = opts.reporter ?? {};
   const backend = await selectBackend(opts.backend);
+  // Refused before anything is created: a precision this backend cannot do never runs as fp32.
+  checkPrecision(recipe, backend, opts.recipePath);
   let { runId, dir, existing } = locateRun(recipe, recipeSplit(recipe, opts.dataRoot), opts);
   if (stage) {
     runId = stage.runId;
@@ -241,6 +244,7 @@ async function trainOpened(recipe: Recipe, opts: RunOptions, data: RunData, runI
     metrics: { last: null, best: null, valLast: null },
     reference: null,
     environment: runEnvironment(backend),
+    ...(recipe.train.precision !== 'fp32' ? { precision: recipe.train.precision } : {}),
     parameterCount: model.parameterCount(),
     ...(cost ? { cost } : {}),
     timing: { wallSeconds: 0, trainImagesPerSec: 0, startedAt, finishedAt: null },
@@ -274,6 +278,7 @@ async function trainOpened(recipe: Recipe, opts: RunOptions, data: RunData, runI
     const capped = pipeline.workers > pipeline.libuvPool ? `: at most ${pipeline.libuvPool} decode at once (set UV_THREADPOOL_SIZE ≥ ${pipeline.workers}, or run the lt-bench CLI, which sizes it)` : '';
     reporter.log?.(`image decoding: ${pipeline.workers} worker thread(s), libuv pool ${pipeline.libuvPool}${capped}`);
   }
+  const restorePrecision = applyPrecision(recipe.train.precision, backend, opts.recipePath ?? recipe.name ?? 'recipe');
   try {
     extra = stage?.stepContext?.({ inChannels: data.channels, classCounts: split.classCounts });
     const result = await train(
@@ -305,8 +310,10 @@ async function trainOpened(recipe: Recipe, opts: RunOptions, data: RunData, runI
         sgd: { momentum: t.optimizer.momentum, nesterov: t.optimizer.nesterov, weightDecay: t.optimizer.weightDecay },
         evalBatchSize: recipe.eval.batchSize,
         accumulate,
+        lossScaling: recipe.train.precision === 'fp16',
       },
     );
+    if (result.lossScale) record.lossScale = result.lossScale;
     const last = await metricsOf(model, method, recipe, data, reporter, 'test (last)');
     await storeTestEvaluation(dir, 'last', last.predictions, recipe, data, model, method, record);
     let best: EvalMetrics | null = null;
@@ -339,6 +346,7 @@ async function trainOpened(recipe: Recipe, opts: RunOptions, data: RunData, runI
     writeStoppedRecord(dir, record, e, (performance.now() - wallStart) / 1000);
     throw e;
   } finally {
+    restorePrecision();
     model.dispose();
     extra?.dispose();
   }

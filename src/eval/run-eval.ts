@@ -8,6 +8,7 @@
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { selectBackend } from '../backend.js';
+import { applyPrecision } from '../train/precision.js';
 import type { BatchSource } from '../data/batch-source.js';
 import { ImageListBatchSource } from '../data/batch-source.js';
 import { loadManifest } from '../data/manifests.js';
@@ -118,7 +119,10 @@ export async function evaluateRun(runDir: string, opts: EvalRunOptions): Promise
   // An image list's shape is the recipe's transform size; in-memory data know theirs.
   const imageShape = isList ? imageShapeOf(recipe, null as never) : imageShapeOf(recipe, await openData());
   const { model, method } = restoreModel(record, recipe, isList ? 3 : (await openData()).channels, ckDir, imageShape);
+  // The run's own arithmetic: a bf16 run is evaluated again in bf16 (refused where it cannot be).
+  let restorePrecision = () => {};
   try {
+    restorePrecision = applyPrecision(recipe.train.precision, backend, path.join(dir, 'recipe.resolved.yaml'));
     let source: BatchSource;
     let indices: Int32Array;
     let on: EvalRunResult['on'];
@@ -179,6 +183,7 @@ export async function evaluateRun(runDir: string, opts: EvalRunOptions): Promise
     if (e instanceof LtBenchError) throw e;
     throw new DataError((e as Error).message);
   } finally {
+    restorePrecision();
     model.dispose();
     await listSource?.close();
     await (runData as RunData | null)?.close();

@@ -24,13 +24,15 @@ export function semanticRecipe(recipe: Recipe): unknown {
   // checksum covers the lists' content); the defaults hash as if absent, so older recipes keep their ids.
   const { root: _r, lists: _l, workers: _w, prefetch: _p, ...dataset } = rest.dataset;
   if (dataset.badImages === 'error') delete dataset.badImages;
-  const { accumulate, epochLength, ...train } = rest.train;
+  const { accumulate, epochLength, precision, ...train } = rest.train;
   // The epoch length only matters for the class-aware sampler (the others yield N per epoch). There
   // it always hashes, so CB runs made before the key existed (the sampler's length) keep other ids.
   const cbLength = train.sampler === 'class-balanced' ? { epochLength: epochLength ?? 'dataset' } : {};
   // Test distributions only add evaluations of the trained model.
   const { testDistributions: _td, ...evaluation } = rest.eval;
-  return { ...rest, dataset, eval: evaluation, train: { ...train, ...cbLength, ...(accumulate === undefined || accumulate === 1 ? {} : { accumulate }) } };
+  // fp32, the default, hashes as if absent: runs made before the key existed keep their ids.
+  const reduced = precision === undefined || precision === 'fp32' ? {} : { precision };
+  return { ...rest, dataset, eval: evaluation, train: { ...train, ...cbLength, ...reduced, ...(accumulate === undefined || accumulate === 1 ? {} : { accumulate }) } };
 }
 
 export function sha256(text: string | Uint8Array): string {

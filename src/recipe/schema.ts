@@ -197,6 +197,12 @@ export const trainSchema = z
       ),
     optimizer: optimizerSchema.default({}),
     schedule: scheduleSchema.default({}),
+    precision: z
+      .enum(['fp32', 'bf16', 'fp16'])
+      .default('fp32')
+      .describe(
+        "arithmetic of the training and evaluation kernels: fp32, or libtorch's autocast to bf16 (CPU and CUDA) or fp16 (CUDA only, with dynamic loss scaling as PyTorch's GradScaler); only the torch backend does bf16/fp16, other backends and fp16 on CPU are refused (exit 2); part of the run id unless fp32",
+      ),
     accumulate: positiveInt
       .optional()
       .describe(

@@ -19,6 +19,7 @@ export const FLAG_MARKERS: Record<CellFlag, string> = {
   'partial-reference': '§',
   'tuned-on-test': '¶',
   transductive: '◊',
+  'other-precision': '°',
 };
 
 const FLAG_TEXT: Record<CellFlag, string> = {
@@ -28,6 +29,7 @@ const FLAG_TEXT: Record<CellFlag, string> = {
   'partial-reference': 'UA/RA from fewer seeds than Acc (balanced runs missing)',
   'tuned-on-test': 'validated on the test set (valSource: test, the CIFAR-LT literature\'s practice)',
   transductive: 'a post-hoc step read the unlabelled test images (transductive)',
+  'other-precision': 'trained in reduced precision (bf16 / fp16), not fp32',
 };
 
 const NOT_APPLICABLE = '–';

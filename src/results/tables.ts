@@ -57,9 +57,10 @@ export interface Stat {
  * - missing-seeds: fewer training seeds than the expected cells ask for;
  * - partial-reference: UA/RA computed from fewer runs than Acc (some balanced runs missing);
  * - tuned-on-test: validation (best epoch, post-hoc tuning) read the test set (valSource: test);
- * - transductive: a post-hoc step of the method read the unlabelled test images (SADE's test-time aggregation).
+ * - transductive: a post-hoc step of the method read the unlabelled test images (SADE's test-time aggregation);
+ * - other-precision: a record trained in another precision than fp32 (train.precision bf16 / fp16).
  */
-export type CellFlag = 'mixed-versions' | 'mixed-params' | 'missing-seeds' | 'partial-reference' | 'tuned-on-test' | 'transductive';
+export type CellFlag = 'mixed-versions' | 'mixed-params' | 'missing-seeds' | 'partial-reference' | 'tuned-on-test' | 'transductive' | 'other-precision';
 
 export interface Cell {
   /** null: no record fills this cell. */
@@ -370,7 +371,7 @@ function makeCell(
   return { stat: meanStd(values), runIds, flags: sortFlags(flags) };
 }
 
-const FLAG_ORDER: CellFlag[] = ['mixed-versions', 'mixed-params', 'missing-seeds', 'partial-reference', 'tuned-on-test', 'transductive'];
+const FLAG_ORDER: CellFlag[] = ['mixed-versions', 'mixed-params', 'missing-seeds', 'partial-reference', 'tuned-on-test', 'transductive', 'other-precision'];
 function sortFlags(flags: CellFlag[]): CellFlag[] {
   return FLAG_ORDER.filter((f) => flags.includes(f));
 }
@@ -390,6 +391,11 @@ function cellGroupFlags(records: RunRecord[], expected: ExpectedCell[], notes: s
   const flags: CellFlag[] = [];
   if (records.some((r) => r.dataset.valSource === 'test')) flags.push('tuned-on-test');
   if (records.some((r) => r.method.calibration?.last?.transductive === true)) flags.push('transductive');
+  const precisions = [...new Set(records.map((r) => r.precision ?? 'fp32'))].sort();
+  if (precisions.some((p) => p !== 'fp32')) {
+    flags.push('other-precision');
+    notes.push(`${where}: trained in ${precisions.join(' and ')}${precisions.length > 1 ? ' (mixed)' : ''}; the study's other cells are fp32`);
+  }
   const diff = paramDifference(records);
   if (diff) {
     flags.push('mixed-params');

@@ -111,6 +111,10 @@ export interface RunRecord {
     platform: string;
     cpus: number;
   };
+  /** train.precision of the run (absent: fp32, and in records made before the key existed). */
+  precision?: 'bf16' | 'fp16';
+  /** fp16 only: the dynamic loss scale at the end and the optimiser steps skipped for inf/NaN gradients. */
+  lossScale?: { final: number; skippedSteps: number };
   parameterCount: number;
   /**
    * Parameters (training / test / buffers) and MACs per image (training forward / inference) of

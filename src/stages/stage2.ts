@@ -23,6 +23,7 @@ import * as tf from '@tensorflow/tfjs';
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { selectBackend } from '../backend.js';
+import { applyPrecision, checkPrecision } from '../train/precision.js';
 import { openRunData, recipeSplit, type RunData } from '../data/run-data.js';
 import type { LongTailSplit } from '../data/types.js';
 import { DataError, RecipeError } from '../errors.js';
@@ -121,6 +122,7 @@ export async function runStage2(plan: StagePlan, stage1: RunResult, opts: RunOpt
   const recipe = plan.canonical;
   const reporter = opts.reporter ?? {};
   const backend = await selectBackend(opts.backend);
+  checkPrecision(recipe, backend, opts.recipePath);
   const split = recipeSplit(recipe, opts.dataRoot);
   const numClasses = stage1.record.dataset.classCounts.length;
   const s1 = stage1.record;
@@ -214,6 +216,7 @@ async function runStage2Opened(plan: StagePlan, stage1: RunResult, runOpts: RunO
   writeResolvedRecipe(dir, recipe, `run ${runId}: stage 2 (${spec.strategy}) on stage-1 run ${s1.runId}; canonical recipe hash ${plan.hash}`);
   writeRecord(dir, record);
 
+  const restorePrecision = applyPrecision(recipe.train.precision, backend, runOpts.recipePath ?? recipe.name ?? 'recipe');
   try {
     loadStage1(model, spec.strategy, path.join(stage1.dir, spec.from));
     freeze(model, spec.strategy);
@@ -257,6 +260,7 @@ async function runStage2Opened(plan: StagePlan, stage1: RunResult, runOpts: RunO
     writeStoppedRecord(dir, record, e, (performance.now() - wallStart) / 1000);
     throw e;
   } finally {
+    restorePrecision();
     model.dispose();
   }
 }

@@ -6,6 +6,7 @@
  * resumed from `last` — also one interrupted mid-epoch — draws exactly what an uninterrupted
  * run would have drawn.
  */
+import { allFinite, DynamicLossScaler, type LossScalerState } from './loss-scaler.js';
 import * as tf from '@tensorflow/tfjs';
 import path from 'node:path';
 import { streamRng, type BatchSource, type ViewPreset } from '../data/batch-source.js';
@@ -34,6 +35,8 @@ export interface TrainConfig {
    * full-batch one for losses that average over images; batch norm sees each micro-batch alone.
    */
   accumulate?: number;
+  /** Dynamic loss scaling (fp16): the loss is scaled for the backward pass, steps with inf/NaN gradients are skipped. */
+  lossScaling?: boolean;
 }
 
 /** Host-side images of one stream and view of a step. */
@@ -87,6 +90,8 @@ interface TrainState {
   epochSeconds: number;
   /** Per-class val accuracy after the last finished epoch (beforeEpoch's `valPerClass`). */
   valPerClass?: number[];
+  /** The fp16 loss scaler's state (cfg.lossScaling). */
+  lossScaler?: LossScalerState;
 }
 
 export interface TrainResult {
@@ -95,6 +100,8 @@ export interface TrainResult {
   valLast: EvalMetrics | null;
   trainImagesPerSec: number;
   resumedFrom: { epoch: number; step: number } | null;
+  /** With cfg.lossScaling: the final scale and the steps skipped for inf/NaN gradients. */
+  lossScale?: { final: number; skippedSteps: number };
 }
 
 /** Index order of one epoch: a seeded shuffle of the training indices. */
@@ -149,7 +156,9 @@ export async function train(inputs: TrainInputs, cfg: TrainConfig): Promise<Trai
     resumedFrom = { epoch: state.epoch, step: state.step };
   }
 
+  const scaler = cfg.lossScaling ? new DynamicLossScaler(state.lossScaler) : undefined;
   const saveLast = () => {
+    if (scaler) state.lossScaler = scaler.state();
     const tensors = new Map<string, tf.Tensor>(model.store.all());
     for (const [name, b] of sgd.buffers) tensors.set(`sgd.${name}`, b);
     saveCheckpoint(lastDir, tensors, state);
@@ -205,12 +214,13 @@ export async function train(inputs: TrainInputs, cfg: TrainConfig): Promise<Trai
             }
           }
           const lossRng = streamRng(cfg.seed, `loss:${epoch}:${step}`);
-          const { loss, correct } = batch.y.length > 0 ? accumulatedStep(model, method, sgd, vars, batch, accumulate, lr, { ...inputs.stepContext, epoch, epochs: cfg.epochs, rng: lossRng, step }, streams) : { loss: Promise.resolve(0), correct: Promise.resolve(0) };
+          const { loss, correct, skipped } = batch.y.length > 0 ? accumulatedStep(model, method, sgd, vars, batch, accumulate, lr, { ...inputs.stepContext, epoch, epochs: cfg.epochs, rng: lossRng, step }, streams, scaler) : { loss: Promise.resolve(0), correct: Promise.resolve(0), skipped: false };
           const lossValue = await loss;
           const correctValue = await correct;
           if (batch.y.length > 0) method.afterStep?.({ epoch, epochs: cfg.epochs, step, model });
-          if (!Number.isFinite(lossValue)) throw new Error(`training diverged: loss is ${lossValue} at epoch ${epoch + 1}, step ${step + 1}`);
-          state.lossSum += lossValue * batch.y.length;
+          // A step the fp16 loss scaler skipped (inf/NaN gradients) is the scaler's business, not divergence.
+          if (!Number.isFinite(lossValue) && !skipped) throw new Error(`training diverged: loss is ${lossValue} at epoch ${epoch + 1}, step ${step + 1}`);
+          state.lossSum += (Number.isFinite(lossValue) ? lossValue : 0) * batch.y.length;
           state.correct += correctValue;
           state.seen += batch.y.length;
           state.trainImages += batch.y.length;
@@ -270,6 +280,7 @@ export async function train(inputs: TrainInputs, cfg: TrainConfig): Promise<Trai
     valLast,
     trainImagesPerSec: state.trainImages / Math.max(1e-9, state.trainSeconds),
     resumedFrom,
+    ...(scaler ? { lossScale: { final: scaler.scale, skippedSteps: scaler.state().skipped } } : {}),
   };
 }
 
@@ -290,7 +301,9 @@ export function accumulatedStep(
   lr: number,
   ctx: { epoch: number; epochs: number; rng: Rng; step?: number } & Pick<StepContext, 'teachers' | 'teacherLogits' | 'teacherClasses' | 'teacherValPerClass'>,
   streams?: HostBatch[][],
-): { loss: Promise<number>; correct: Promise<number> } {
+  scaler?: DynamicLossScaler,
+): { loss: Promise<number>; correct: Promise<number>; skipped: boolean } {
+  const scale = scaler?.scale ?? 1;
   const [n, h, w, c] = batch.shape;
   const micro = Math.ceil(n / accumulate);
   const per = h * w * c;
@@ -318,7 +331,8 @@ export function accumulatedStep(
         const logits = out.logits.shape[0] === target.shape[0] ? out.logits : tf.slice(out.logits, [0, 0], [target.shape[0], -1]);
         kept.correct = tf.keep(tf.sum(tf.cast(tf.equal(tf.argMax(logits, 1), target), 'int32')));
         const loss = method.loss(out, trainBatch.y, stepCtx);
-        return accumulate === 1 ? loss : tf.mul(loss, weight);
+        const weighted = accumulate === 1 ? loss : tf.mul(loss, weight);
+        return (scale === 1 ? weighted : tf.mul(weighted, scale)) as tf.Scalar;
       }, [...vars.values()]);
     });
     model.store.applyUpdates();
@@ -349,7 +363,20 @@ export function accumulatedStep(
       correctSum = k;
     }
   }
-  sgd.step(vars, sum!, lr);
+  let skipped = false;
+  if (scaler) {
+    // GradScaler.unscale_ then step: the gradients back at their true size, or no step at all.
+    skipped = !scaler.update(allFinite(Object.values(sum!)));
+    if (!skipped) {
+      const scaled = sum!;
+      sum = Object.fromEntries(Object.entries(scaled).map(([k, g]) => [k, tf.div(g, scale)]));
+      for (const g of Object.values(scaled)) g.dispose();
+    }
+    const unscaled = tf.div(lossSum!, scale);
+    lossSum!.dispose();
+    lossSum = unscaled;
+  }
+  if (!skipped) sgd.step(vars, sum!, lr);
   for (const g of Object.values(sum!)) g.dispose();
   const lossT = lossSum!;
   const correctT = correctSum!;
@@ -360,7 +387,7 @@ export function accumulatedStep(
       t.dispose();
     }
   };
-  return { loss: read(lossT), correct: read(correctT) };
+  return { loss: read(lossT), correct: read(correctT), skipped };
 }
 
 /** One stream's views as tensors (a micro-batch's slice of them); stream 0 view 0 reuses `x`, `y`. */

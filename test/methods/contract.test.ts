@@ -14,6 +14,7 @@ import { InMemoryBatchSource } from '../../src/data/batch-source.js';
 import { calibrateOnVal } from '../../src/eval/calibrate.js';
 import type { MethodInstance, MethodModel, ModelOutput } from '../../src/methods/types.js';
 import { accumulatedStep } from '../../src/train/trainer.js';
+import { DynamicLossScaler } from '../../src/train/loss-scaler.js';
 
 before(async () => {
   await tf.setBackend('cpu');
@@ -182,6 +183,37 @@ describe('batch transforms', () => {
     assert.equal(await r.correct, 2);
     sgd.dispose();
     model.dispose();
+  });
+
+  it('fp16 loss scaling: a clean step equals the unscaled update; an inf gradient skips the step and halves the scale (injected)', async () => {
+    const ce: MethodInstance = { loss: (output, labels) => tf.losses.softmaxCrossEntropy(tf.oneHot(tf.cast(labels, 'int32'), 2), output.logits) as tf.Scalar };
+    const batch = { x: Float32Array.from([1, 0, 0, 1]), y: Int32Array.from([1, 0]), shape: [2, 1, 1, 2] as [number, number, number, number] };
+    const ctx = { epoch: 0, epochs: 1, rng: new Rng(0) };
+    const run = async (method: MethodInstance, scaler?: DynamicLossScaler) => {
+      const model = new Linear();
+      const sgd = new Sgd({ momentum: 0, nesterov: false, weightDecay: 0 });
+      const r = accumulatedStep(model, method, sgd, model.store.optimisable(), batch, 1, 0.5, ctx, undefined, scaler);
+      const out = { loss: await r.loss, skipped: r.skipped, w: Array.from(model.w.dataSync()) };
+      sgd.dispose();
+      model.dispose();
+      return out;
+    };
+    const plain = await run(ce);
+    const scaler = new DynamicLossScaler(undefined, { initScale: 1024, growthInterval: 2 });
+    const scaled = await run(ce, scaler);
+    assert.equal(scaled.skipped, false);
+    assert.ok(Math.abs(scaled.loss - plain.loss) < 1e-5, 'the reported loss is unscaled');
+    scaled.w.forEach((v, i) => assert.ok(Math.abs(v - plain.w[i]) < 1e-5, `w[${i}] ${v} vs ${plain.w[i]}`));
+    assert.deepEqual(scaler.state(), { scale: 1024, goodSteps: 1, skipped: 0 });
+    // An overflow: the loss times a huge factor is inf in float32, and so are its gradients.
+    const overflow: MethodInstance = { loss: (output, labels) => tf.mul(ce.loss(output, labels, ctx), 3e38) as tf.Scalar };
+    const skipped = await run(overflow, scaler);
+    assert.equal(skipped.skipped, true);
+    assert.deepEqual(skipped.w, [1, 0, 0, 1], 'the weights are untouched');
+    assert.deepEqual(scaler.state(), { scale: 512, goodSteps: 0, skipped: 1 });
+    await run(ce, scaler);
+    await run(ce, scaler);
+    assert.deepEqual(scaler.state(), { scale: 1024, goodSteps: 0, skipped: 1 }, 'two clean steps in a row double it again');
   });
 
   it('a transformBatch that relabels (a pretext task): training accuracy reads the new labels, the ones the loss trains on', async () => {

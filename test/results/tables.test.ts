@@ -379,3 +379,24 @@ test('a run whose post-hoc step read the unlabelled test images flags its cell t
   assert.deepEqual(flagsOf('uno-ic'), []);
   assert.match(formatTables([t], 'md'), /41\.0+ ?◊/);
 });
+
+test('a bf16 / fp16 record flags its cell other-precision (°), with a note saying which precisions it holds', () => {
+  const fp32 = fakeRecord({ runId: 'a', method: 'softmax', epochs: 5, top1: 40 });
+  const bf16 = fakeRecord({ runId: 'b', method: 'focal', epochs: 5, top1: 41 });
+  bf16.precision = 'bf16';
+  const mixedA = fakeRecord({ runId: 'c', method: 'lade', epochs: 5, top1: 42, seed: 0 });
+  const mixedB = fakeRecord({ runId: 'd', method: 'lade', epochs: 5, top1: 43, seed: 1 });
+  mixedB.precision = 'fp16';
+  const [t] = buildTable5([fp32, bf16, mixedA, mixedB], {});
+  const flagsOf = (label: string) => {
+    const row = t.rows.find((r) => r.kind === 'row' && r.label === label);
+    assert.ok(row && row.kind === 'row', label);
+    return row.cells[0].flags;
+  };
+  assert.deepEqual(flagsOf('softmax'), []);
+  assert.deepEqual(flagsOf('focal'), ['other-precision']);
+  assert.deepEqual(flagsOf('lade'), ['other-precision']);
+  assert.ok(t.notes.some((n) => /focal.*trained in bf16;/.test(n)), t.notes.join('\n'));
+  assert.ok(t.notes.some((n) => /lade.*trained in fp16 and fp32 \(mixed\)/.test(n)), t.notes.join('\n'));
+  assert.match(formatTables([t], 'md'), /41\.0 ?°/);
+});

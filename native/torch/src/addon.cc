@@ -2,6 +2,7 @@
 #include <napi.h>
 
 #include <ATen/Parallel.h>
+#include <ATen/autocast_mode.h>
 #include <c10/core/InferenceMode.h>
 #include <torch/version.h>
 
@@ -210,6 +211,55 @@ Napi::Value Free(const Napi::CallbackInfo& info) {
   return info.Env().Undefined();
 }
 
+// libtorch's autocast for the kernels of run(): 0 off (fp32), 1 bf16, 2 fp16. Reduced-precision
+// results go back to tfjs as float32 (Out::add), so tfjs only ever sees its own dtypes; inside a
+// kernel the autocast op list decides (convolutions and matmuls in bf16/fp16, reductions and
+// batch norm in fp32), as in a PyTorch autocast region. The C++ API changed in PyTorch 2.4.
+int autocastMode = 0;
+
+class AutocastScope {
+ public:
+  explicit AutocastScope(int mode) : on_(mode != 0) {
+    if (!on_) return;
+    const at::ScalarType t = mode == 1 ? at::kBFloat16 : at::kHalf;
+    cuda_ = state().device.is_cuda();
+#if TORCH_VERSION_MAJOR > 2 || (TORCH_VERSION_MAJOR == 2 && TORCH_VERSION_MINOR >= 4)
+    const at::DeviceType d = cuda_ ? at::kCUDA : at::kCPU;
+    at::autocast::set_autocast_dtype(d, t);
+    at::autocast::set_autocast_enabled(d, true);
+#else
+    if (cuda_) {
+      at::autocast::set_autocast_gpu_dtype(t);
+      at::autocast::set_enabled(true);
+    } else {
+      at::autocast::set_autocast_cpu_dtype(t);
+      at::autocast::set_cpu_enabled(true);
+    }
+#endif
+  }
+  ~AutocastScope() {
+    if (!on_) return;
+#if TORCH_VERSION_MAJOR > 2 || (TORCH_VERSION_MAJOR == 2 && TORCH_VERSION_MINOR >= 4)
+    at::autocast::set_autocast_enabled(cuda_ ? at::kCUDA : at::kCPU, false);
+#else
+    if (cuda_) at::autocast::set_enabled(false);
+    else at::autocast::set_cpu_enabled(false);
+#endif
+  }
+
+ private:
+  bool on_;
+  bool cuda_ = false;
+};
+
+Napi::Value SetAutocast(const Napi::CallbackInfo& info) {
+  const int mode = info[0].As<Napi::Number>().Int32Value();
+  if (mode < 0 || mode > 2) throw Napi::Error::New(info.Env(), "lt_torch: setAutocast: mode must be 0 (fp32), 1 (bf16) or 2 (fp16)");
+  if (mode == 2 && !state().device.is_cuda()) throw Napi::Error::New(info.Env(), "lt_torch: fp16 autocast needs CUDA (libtorch's CPU autocast does bf16 only)");
+  autocastMode = mode;
+  return info.Env().Undefined();
+}
+
 Napi::Value Run(const Napi::CallbackInfo& info) {
   const uint32_t opcode = info[0].As<Napi::Number>().Uint32Value();
   const size_t nargs = info[1].As<Napi::Number>().Uint32Value();
@@ -217,6 +267,7 @@ Napi::Value Run(const Napi::CallbackInfo& info) {
   if (opcode >= table.size()) throw Napi::Error::New(info.Env(), "lt_torch: bad opcode");
   try {
     c10::InferenceMode guard;
+    AutocastScope autocast(autocastMode);
     state().currentOp = opcode;
     Args a(nargs);
     Out o;
@@ -270,6 +321,7 @@ Napi::Object InitModule(Napi::Env env, Napi::Object exports) {
   exports.Set("live", Napi::Function::New(env, Live));
   exports.Set("reset", Napi::Function::New(env, Reset));
   exports.Set("takeLayoutCopies", Napi::Function::New(env, TakeLayoutCopies));
+  exports.Set("setAutocast", Napi::Function::New(env, SetAutocast));
   return exports;
 }
 

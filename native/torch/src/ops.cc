@@ -421,7 +421,8 @@ void op_conv2d(Args& a, Out& o) {
     xc = at::constant_pad_nd(xc, {g.pl, g.pr, g.pt, g.pb}, 0);
     pad = {0, 0};
   }
-  at::Tensor y = at::convolution(xc, filterOIHW(w), bias, {g.sh, g.sw}, pad, {g.dh, g.dw}, false, {0, 0}, g.groups);
+  // at::conv2d (not at::convolution, which it calls): conv2d is on libtorch's autocast op lists.
+  at::Tensor y = at::conv2d(xc, filterOIHW(w), bias, {g.sh, g.sw}, pad, {g.dh, g.dw}, g.groups);
   at::Tensor out = toNHWC(y);
   if (act != 0) out = activate(out, act, alpha, prelu);
   o.add(out);

@@ -20,6 +20,8 @@ export interface TorchAddon {
   reset(): void;
   /** Layout copies (permuted views made contiguous) and their bytes, per op name, since the last call; restarts the count. */
   takeLayoutCopies(): { copies: Record<string, number>; bytes: Record<string, number> };
+  /** libtorch autocast for every later kernel: 0 fp32, 1 bf16, 2 fp16 (CUDA only; throws on CPU). Absent in addons built before it. */
+  setAutocast?(mode: number): void;
 }
 
 export const DTYPE_CODE = { float32: 0, int32: 1, bool: 2 } as const;
