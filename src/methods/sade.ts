@@ -285,7 +285,8 @@ export const sadeMethod: Method = {
   name: 'sade',
   family: 'MI',
   tags: ['Ensemble'],
-  table: { rows: [{ paper: 'TADE' }], aliases: ['tade'] },
+  // Runs with the test-time aggregation (transductive) are a row of their own, not mixed into the Table 5 cell.
+  table: { rows: [{ paper: 'TADE' }], aliases: ['tade'], splitBy: { testTimeAggregation: false } },
   recipeAliases: ['tade'],
   summary: 'Shared trunk + 3 skill-diverse experts (CE, Balanced Softmax, inverse-prior); mean of the experts (optional test-time aggregation).',
   citation: {

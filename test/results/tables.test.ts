@@ -400,3 +400,18 @@ test('a bf16 / fp16 record flags its cell other-precision (°), with a note sayi
   assert.ok(t.notes.some((n) => /lade.*trained in fp16 and fp32 \(mixed\)/.test(n)), t.notes.join('\n'));
   assert.match(formatTables([t], 'md'), /41\.0 ?°/);
 });
+
+test("SADE runs with the test-time aggregation are a row of their own (◊), not averaged into SADE's Table 5 cell", () => {
+  const mean = fakeRecord({ runId: 's0', method: 'sade', epochs: 8, top1: 84 });
+  const tta = fakeRecord({ runId: 's1', method: 'sade', epochs: 8, top1: 86 });
+  tta.method.params = { testTimeAggregation: true };
+  tta.method.calibration = { last: { postHoc: { 'test-time-aggregation': { weights: [0.3, 0.3, 0.4] } }, transductive: true }, best: null };
+  const [t] = buildTable5([mean, tta], {});
+  const rows = t.rows.filter((r) => r.kind === 'row' && r.method === 'sade');
+  assert.equal(rows.length, 2, rows.map((r) => r.label).join(', '));
+  const cells = rows.map((r) => (r.kind === 'row' ? { label: r.label, mean: r.cells[0].stat?.mean, flags: r.cells[0].flags } : null));
+  assert.deepEqual(cells[0], { label: 'sade', mean: 84, flags: [] });
+  assert.equal(cells[1]!.mean, 86);
+  assert.match(cells[1]!.label, /testTimeAggregation/);
+  assert.deepEqual(cells[1]!.flags, ['transductive']);
+});
