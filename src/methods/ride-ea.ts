@@ -177,6 +177,8 @@ export const rideEaMethod: Method = {
     code: 'frank-xwang/RIDE-LongTailRecognition model/fb_resnets/EAResNeXt.py, model/ldam_drw_resnets/ea_resnet_cifar.py, configs/*_ride_ea.json',
   },
   params: rideEaParams,
+  // The router stage samples class-balanced: that is the method, not a row of its own.
+  table: { samplerSplits: false },
   stages: [{ kind: 'train' }, { kind: 'train', from: 0, epochsParam: 'routerEpochs', schedule: { name: 'cosine', warmupEpochs: 0, minLr: 0 } }],
   create(setup): MethodInstance {
     const p = parseParams('ride-ea', rideEaParams, setup);

@@ -12,6 +12,8 @@ import { planRecipe, runRecipe } from '../../src/lifecycle/index.js';
 import { getMethod } from '../../src/methods/registry.js';
 import { RideEaModel, routedMean, routerLoss, routerTargets } from '../../src/methods/ride-ea.js';
 import { listRuns } from '../../src/results/runs.js';
+import { loadRecords } from '../../src/results/store.js';
+import { buildTable5 } from '../../src/results/tables.js';
 import { loadCheckpoint } from '../../src/train/checkpoint.js';
 import { tempDir, testBackend, tinyRecipe } from '../foundation/helpers.js';
 
@@ -112,6 +114,10 @@ test('two stages end to end: stage 1 is RIDE, stage 2 trains the router alone on
   const records = new Map(listRuns(out).map((r) => [r.runId, r]));
   assert.equal(records.get(s1.runId)!.method, 'ride-ea@stage1');
   assert.equal(records.get(s2.runId)!.method, 'ride-ea');
+  // The router stage's class-balanced sampler is part of the method: one table row, not "ride-ea (CB)".
+  const [t] = buildTable5((await loadRecords(out)).records, {});
+  const rows = t.rows.filter((r) => r.kind === 'row' && r.method === 'ride-ea');
+  assert.deepEqual(rows.map((r) => (r.kind === 'row' ? [r.label, r.cells[0].stat?.mean] : null)), [['ride-ea', records.get(s2.runId)!.top1]]);
   const a = tensorsOf(s1.dir);
   const b = tensorsOf(s2.dir);
   let compared = 0;
