@@ -13,11 +13,12 @@ cli() { node bin/lt-bench.js "$@"; }
 for dir in "$results"/*/; do
   [ -f "$dir/run.json" ] || continue
   # finished / balanced / other: only finished Fashion-MNIST runs are evaluated; "+cost" / "+td"
-  # say that the record already has its cost and calibration / its test distributions.
+  # say that the record already has its cost and calibration / all 11 test distributions (a run
+  # scores the recipe's five; the tables show all).
   kind=$(node -e '
     const r = JSON.parse(require("fs").readFileSync(process.argv[1], "utf8"));
     if (r.status !== "finished" || r.dataset.name !== "fashion-mnist") { console.log("other"); process.exit(0); }
-    const has = (r.cost && r.metrics.last && r.metrics.last.ece !== undefined ? "+cost" : "") + (r.testDistributions && r.testDistributions.last ? "+td" : "");
+    const has = (r.cost && r.metrics.last && r.metrics.last.ece !== undefined ? "+cost" : "") + (Object.keys(r.testDistributions?.last ?? {}).length >= 11 ? "+td" : "");
     console.log((r.dataset.balanced ? "balanced" : "finished") + has);' "$dir/run.json")
   [ "$kind" = other ] && continue
   case "$(basename "$dir")" in
