@@ -41,8 +41,7 @@ export function checkPrecision(recipe: { name?: string; train: { precision: Prec
  * `where`); returns the function that turns it off again.
  */
 export function applyPrecision(precision: Precision, choice: BackendChoice, where: string): () => void {
-  const refusal = precisionRefusal(precision, choice);
-  if (refusal) throw new UsageError(`${where}: train.precision: ${refusal}`);
+  checkPrecision({ train: { precision } }, choice, where);
   if (precision === 'fp32') return () => {};
   const addon = addonOf(choice)!;
   addon.setAutocast!(MODE[precision]);
