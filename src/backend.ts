@@ -3,6 +3,7 @@
  * each (a package can be installed but unusable), and reports which one runs and why the others
  * do not. `--backend` / `LT_BENCH_BACKEND` forces one.
  */
+import type { CudaReport } from './backends/torch/native.js';
 import * as tf from '@tensorflow/tfjs';
 import { MathBackendCPU } from '@tensorflow/tfjs-backend-cpu';
 import { createRequire } from 'node:module';
@@ -111,6 +112,19 @@ export async function selectBackend(forced?: string): Promise<BackendChoice> {
 }
 
 /** Probes every backend without keeping any active beyond the best (for `lt-bench doctor`). */
+/**
+ * The CUDA devices the torch addon's driver query sees (name, capability, memory) and whether its
+ * libtorch has CUDA; null when the torch addon is not built here. Starts no backend.
+ */
+export async function probeCuda(): Promise<CudaReport | null> {
+  const torch = await importOptional(new URL('./backends/torch/index.js', import.meta.url).href).catch(() => null);
+  try {
+    return torch?.cudaReport?.() ?? null;
+  } catch {
+    return null;
+  }
+}
+
 export async function probeBackends(): Promise<BackendProbe[]> {
   const out: BackendProbe[] = [];
   for (const name of BACKEND_ORDER) {

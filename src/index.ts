@@ -8,7 +8,8 @@ export { loadRecipe, validateRecipe, applySets, type LoadedRecipe, type LoadOpti
 export { isImageListDataset, recipeSchema, type Recipe, type RecipeInput } from './recipe/schema.js';
 export { recipeHash, canonicalJson } from './recipe/hash.js';
 export { recipeJsonSchema } from './recipe/json-schema.js';
-export { selectBackend, probeBackends, BACKEND_ORDER, type BackendChoice, type BackendProbe } from './backend.js';
+export { selectBackend, probeBackends, probeCuda, BACKEND_ORDER, type BackendChoice, type BackendProbe } from './backend.js';
+export type { CudaDevice, CudaReport } from './backends/torch/native.js';
 export { makeLongTailSplit, exponentialCounts, groupsFromCounts, groupSizes } from './data/longtail.js';
 export { readFashionMnist, parseIdxImages, parseIdxLabels } from './data/sources/idx.js';
 export { makeSynthetic } from './data/sources/synthetic.js';

@@ -11,7 +11,7 @@
   "targets": [
     {
       "target_name": "lt_torch",
-      "sources": ["src/addon.cc", "src/ops.cc"],
+      "sources": ["src/addon.cc", "src/ops.cc", "src/cuda-info.cc"],
       "include_dirs": [
         "<!(node -p \"require('node-addon-api').include_dir\")",
         "<(torch_include)",
@@ -23,7 +23,7 @@
       "cflags_cc": ["-std=c++17", "-fexceptions", "-frtti", "-O3", "-Wno-deprecated-declarations", "-Wno-unused-parameter"],
       "libraries": [
         "-L<(torch_lib)", "-Wl,-rpath,<(torch_lib)",
-        "-ltorch", "-ltorch_cpu", "-lc10", "<@(torch_extra_libs)"
+        "-ltorch", "-ltorch_cpu", "-lc10", "-ldl", "<@(torch_extra_libs)"
       ]
     }
   ]

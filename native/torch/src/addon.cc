@@ -103,6 +103,9 @@ void Out::add(at::Tensor t) {
   o[0] += 1;
 }
 
+// cuda-info.cc
+Napi::Value CudaDevices(const Napi::CallbackInfo& info);
+
 }  // namespace lt
 
 namespace {
@@ -322,6 +325,7 @@ Napi::Object InitModule(Napi::Env env, Napi::Object exports) {
   exports.Set("reset", Napi::Function::New(env, Reset));
   exports.Set("takeLayoutCopies", Napi::Function::New(env, TakeLayoutCopies));
   exports.Set("setAutocast", Napi::Function::New(env, SetAutocast));
+  exports.Set("cudaDevices", Napi::Function::New(env, lt::CudaDevices));
   return exports;
 }
 

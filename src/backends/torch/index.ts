@@ -13,11 +13,12 @@ import * as tf from '@tensorflow/tfjs';
 import { TorchBackend } from './backend.js';
 import { registerTorchKernels } from './kernels.js';
 import { registerFusedGradients } from './gradients.js';
-import { loadAddon, type TorchAddon } from './native.js';
+import { loadAddon, type CudaReport, type TorchAddon } from './native.js';
 import { registerBatchNormTrainGradient } from '../batch-norm-train.js';
 import { registerGroupedConvGradient } from '../grouped-conv.js';
 
 export { TorchBackend } from './backend.js';
+export type { CudaDevice, CudaReport } from './native.js';
 
 export interface TorchOptions { threads?: number; device?: 'cpu' | 'cuda' | 'auto' }
 
@@ -41,6 +42,15 @@ export function torchBackendStatus(): { usable: boolean; reason?: string; device
   const a = tryAddon();
   if (!a) return { usable: false, reason: loadError };
   return { usable: true };
+}
+
+/**
+ * The CUDA devices the torch addon sees (name, compute capability, memory) and whether its
+ * libtorch has CUDA; null when the addon cannot load or predates the report. Starts no backend.
+ */
+export function cudaReport(): CudaReport | null {
+  const a = tryAddon();
+  return a?.cudaDevices ? a.cudaDevices() : null;
 }
 
 /**

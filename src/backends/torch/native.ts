@@ -22,7 +22,13 @@ export interface TorchAddon {
   takeLayoutCopies(): { copies: Record<string, number>; bytes: Record<string, number> };
   /** libtorch autocast for every later kernel: 0 fp32, 1 bf16, 2 fp16 (CUDA only; throws on CPU). Absent in addons built before it. */
   setAutocast?(mode: number): void;
+  /** CUDA devices as the driver reports them (libcuda, opened at run time). Absent in addons built before it. */
+  cudaDevices?(): CudaReport;
 }
+
+export interface CudaDevice { index: number; name: string; capability: string; memoryMB: number }
+/** `libtorchCuda`: the linked libtorch was built with CUDA; `driver`: the driver's CUDA version. */
+export interface CudaReport { libtorchCuda: boolean; driver: string | null; devices: CudaDevice[]; reason?: string }
 
 export const DTYPE_CODE = { float32: 0, int32: 1, bool: 2 } as const;
 export const CODE_DTYPE = ['float32', 'int32', 'bool'] as const;
