@@ -153,6 +153,8 @@ def main():
     ap.add_argument("--threads", type=int, required=True)
     ap.add_argument("--batch", type=int, default=128)
     ap.add_argument("--model", default="resnet32")
+    ap.add_argument("--device", default="cpu", choices=["cpu", "cuda"])
+    ap.add_argument("--precision", default="fp32", choices=["fp32", "bf16"])
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
     torch.manual_seed(0)
@@ -162,19 +164,23 @@ def main():
         model, size, classes = IMAGENET_MODELS[args.model](), 224, 1000
     else:
         raise SystemExit(f"unknown model {args.model}")
-    model.train()
+    device = torch.device(args.device)
+    model.to(device).train()
     opt = torch.optim.SGD(model.parameters(), lr=0.1, momentum=0.9, weight_decay=5e-4)
-    x = torch.randn(args.batch, 3, size, size)
-    y = torch.randint(0, classes, (args.batch,))
+    x = torch.randn(args.batch, 3, size, size, device=device)
+    y = torch.randint(0, classes, (args.batch,), device=device)
+    bf16 = args.precision == "bf16"
 
     def step():
         opt.zero_grad(set_to_none=True)
-        loss = F.cross_entropy(model(x), y)
+        # autocast as the torch backend's setAutocast: the forward in bf16 where PyTorch's lists say so
+        with torch.autocast(device_type=args.device, dtype=torch.bfloat16, enabled=bf16):
+            loss = F.cross_entropy(model(x), y)
         loss.backward()
         opt.step()
-        return loss.item()
+        return loss.item()  # synchronises with the GPU, so the step is fully timed
 
-    print(json.dumps({"ready": True, "torch": torch.__version__, "threads": torch.get_num_threads()}), flush=True)
+    print(json.dumps({"ready": True, "torch": torch.__version__, "threads": torch.get_num_threads(), "device": str(device)}), flush=True)
     for line in sys.stdin:
         cmd = line.split()
         if not cmd:

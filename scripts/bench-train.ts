@@ -6,6 +6,7 @@
  *   node dist/scripts/bench-train.js [--backends torch:2,torch:2@raw,wasm:2,wasm:1,cpu] [--threads 2] [--batch 128]
  *   node dist/scripts/bench-train.js --model resnext50|resnet50|resnet10 [--batch 8] ...   (224 px, 1000 classes)
  *                                    [--rounds 4] [--steps 3] [--warmup 2] [--no-pytorch]
+ *                                    [--device cpu|cuda] [--precision fp32|bf16] [--python /usr/bin/python3]
  *
  * Two tfjs ResNet-32s: `lt` = lt-bench's own (src/models/backbones/resnet-cifar.ts, batch norm
  * through batchNormTrain) and `raw` = the raw-op one below (also batchNormTrain: one kernel each way
@@ -18,6 +19,10 @@
  *   { load: {before, after}, entries: [{backend, model, batch, threads, imagesPerSec,
  *     msPerStepMedian, peakRssMB}], ratios: {"<backend>/pytorch": x} }
  * Progress goes to stderr.
+ *
+ * `--device cuda` puts the torch backend and PyTorch on the GPU (each step ends by reading the loss,
+ * which synchronises); `--precision bf16` runs both under autocast (the addon's `setAutocast`,
+ * PyTorch's `torch.autocast`). `--python` names the interpreter whose PyTorch is the reference.
  */
 import { spawn, type ChildProcessByStdio } from 'node:child_process';
 import type { Readable, Writable } from 'node:stream';
@@ -143,7 +148,7 @@ const TORCH_NAMES: Record<string, string> = { resnext50: 'resnext50_32x4d', resn
 // Worker: one tfjs engine, driven over stdin/stdout
 // ---------------------------------------------------------------------------------------------
 
-async function selectBackend(spec: string): Promise<string> {
+async function selectBackend(spec: string, device: 'cpu' | 'cuda', precision: string): Promise<string> {
   const [name, threadsText] = spec.split(':');
   const threads = threadsText === undefined ? undefined : Number(threadsText);
   if (name === 'wasm') {
@@ -153,10 +158,16 @@ async function selectBackend(spec: string): Promise<string> {
   }
   if (name === 'torch') {
     const torchIndex = '../src/backends/torch/index.js';
-    const torch = await import(torchIndex) as { loadTorchBackend: (o?: { threads?: number }) => Promise<void>; torchBackendStatus: () => { device?: string } };
-    await torch.loadTorchBackend({ threads });
+    const torch = await import(torchIndex) as { loadTorchBackend: (o?: { threads?: number; device?: string }) => Promise<void>; torchBackendStatus: () => { device?: string } };
+    await torch.loadTorchBackend({ threads, device });
+    if (precision !== 'fp32') {
+      const addon = (tf.backend() as unknown as { addon: { setAutocast?: (mode: number) => void } }).addon;
+      if (!addon.setAutocast) throw new Error('--precision: this torch addon predates autocast (npm run build:torch)');
+      addon.setAutocast(precision === 'bf16' ? 1 : 2);
+    }
     return `torch (${torch.torchBackendStatus().device ?? '?'})`;
   }
+  if (device !== 'cpu' || precision !== 'fp32') throw new Error(`--device ${device} --precision ${precision}: only the torch backend does this`);
   if (!(await tf.setBackend(name))) throw new Error(`backend ${name} failed to initialise`);
   return name;
 }
@@ -194,7 +205,7 @@ function makeStep(model: string, batch: number): (x: tf.Tensor4D, y: tf.Tensor2D
 
 async function runWorker(spec: string, batch: number): Promise<void> {
   const [backendSpec, model = 'lt'] = spec.split('@');
-  const desc = await selectBackend(backendSpec);
+  const desc = await selectBackend(backendSpec, deviceArg(), precisionArg());
   const step = makeStep(model, batch);
   const [size, classes] = IMAGENET_MODELS.includes(model) ? [224, 1000] : [32, 10];
   const rng = new Rng(2);
@@ -268,6 +279,18 @@ function median(xs: number[]): number {
   return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
 }
 
+function deviceArg(): 'cpu' | 'cuda' {
+  const d = argValue('device', 'cpu');
+  if (d !== 'cpu' && d !== 'cuda') throw new Error(`--device: cpu or cuda, not ${d}`);
+  return d;
+}
+
+function precisionArg(): 'fp32' | 'bf16' {
+  const p = argValue('precision', 'fp32');
+  if (p !== 'fp32' && p !== 'bf16') throw new Error(`--precision: fp32 or bf16, not ${p}`);
+  return p;
+}
+
 async function runParent(): Promise<void> {
   const threads = Number(argValue('threads', '2'));
   const modelArg = argValue('model', 'resnet32') ?? 'resnet32';
@@ -283,13 +306,17 @@ async function runParent(): Promise<void> {
   const specs = (argValue('backends', defaultSpecs) ?? '').split(',').filter(Boolean)
     .map((sp) => (imagenet && !sp.includes('@') ? `${sp}@${modelArg}` : sp));
   const withPytorch = !process.argv.includes('--no-pytorch');
+  const device = deviceArg();
+  const precision = precisionArg();
+  const python = argValue('python', '/usr/bin/python3')!;
+  const placement = ['--device', device, '--precision', precision];
   // Same intra-op thread count everywhere (libgomp / MKL read these too).
   const env = { ...process.env, OMP_NUM_THREADS: String(threads), MKL_NUM_THREADS: String(threads) };
   const loadBefore = os.loadavg();
   const engines: Engine[] = [];
   if (withPytorch) {
-    engines.push(startEngine('pytorch', imagenet ? `${TORCH_NAMES[modelArg]} (torch.nn as torchvision, NCHW, 224 px)` : 'resnet32 (torch.nn, NCHW)', threads, '/usr/bin/python3',
-      [path.join(repoRoot, 'scripts', 'bench-train.py'), '--threads', String(threads), '--batch', String(batch), '--model', modelArg], env));
+    engines.push(startEngine('pytorch', imagenet ? `${TORCH_NAMES[modelArg]} (torch.nn as torchvision, NCHW, 224 px)` : 'resnet32 (torch.nn, NCHW)', threads, python,
+      [path.join(repoRoot, 'scripts', 'bench-train.py'), '--threads', String(threads), '--batch', String(batch), '--model', modelArg, ...placement], env));
   }
   for (const spec of specs) {
     const [backendSpec, model = 'lt'] = spec.split('@');
@@ -297,7 +324,7 @@ async function runParent(): Promise<void> {
     const modelDesc = model === 'raw' ? 'resnet32 (raw ops + batchNormTrain)'
       : IMAGENET_MODELS.includes(model) ? `${TORCH_NAMES[model]} (src/models ${model} + linear head, ${model === 'resnext50' ? 'groupedConv2d + ' : ''}batchNormTrain, 224 px)`
         : 'resnet32 (src/models, batchNormTrain)';
-    engines.push(startEngine(backendSpec.split(':')[0], modelDesc, t, process.execPath, [fileURLToPath(import.meta.url), '--worker', spec, '--batch', String(batch)], env));
+    engines.push(startEngine(backendSpec.split(':')[0], modelDesc, t, process.execPath, [fileURLToPath(import.meta.url), '--worker', spec, '--batch', String(batch), ...placement], env));
   }
   for (const e of engines) {
     const ready = await request(e, null);
@@ -332,7 +359,7 @@ async function runParent(): Promise<void> {
   const doc = {
     machine: { cpus: os.cpus().length, model: os.cpus()[0]?.model, node: process.version },
     load: { before: loadBefore.map((v) => Number(v.toFixed(2))), after: os.loadavg().map((v) => Number(v.toFixed(2))) },
-    settings: { threads, batch, warmup, rounds, stepsPerRound: steps },
+    settings: { threads, batch, warmup, rounds, stepsPerRound: steps, device, precision },
     entries, ratios,
   };
   process.stdout.write(JSON.stringify(doc, null, 2) + '\n');
