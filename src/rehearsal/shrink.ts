@@ -111,11 +111,14 @@ export function rehearseRecipe(recipe: Recipe, data: { root: string; info: Rehea
     // A method's own classifier stage (SSP's cRT) reads the same keys.
     shrunk.stage2 = { ...recipe.stage2, epochs: rehearsalEpochs(recipe.stage2.epochs ?? 10), batchSize: Math.min(recipe.stage2.batchSize ?? t.batchSize, REHEARSAL_RULE.batchSize) };
   }
-  // A pre-training stage's own epoch count (SSP's pretrainEpochs) is an epoch count too.
-  for (const s of findMethod(recipe.method.name)?.stages ?? []) {
-    const key = s.kind === 'pretrain' ? s.epochsParam : undefined;
-    const value = key ? recipe.method.params[key] : undefined;
-    if (key && typeof value === 'number') shrunk.method = { ...shrunk.method, params: { ...shrunk.method.params, [key]: rehearsalEpochs(value) } };
+  // A stage's own epoch count (SSP's pretrainEpochs, MiSLAS's stage2Epochs, RIDE-EA's routerEpochs)
+  // is an epoch count too, also where the recipe leaves it at the method's default.
+  const method = findMethod(recipe.method.name);
+  for (const s of method?.stages ?? []) {
+    const key = s.kind === 'pretrain' || s.kind === 'train' ? s.epochsParam : undefined;
+    if (!key) continue;
+    const value = recipe.method.params[key] ?? (method!.params.shape[key]?.safeParse(undefined).data as unknown);
+    if (typeof value === 'number') shrunk.method = { ...shrunk.method, params: { ...shrunk.method.params, [key]: rehearsalEpochs(value) } };
   }
   // Drop undefined keys (the schema is strict about presence, not about undefined), then check it all.
   return validateRecipe(JSON.parse(JSON.stringify(shrunk)) as Record<string, unknown>, `${where} (rehearsal)`);

@@ -77,6 +77,11 @@ test('the rule on other recipes: 200 → 2, LWS 5 → 1, NCM and τ-norm keep no
   assert.equal(rehearsed('table5/decouple-tau-norm-e200.yaml').stage2?.epochs, undefined);
   const set = rehearsed('table5/softmax-e90.yaml', ['train.batchSize=16', 'train.epochs=300']);
   assert.deepEqual([set.train.batchSize, set.train.epochs, set.rehearsal!.epochs], [16, 3, 300]);
+  // a stage's own epoch count shrinks too: MiSLAS's stage 2 (10), RIDE-EA's router (5)
+  assert.equal(rehearsed('table5/mislas-e90.yaml').method.params.stage2Epochs, 1);
+  assert.equal(rehearsed('table5/ride-ea-e200.yaml').method.params.routerEpochs, 1);
+  assert.equal(rehearsed('table5/ride-ea-e200.yaml', ['method.params.routerEpochs=300']).method.params.routerEpochs, 3);
+  assert.equal(rehearsed('table5/mislas-e200.yaml', ['method.params.stage2Epochs=250']).method.params.stage2Epochs, 3);
   // Table 7's joint cell is the Table 5 200-epoch run, as in the real study.
   assert.equal(recipeHash(planStages(rehearsed('table7/softmax-joint.yaml')).stage1), recipeHash(rehearsed('table5/softmax-e200.yaml')));
 });
