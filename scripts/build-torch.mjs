@@ -47,6 +47,11 @@ function findLibtorch() {
 
 function cxx11Abi(lib) {
   if (process.env.TORCH_CXX11_ABI === '0' || process.env.TORCH_CXX11_ABI === '1') return process.env.TORCH_CXX11_ABI;
+  // A libtorch distribution or pip PyTorch states it in its CMake config
+  try {
+    const m = fs.readFileSync(path.join(lib, '..', 'share', 'cmake', 'Torch', 'TorchConfig.cmake'), 'utf8').match(/_GLIBCXX_USE_CXX11_ABI=([01])/);
+    if (m) return m[1];
+  } catch { /* Debian's libtorch-dev has none here */ }
   // libc10 exports std::string-taking symbols; with the new ABI they mention __cxx11
   const c10 = path.join(lib, 'libc10.so');
   try {
@@ -65,8 +70,21 @@ function nodeGyp() {
   fail('node-gyp not found (it ships with npm); install it with `npm install -g node-gyp`');
 }
 
+/** PyTorch's headers require C++20 from 2.12 on (`#error` in ATen/ATen.h); C++17 before. */
+function cxxStandard(apiInclude) {
+  try {
+    const h = fs.readFileSync(path.join(apiInclude, 'torch', 'version.h'), 'utf8');
+    const major = Number(h.match(/#define TORCH_VERSION_MAJOR (\d+)/)?.[1]);
+    const minor = Number(h.match(/#define TORCH_VERSION_MINOR (\d+)/)?.[1]);
+    return major > 2 || (major === 2 && minor >= 12) ? 'c++20' : 'c++17';
+  } catch {
+    return 'c++17';
+  }
+}
+
 const t = findLibtorch();
 const abi = cxx11Abi(t.lib);
+const cxxStd = cxxStandard(t.apiInclude);
 // configure + build (incremental); `npm run build:torch -- --clean` for a full rebuild
 const gyp = nodeGyp();
 if (process.argv.includes('--clean')) spawnSync(process.execPath, [gyp, 'clean', `--directory=${addonDir}`], { stdio: 'inherit', cwd: addonDir });
@@ -75,8 +93,8 @@ const args = [gyp, 'configure', `--directory=${addonDir}`];
 const nodeDir = path.resolve(path.dirname(process.execPath), '..');
 if (fs.existsSync(path.join(nodeDir, 'include', 'node', 'node_api.h'))) args.push(`--nodedir=${nodeDir}`);
 args.push('--', `-Dtorch_include=${t.include}`, `-Dtorch_api_include=${t.apiInclude}`, `-Dtorch_lib=${t.lib}`,
-  `-Dtorch_cxx11_abi=${abi}`, `-Dtorch_extra_libs=${t.extraLibs.join(' ')}`);
-process.stderr.write(`build:torch: libtorch ${t.lib} (C++11 ABI ${abi})\n`);
+  `-Dtorch_cxx11_abi=${abi}`, `-Dtorch_extra_libs=${t.extraLibs.join(' ')}`, `-Dtorch_cxx_std=${cxxStd}`);
+process.stderr.write(`build:torch: libtorch ${t.lib} (C++11 ABI ${abi}, ${cxxStd})\n`);
 const r = spawnSync(process.execPath, args, { stdio: 'inherit', cwd: addonDir });
 if (r.status !== 0) fail(`node-gyp configure failed (exit ${r.status})`);
 const r2 = spawnSync(process.execPath, [gyp, 'build', `--directory=${addonDir}`, `--jobs=${process.env.JOBS ?? '2'}`], { stdio: 'inherit', cwd: addonDir });

@@ -61,7 +61,10 @@ if [ -z "$python" ]; then
   done
 fi
 [ -n "$python" ] || { echo "gpu-check: no python with PyTorch found (pass --python)" >&2; exit 2; }
-read -r torch_dir torch_version abi cuda_built < <("$python" -c 'import os, torch; print(os.path.dirname(torch.__file__), torch.__version__, int(torch._C._GLIBCXX_USE_CXX11_ABI), int(torch.version.cuda is not None))')
+# PyTorch's headers require C++20 from 2.12 on (C++17 before)
+read -r torch_dir torch_version abi cuda_built cxx_std < <("$python" -c 'import os, torch
+v = tuple(int(x) for x in torch.__version__.split("+")[0].split(".")[:2])
+print(os.path.dirname(torch.__file__), torch.__version__, int(torch._C._GLIBCXX_USE_CXX11_ABI), int(torch.version.cuda is not None), "c++20" if v >= (2, 12) else "c++17")')
 if [ -f "$torch_dir/include/torch/csrc/api/include/torch/torch.h" ] && [ -f "$torch_dir/lib/libtorch.so" ]; then
   torch_include="$torch_dir/include"
   torch_lib="$torch_dir/lib"
@@ -82,7 +85,7 @@ command -v "$cxx" >/dev/null || { echo "gpu-check: no C++ compiler ($cxx; set CX
 src="$root/addon/src"
 obj="$root/addon/obj"
 mkdir -p "$obj"
-flags=(-std=c++17 -O2 -fPIC -fexceptions -frtti -DNAPI_VERSION=8 -DNAPI_CPP_EXCEPTIONS "-D_GLIBCXX_USE_CXX11_ABI=$abi"
+flags=("-std=$cxx_std" -O2 -fPIC -fexceptions -frtti -DNAPI_VERSION=8 -DNAPI_CPP_EXCEPTIONS "-D_GLIBCXX_USE_CXX11_ABI=$abi"
   -Wno-deprecated-declarations -Wno-unused-parameter
   -I"$root/node/include/node" -I"$root/addon/node-addon-api" -I"$torch_include" -I"$torch_include/torch/csrc/api/include")
 libs=(-L"$torch_lib" "-Wl,-rpath,$torch_lib" -ltorch -ltorch_cpu -lc10 -ldl)

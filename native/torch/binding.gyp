@@ -6,7 +6,8 @@
     "torch_api_include%": "/usr/include/torch/csrc/api/include",
     "torch_lib%": "/usr/lib/x86_64-linux-gnu",
     "torch_cxx11_abi%": "1",
-    "torch_extra_libs%": ""
+    "torch_extra_libs%": "",
+    "torch_cxx_std%": "c++17"
   },
   "targets": [
     {
@@ -20,7 +21,7 @@
       "defines": ["NAPI_VERSION=8", "NAPI_CPP_EXCEPTIONS", "_GLIBCXX_USE_CXX11_ABI=<(torch_cxx11_abi)"],
       "cflags!": ["-fno-exceptions", "-fno-rtti"],
       "cflags_cc!": ["-fno-exceptions", "-fno-rtti", "-std=gnu++17", "-std=gnu++20"],
-      "cflags_cc": ["-std=c++17", "-fexceptions", "-frtti", "-O3", "-Wno-deprecated-declarations", "-Wno-unused-parameter"],
+      "cflags_cc": ["-std=<(torch_cxx_std)", "-fexceptions", "-frtti", "-O3", "-Wno-deprecated-declarations", "-Wno-unused-parameter"],
       "libraries": [
         "-L<(torch_lib)", "-Wl,-rpath,<(torch_lib)",
         "-ltorch", "-ltorch_cpu", "-lc10", "-ldl", "<@(torch_extra_libs)"
