@@ -5,6 +5,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import type { Rng } from '../rng.js';
+import { detachForUpdate } from '../backends/stop-gradient.js';
 
 export interface BufferUpdate {
   target: tf.Variable;
@@ -65,9 +66,12 @@ export class ParamStore {
     return out;
   }
 
-  /** Queues a buffer update computed in a training forward pass (the value is tf.keep'd). */
+  /**
+   * Queues a buffer update computed in a training forward pass (the value is tf.keep'd; detached
+   * under native autograd, so the next step's graph does not chain onto this one's).
+   */
   queueUpdate(target: tf.Variable, value: tf.Tensor): void {
-    this.pending.push({ target, value: tf.keep(value) });
+    this.pending.push({ target, value: tf.keep(detachForUpdate(value)) });
   }
 
   /**

@@ -74,6 +74,12 @@ at::Tensor& get(int64_t id) {
   return s.tensors[static_cast<size_t>(id)];
 }
 
+at::Tensor& input(int64_t id) {
+  at::Tensor& t = get(id);
+  if (state().gradMode == 2 && t.is_inference()) t = t.clone();
+  return t;
+}
+
 void release(int64_t id) {
   State& s = state();
   if (id <= 0 || static_cast<size_t>(id) >= s.tensors.size() || !s.tensors[static_cast<size_t>(id)].defined()) return;
@@ -160,9 +166,22 @@ Napi::Value Init(const Napi::CallbackInfo& info) {
   return res;
 }
 
+// The guard of a call into libtorch for the current grad mode (see State::gradMode).
+class ModeGuard {
+ public:
+  explicit ModeGuard(int mode) {
+    if (mode == 0) inference_.emplace(true);
+    else grad_.emplace(mode == 2);
+  }
+
+ private:
+  c10::optional<c10::InferenceMode> inference_;
+  c10::optional<at::AutoGradMode> grad_;
+};
+
 Napi::Value FromData(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  c10::InferenceMode guard;
+  ModeGuard guard(state().gradMode);
   auto arr = info[0].As<Napi::TypedArray>();
   auto shapeArr = info[1].As<Napi::Array>();
   const int dtype = info[2].As<Napi::Number>().Int32Value();
@@ -266,7 +285,7 @@ Napi::Value Run(const Napi::CallbackInfo& info) {
   const auto& table = ops();
   if (opcode >= table.size()) throw Napi::Error::New(info.Env(), "lt_torch: bad opcode");
   try {
-    c10::InferenceMode guard;
+    ModeGuard guard(state().gradMode);
     AutocastScope autocast(autocastMode);
     state().currentOp = opcode;
     Args a(nargs);
@@ -312,7 +331,80 @@ Napi::Value Reset(const Napi::CallbackInfo& info) {
   return info.Env().Undefined();
 }
 
+// ---- native autograd ------------------------------------------------------------------------
+// 0 inference, 1 no grad, 2 recording (State::gradMode).
+Napi::Value SetGradMode(const Napi::CallbackInfo& info) {
+  const int mode = info[0].As<Napi::Number>().Int32Value();
+  if (mode < 0 || mode > 2) throw Napi::Error::New(info.Env(), "lt_torch: setGradMode: mode must be 0, 1 or 2");
+  state().gradMode = mode;
+  return info.Env().Undefined();
+}
+
+template <typename F>
+Napi::Value guarded(const Napi::CallbackInfo& info, const char* what, F f) {
+  try {
+    return f();
+  } catch (const c10::Error& e) {
+    throw Napi::Error::New(info.Env(), std::string("lt_torch ") + what + ": " + e.what_without_backtrace());
+  } catch (const std::exception& e) {
+    throw Napi::Error::New(info.Env(), std::string("lt_torch ") + what + ": " + e.what());
+  }
+}
+
+// Makes tensor `id` a leaf that requires grad (or not). The slot gets a detached alias (a leaf even
+// when the stored tensor is a view), an ordinary clone when it is an inference tensor.
+Napi::Value SetRequiresGrad(const Napi::CallbackInfo& info) {
+  return guarded(info, "setRequiresGrad", [&]() {
+    const int64_t id = info[0].As<Napi::Number>().Int64Value();
+    const bool on = info[1].As<Napi::Boolean>().Value();
+    at::Tensor& t = get(id);
+    if (t.requires_grad() == on && t.is_leaf()) return info.Env().Undefined();
+    at::AutoGradMode g(false);
+    at::Tensor leaf = t.is_inference() ? t.clone() : t.detach();
+    if (on) leaf.requires_grad_(true);
+    t = leaf;
+    return info.Env().Undefined();
+  });
+}
+
+Napi::Value RequiresGrad(const Napi::CallbackInfo& info) {
+  return Napi::Boolean::New(info.Env(), get(info[0].As<Napi::Number>().Int64Value()).requires_grad());
+}
+
+// One backward pass from scalar `id` (gradients accumulate into the leaves' .grad). A loss that
+// reaches no leaf requiring grad is a no-op (every takeGrad then returns 0).
+Napi::Value Backward(const Napi::CallbackInfo& info) {
+  return guarded(info, "backward", [&]() {
+    at::Tensor loss = get(info[0].As<Napi::Number>().Int64Value());
+    if (!loss.requires_grad()) return Napi::Boolean::New(info.Env(), false);
+    at::AutoGradMode g(true);
+    loss.backward();
+    return Napi::Boolean::New(info.Env(), true);
+  });
+}
+
+// The .grad of leaf `id` as a new table entry (0: none), and the leaf's .grad reset.
+Napi::Value TakeGrad(const Napi::CallbackInfo& info) {
+  return guarded(info, "takeGrad", [&]() {
+    at::Tensor& t = get(info[0].As<Napi::Number>().Int64Value());
+    at::Tensor g = t.grad();
+    if (!g.defined()) return Napi::Number::New(info.Env(), 0);
+    t.mutable_grad() = at::Tensor();
+    // Row-major in the tfjs shape, as the tape's gradients are: a conv filter's gradient arrives
+    // with OIHW strides, and a parameter updated from it would carry them into the next step,
+    // where libtorch 1.13 picks other convolution kernels for such a filter (measurably different
+    // filter gradients, see test/backends/torch-autograd.test.ts).
+    g = contiguousCounted(g);
+    return Napi::Number::New(info.Env(), static_cast<double>(store(std::move(g))));
+  });
+}
+
 Napi::Object InitModule(Napi::Env env, Napi::Object exports) {
+  exports.Set("setGradMode", Napi::Function::New(env, SetGradMode));
+  exports.Set("setRequiresGrad", Napi::Function::New(env, SetRequiresGrad));
+  exports.Set("requiresGrad", Napi::Function::New(env, RequiresGrad));
+  exports.Set("backward", Napi::Function::New(env, Backward));
+  exports.Set("takeGrad", Napi::Function::New(env, TakeGrad));
   exports.Set("init", Napi::Function::New(env, Init));
   exports.Set("fromData", Napi::Function::New(env, FromData));
   exports.Set("toData", Napi::Function::New(env, ToData));

@@ -588,6 +588,15 @@ void op_batch_norm(Args& a, Out& o) {
   c10::optional<at::Tensor> w, b;
   if (scale) w = perC(*scale);
   if (offset) b = perC(*offset);
+  if (at::GradMode::is_enabled() && (mean.requires_grad() || var.requires_grad())) {
+    // Recording autograd with statistics that carry gradient (tf.moments + tf.batchNorm): ATen's
+    // batch norm gives running_mean/var no gradient, so the formula is spelled out (NHWC broadcasts).
+    at::Tensor y = (x - mean.reshape({-1})) * at::rsqrt(var.reshape({-1}) + eps);
+    if (scale) y = y * scale->reshape({-1});
+    if (offset) y = y + offset->reshape({-1});
+    o.add(y);
+    return;
+  }
   o.add(toNHWC(at::batch_norm(toNCHW(x), w, b, perC(mean), perC(var), false, 0.0, eps, false)));
 }
 // Training batch norm in one pass: outputs y, batch mean, biased variance, inverse std.
@@ -597,9 +606,11 @@ void op_bn_train(Args& a, Out& o) {
   const at::Tensor& beta = a.t();
   const double eps = a.f();
   auto r = at::native_batch_norm(toNCHW(x), gamma, beta, c10::nullopt, c10::nullopt, true, 0.0, eps);
-  at::Tensor invstd = std::get<2>(r);
+  // The statistics are for the running averages and the tape's gradient kernel: they never carry
+  // gradient (recording autograd, the graph runs through y alone, as in PyTorch's batch norm).
+  at::Tensor invstd = std::get<2>(r).detach();
   o.add(toNHWC(std::get<0>(r)));
-  o.add(std::get<1>(r));
+  o.add(std::get<1>(r).detach());
   o.add(at::reciprocal(invstd * invstd) - eps);
   o.add(invstd);
 }
@@ -617,6 +628,10 @@ void op_bn_train_grad(Args& a, Out& o) {
   o.add(std::get<1>(r));
   o.add(std::get<2>(r));
 }
+
+// Identity without gradient (PyTorch's .detach(); a view, no copy): stop-gradient on the native
+// autograd path, where tf.customGrad never reaches the backend.
+void op_detach(Args& a, Out& o) { o.add(a.t().detach()); }
 
 void op_einsum(Args& a, Out& o) {
   // equation chars are passed as numbers, then the operands
@@ -657,6 +672,7 @@ const std::vector<OpEntry>& ops() {
       {"max_pool", op_max_pool}, {"max_pool_grad", op_max_pool_grad}, {"avg_pool", op_avg_pool},
       {"avg_pool_grad", op_avg_pool_grad}, {"batch_norm", op_batch_norm}, {"bn_train", op_bn_train},
       {"bn_train_grad", op_bn_train_grad}, {"einsum", op_einsum},
+      {"detach", op_detach},
   };
   return table;
 }

@@ -25,6 +25,10 @@ export class TorchBackend extends tf.KernelBackend {
   private readonly out = new Float64Array(OUT_CAPACITY);
   private readonly opcodes = new Map<string, number>();
   private temps: number[] = [];
+  /** Native autograd: whether kernels record libtorch's graph (grad mode 2). */
+  recording = false;
+  /** The first cpu-forwarded kernel that received a tensor requiring grad while recording (the graph is cut there). */
+  graphCut: string | undefined;
 
   constructor(addon: TorchAddon, threads: number, device: string) {
     super();
@@ -115,6 +119,47 @@ export class TorchBackend extends tf.KernelBackend {
 
   override dispose(): void {
     this.addon.reset();
+  }
+
+  // ---- native autograd (src/backends/torch/autograd.ts) -------------------------------------
+
+  /** Whether this addon has native autograd (addons built before it do not). */
+  get hasNativeAutograd(): boolean {
+    return typeof this.addon.backward === 'function' && this.opcodes.has('detach');
+  }
+
+  /** 0 inference (default), 1 no grad, 2 recording libtorch's autograd graph. */
+  setGradMode(mode: 0 | 1 | 2): void {
+    this.addon.setGradMode!(mode);
+    this.recording = mode === 2;
+  }
+
+  setRequiresGrad(dataId: tf.DataId, on: boolean): void {
+    this.addon.setRequiresGrad!(this.data.get(dataId).id, on);
+  }
+
+  requiresGrad(info: tf.TensorInfo): boolean {
+    return this.data.has(info.dataId) && this.addon.requiresGrad!(this.data.get(info.dataId).id);
+  }
+
+  /** A cpu-forwarded kernel ran while recording: if an input requires grad, the graph is cut. */
+  noteCpuKernel(kernelName: string, inputs: tf.TensorInfo[]): void {
+    if (this.graphCut === undefined && inputs.some((x) => this.requiresGrad(x))) this.graphCut = kernelName;
+  }
+
+  /** One backward pass from scalar `loss`; false when it reaches nothing that requires grad. */
+  backward(loss: tf.TensorInfo): boolean {
+    return this.addon.backward!(this.data.get(loss.dataId).id);
+  }
+
+  /** The accumulated gradient of leaf `v` as a new TensorInfo of v's shape (null: none), reset in the leaf. */
+  takeGrad(v: tf.TensorInfo): tf.TensorInfo | null {
+    const id = this.addon.takeGrad!(this.data.get(v.dataId).id);
+    if (id === 0) return null;
+    const dataId = {};
+    const shape = this.data.get(v.dataId).shape;
+    this.data.set(dataId, { id, refCount: 1, shape, dtype: 'float32' });
+    return { dataId, shape, dtype: 'float32' };
   }
 
   // ---- kernel plumbing ----------------------------------------------------------------------

@@ -22,6 +22,18 @@ export interface TorchAddon {
   takeLayoutCopies(): { copies: Record<string, number>; bytes: Record<string, number> };
   /** libtorch autocast for every later kernel: 0 fp32, 1 bf16, 2 fp16 (CUDA only; throws on CPU). Absent in addons built before it. */
   setAutocast?(mode: number): void;
+  /**
+   * Native autograd (absent in addons built before it). Grad mode of every later kernel: 0 inference
+   * (no graph, the default), 1 no grad, 2 recording libtorch's autograd graph.
+   */
+  setGradMode?(mode: 0 | 1 | 2): void;
+  /** Makes tensor `id` a leaf that requires grad (or not). */
+  setRequiresGrad?(id: number, on: boolean): void;
+  requiresGrad?(id: number): boolean;
+  /** One backward pass from scalar `id`; false when it reaches no tensor that requires grad. */
+  backward?(id: number): boolean;
+  /** The accumulated .grad of leaf `id` as a new tensor id (0: none); the leaf's .grad is reset. */
+  takeGrad?(id: number): number;
 }
 
 export const DTYPE_CODE = { float32: 0, int32: 1, bool: 2 } as const;
