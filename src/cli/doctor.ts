@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { probeBackends } from '../index.js';
-import { coresGiven, defaultWorkerCount, libuvPoolSize } from '../index.js';
+import { coresGiven, defaultWorkerCount, libuvPoolSize, describeTorchAutograd } from '../index.js';
 
 export function registerDoctor(program: Command): void {
   program
@@ -19,6 +19,7 @@ export function registerDoctor(program: Command): void {
         const mark = p === best ? 'default' : p.usable ? 'usable' : 'no';
         process.stdout.write(`${p.name.padEnd(15)} ${mark.padEnd(8)} ${p.usable ? `device ${p.device}${p.threads ? `, ${p.threads} threads` : ''}` : p.reason}\n`);
       }
+      process.stdout.write(`autograd on torch: ${describeTorchAutograd()}\n`);
       process.stdout.write(
         `image decoding: ${decoding.workers} worker(s) by default for ${decoding.cores} core(s) given (dataset.workers or --workers to change), libuv pool ${decoding.libuvPool} thread(s)\n`,
       );

@@ -18,6 +18,12 @@ import { createLoss, lossNames } from '../../src/losses/index.js';
 import { accumulatedStep } from '../../src/train/trainer.js';
 import { Sgd } from '../../src/train/sgd.js';
 import type { MethodInstance } from '../../src/methods/types.js';
+import { spawnSync } from 'node:child_process';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+import { runRecipe } from '../../src/lifecycle/index.js';
+import { packageRoot } from '../../src/version.js';
+import { tempDir, tinyRecipe } from '../foundation/helpers.js';
 
 const status = torchBackendStatus();
 const skip = status.usable ? false : `torch backend unusable: ${status.reason}`;
@@ -235,5 +241,37 @@ describe('native autograd on torch', { skip }, () => {
     assert.equal(native.loss, tape.loss);
     assertValuesClose(native.values, tape.values, () => true, 'after the fallback step');
     assert.equal((tf.memory() as Mem).numTensors - mem.numTensors, tapeGrowth, 'the refused forward leaked nothing');
+  });
+
+  test('run.json says which engine computed the gradients; LT_TORCH_AUTOGRAD=tape selects the tape', async () => {
+    const out = tempDir('ltb-autograd-');
+    const native = await runRecipe(tinyRecipe({ train: { epochs: 1 }, output: out }), { backend: 'torch' });
+    assert.equal(native.record.status, 'finished');
+    const onDisk = JSON.parse(readFileSync(path.join(native.dir, 'run.json'), 'utf8'));
+    assert.deepEqual(onDisk.engine, { autograd: 'native', autogradReason: 'default on torch (LT_TORCH_AUTOGRAD=tape to change)' });
+    const saved = process.env.LT_TORCH_AUTOGRAD;
+    process.env.LT_TORCH_AUTOGRAD = 'tape';
+    try {
+      const tape = await runRecipe(tinyRecipe({ train: { epochs: 1 }, output: tempDir('ltb-autograd-tape-') }), { backend: 'torch' });
+      assert.deepEqual(tape.record.engine, { autograd: 'tape', autogradReason: 'LT_TORCH_AUTOGRAD=tape' });
+      assert.equal(tape.record.runId, native.record.runId, 'the engine is not part of the run id');
+      // same data, same seeds, same kernels forward: the two engines train to (nearly) the same model
+      assert.ok(Math.abs(tape.record.metrics.last!.top1 - native.record.metrics.last!.top1) <= 5, `${tape.record.metrics.last!.top1} vs ${native.record.metrics.last!.top1}`);
+    } finally {
+      if (saved === undefined) delete process.env.LT_TORCH_AUTOGRAD;
+      else process.env.LT_TORCH_AUTOGRAD = saved;
+    }
+  });
+
+  test('lt-bench run refuses a bad LT_TORCH_AUTOGRAD with exit 2 and creates no run; doctor names the engine', () => {
+    const out = tempDir('ltb-autograd-bad-');
+    const bin = path.join(packageRoot, 'bin', 'lt-bench.js');
+    const r = spawnSync(process.execPath, [bin, 'run', path.join(packageRoot, 'recipes', 'quickstart.yaml'), '--backend', 'torch', '--results', out], { encoding: 'utf8', env: { ...process.env, CI: 'true', LT_TORCH_AUTOGRAD: 'fast' } });
+    assert.equal(r.status, 2, r.stderr);
+    assert.match(r.stderr, /LT_TORCH_AUTOGRAD: 'fast' is not one of native, tape/);
+    assert.deepEqual(existsSync(out) ? readdirSync(out) : [], [], 'nothing written');
+    const d = spawnSync(process.execPath, [bin, 'doctor'], { encoding: 'utf8', env: { ...process.env, LT_TORCH_AUTOGRAD: 'tape' } });
+    assert.equal(d.status, 0, d.stderr);
+    assert.match(d.stdout, /^autograd on torch: tfjs's tape \(LT_TORCH_AUTOGRAD=tape\)$/m);
   });
 });

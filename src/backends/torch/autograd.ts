@@ -18,6 +18,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { TorchBackend } from './backend.js';
 import { setNativeRecording, stopGradient } from '../stop-gradient.js';
+import { UsageError } from '../../errors.js';
 
 export type AutogradEngine = 'native' | 'tape';
 export interface AutogradChoice { engine: AutogradEngine; reason: string }
@@ -49,7 +50,7 @@ function nativeBackend(): TorchBackend | undefined {
 export function autogradChoice(env: NodeJS.ProcessEnv = process.env): AutogradChoice {
   const asked = env.LT_TORCH_AUTOGRAD;
   if (asked !== undefined && asked !== '' && asked !== 'native' && asked !== 'tape') {
-    throw new Error(`LT_TORCH_AUTOGRAD: '${asked}' is not one of native, tape`);
+    throw new UsageError(`LT_TORCH_AUTOGRAD: '${asked}' is not one of native, tape`);
   }
   const b = tf.backend();
   if (!(b instanceof TorchBackend)) return { engine: 'tape', reason: `backend '${tf.getBackend()}' has no native autograd` };
@@ -57,6 +58,15 @@ export function autogradChoice(env: NodeJS.ProcessEnv = process.env): AutogradCh
   if (asked === 'tape') return { engine: 'tape', reason: 'LT_TORCH_AUTOGRAD=tape' };
   if (asked === 'native') return { engine: 'native', reason: 'LT_TORCH_AUTOGRAD=native' };
   return { engine: DEFAULT_TORCH_AUTOGRAD, reason: `default on torch (LT_TORCH_AUTOGRAD=${DEFAULT_TORCH_AUTOGRAD === 'native' ? 'tape' : 'native'} to change)` };
+}
+
+/** One line for `lt-bench doctor`: the engine training on torch uses (without starting the backend). */
+export function describeTorchAutograd(env: NodeJS.ProcessEnv = process.env): string {
+  const asked = env.LT_TORCH_AUTOGRAD;
+  if (asked !== undefined && asked !== '' && asked !== 'native' && asked !== 'tape') return `LT_TORCH_AUTOGRAD='${asked}' is invalid (native or tape): runs will refuse it`;
+  const engine = asked === 'native' || asked === 'tape' ? asked : DEFAULT_TORCH_AUTOGRAD;
+  const how = engine === 'native' ? "native (libtorch's autograd: one backward call per step)" : "tfjs's tape";
+  return `${how}${asked ? ` (LT_TORCH_AUTOGRAD=${asked})` : ` by default (LT_TORCH_AUTOGRAD=${engine === 'native' ? 'tape' : 'native'} to change)`}`;
 }
 
 /** Whether nativeVariableGrads can run on the active backend. */
