@@ -399,7 +399,55 @@ Napi::Value TakeGrad(const Napi::CallbackInfo& info) {
   });
 }
 
+// ---- fused SGD ------------------------------------------------------------------------------
+// One optimiser step over every parameter, exactly src/train/sgd.ts's (= torch.optim.SGD): coupled
+// L2 (g + wd·p) before momentum, buf = m·buf + g (the first step: buf = g), Nesterov g + m·buf,
+// p − lr·update, with per-parameter lr and wd. Inputs are never written (tfjs tensors are
+// immutable and may share storage); the new parameters and buffers are new table entries, made
+// outside inference mode so that native autograd can make them leaves without a copy.
+// Arguments: param ids, grad ids, buffer ids (0: none yet), lrs, wds (arrays), momentum, nesterov.
+// Returns [new param ids..., new buffer ids (0 without momentum)...].
+Napi::Value SgdStep(const Napi::CallbackInfo& info) {
+  return guarded(info, "sgdStep", [&]() {
+    Napi::Env env = info.Env();
+    auto ids = [](const Napi::Value& v) {
+      auto a = v.As<Napi::Array>();
+      std::vector<double> out(a.Length());
+      for (uint32_t i = 0; i < a.Length(); i++) out[i] = a.Get(i).As<Napi::Number>().DoubleValue();
+      return out;
+    };
+    const auto params = ids(info[0]), grads = ids(info[1]), bufs = ids(info[2]), lrs = ids(info[3]), wds = ids(info[4]);
+    const double momentum = info[5].As<Napi::Number>().DoubleValue();
+    const bool nesterov = info[6].As<Napi::Boolean>().Value();
+    const size_t n = params.size();
+    if (grads.size() != n || bufs.size() != n || lrs.size() != n || wds.size() != n) throw std::runtime_error("argument arrays differ in length");
+    at::AutoGradMode noGrad(false);
+    // float32 0-dim scalars, as tfjs passes its scalars to the kernels (bit-identical to sgd.ts)
+    auto scalar = [](double v) { return at::scalar_tensor(v, at::TensorOptions().dtype(at::kFloat).device(state().device)); };
+    std::vector<at::Tensor> newP(n), newB(n);
+    for (size_t i = 0; i < n; i++) {
+      const at::Tensor& p = get(static_cast<int64_t>(params[i]));
+      at::Tensor g = get(static_cast<int64_t>(grads[i]));
+      if (wds[i] > 0) g = at::add(g, at::mul(p, scalar(wds[i])));
+      at::Tensor update = g;
+      if (momentum > 0) {
+        at::Tensor buf = bufs[i] != 0 ? at::add(at::mul(get(static_cast<int64_t>(bufs[i])), scalar(momentum)), g) : g.clone();
+        update = nesterov ? at::add(g, at::mul(buf, scalar(momentum))) : buf;
+        newB[i] = buf;
+      }
+      newP[i] = at::sub(p, at::mul(update, scalar(lrs[i])));
+    }
+    auto out = Napi::Array::New(env, 2 * n);
+    for (size_t i = 0; i < n; i++) {
+      out.Set(static_cast<uint32_t>(i), static_cast<double>(store(std::move(newP[i]))));
+      out.Set(static_cast<uint32_t>(n + i), newB[i].defined() ? static_cast<double>(store(std::move(newB[i]))) : 0.0);
+    }
+    return static_cast<Napi::Value>(out);
+  });
+}
+
 Napi::Object InitModule(Napi::Env env, Napi::Object exports) {
+  exports.Set("sgdStep", Napi::Function::New(env, SgdStep));
   exports.Set("setGradMode", Napi::Function::New(env, SetGradMode));
   exports.Set("setRequiresGrad", Napi::Function::New(env, SetRequiresGrad));
   exports.Set("requiresGrad", Napi::Function::New(env, RequiresGrad));

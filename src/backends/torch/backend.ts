@@ -162,6 +162,35 @@ export class TorchBackend extends tf.KernelBackend {
     return { dataId, shape, dtype: 'float32' };
   }
 
+  /**
+   * src/train/sgd.ts's step for every parameter in one native call (FusedSgdBackend there): new
+   * TensorInfos for the parameters and the momentum buffers; null when the addon predates it or a
+   * tensor is not a plain float32 tensor of the parameter's shape (the caller then steps in JS).
+   */
+  fusedSgdStep(params: tf.TensorInfo[], grads: tf.TensorInfo[], bufs: Array<tf.TensorInfo | null>, lrs: number[], wds: number[], momentum: number, nesterov: boolean): { params: tf.TensorInfo[]; bufs: Array<tf.TensorInfo | null> } | null {
+    if (typeof this.addon.sgdStep !== 'function') return null;
+    const plain = (t: tf.TensorInfo, shape: number[]) => {
+      const rec = this.data.get(t.dataId);
+      return rec !== undefined && rec.dtype === 'float32' && t.dtype === 'float32' && sameShape(rec.shape, shape) && sameShape(t.shape, shape);
+    };
+    for (let i = 0; i < params.length; i++) {
+      const b = bufs[i];
+      if (!plain(params[i], params[i].shape) || !plain(grads[i], params[i].shape) || (b !== null && !plain(b, params[i].shape))) return null;
+    }
+    const nid = (t: tf.TensorInfo | null) => (t === null ? 0 : this.data.get(t.dataId).id);
+    const out = this.addon.sgdStep(params.map(nid), grads.map(nid), bufs.map(nid), lrs, wds, momentum, nesterov);
+    const wrap = (id: number, shape: number[]): tf.TensorInfo => {
+      const dataId = {};
+      this.data.set(dataId, { id, refCount: 1, shape, dtype: 'float32' });
+      return { dataId, shape, dtype: 'float32' };
+    };
+    const n = params.length;
+    return {
+      params: params.map((p, i) => wrap(out[i], p.shape)),
+      bufs: params.map((p, i) => (out[n + i] === 0 ? null : wrap(out[n + i], p.shape))),
+    };
+  }
+
   // ---- kernel plumbing ----------------------------------------------------------------------
 
   /** Native id of an input, viewed with the TensorInfo's shape and dtype (they can differ from the stored ones). */

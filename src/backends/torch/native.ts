@@ -34,6 +34,11 @@ export interface TorchAddon {
   backward?(id: number): boolean;
   /** The accumulated .grad of leaf `id` as a new tensor id (0: none); the leaf's .grad is reset. */
   takeGrad?(id: number): number;
+  /**
+   * One fused SGD step (src/train/sgd.ts's arithmetic) over every parameter: returns the new
+   * parameter ids, then the new momentum-buffer ids (0 without momentum). Absent in older addons.
+   */
+  sgdStep?(params: number[], grads: number[], bufs: number[], lrs: number[], wds: number[], momentum: number, nesterov: boolean): number[];
 }
 
 export const DTYPE_CODE = { float32: 0, int32: 1, bool: 2 } as const;
