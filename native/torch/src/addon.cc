@@ -422,8 +422,9 @@ Napi::Value SgdStep(const Napi::CallbackInfo& info) {
     const size_t n = params.size();
     if (grads.size() != n || bufs.size() != n || lrs.size() != n || wds.size() != n) throw std::runtime_error("argument arrays differ in length");
     at::AutoGradMode noGrad(false);
-    // float32 0-dim scalars, as tfjs passes its scalars to the kernels (bit-identical to sgd.ts)
-    auto scalar = [](double v) { return at::scalar_tensor(v, at::TensorOptions().dtype(at::kFloat).device(state().device)); };
+    // float32 0-dim scalars, as tfjs passes its scalars to the kernels (bit-identical to sgd.ts);
+    // on the CPU, which binary ops accept next to CUDA tensors (no host-to-device copy per scalar)
+    auto scalar = [](double v) { return at::scalar_tensor(v, at::TensorOptions().dtype(at::kFloat)); };
     std::vector<at::Tensor> newP(n), newB(n);
     for (size_t i = 0; i < n; i++) {
       const at::Tensor& p = get(static_cast<int64_t>(params[i]));
