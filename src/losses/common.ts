@@ -97,4 +97,4 @@ export function checkBatch(logits: tf.Tensor2D, labels: tf.Tensor1D, numClasses:
  * Identity whose gradient is zero: PyTorch's `.detach()`. A native detach on the torch backend
  * (also under native autograd, which tf.customGrad never reaches), a customGrad elsewhere.
  */
-export { stopGradient } from '../backends/stop-gradient.js';
+export { stopGradient } from './stop-gradient.js';

@@ -5,7 +5,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import type { Rng } from '../rng.js';
-import { detachForUpdate } from '../backends/stop-gradient.js';
+import { detachForUpdate } from '../losses/stop-gradient.js';
 
 export interface BufferUpdate {
   target: tf.Variable;

@@ -264,6 +264,15 @@ describe('native autograd on torch', { skip }, () => {
     }
   });
 
+  test('a 3-epoch native run keeps tf.memory() and the addon\'s live tensors flat (epoch lines)', async () => {
+    const r = await runRecipe(tinyRecipe({ train: { epochs: 3 }, output: tempDir('ltb-autograd-3e-') }), { backend: 'torch' });
+    assert.equal(r.record.engine?.autograd, 'native');
+    const lines = readFileSync(path.join(r.dir, 'epochs.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { numTensors: number; backendTensors: number });
+    assert.equal(lines.length, 3);
+    assert.ok(lines.every((l) => typeof l.backendTensors === 'number'), 'the torch backend reports its table');
+    for (const l of lines.slice(1)) assert.deepEqual([l.numTensors, l.backendTensors], [lines[0].numTensors, lines[0].backendTensors], JSON.stringify(lines));
+  });
+
   test('lt-bench run refuses a bad LT_TORCH_AUTOGRAD with exit 2 and creates no run; doctor names the engine', () => {
     const out = tempDir('ltb-autograd-bad-');
     const bin = path.join(packageRoot, 'bin', 'lt-bench.js');

@@ -4,6 +4,7 @@
 // and batch norm keep; results are permuted back (contiguous NHWC again, still without a copy).
 // Argument order of every op is mirrored in src/backends/torch/kernels.ts.
 #include <ATen/ATen.h>
+#include <ATen/core/grad_mode.h>
 
 #include <cmath>
 #include <limits>

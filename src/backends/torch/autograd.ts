@@ -17,7 +17,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { TorchBackend } from './backend.js';
-import { setNativeRecording, stopGradient } from '../stop-gradient.js';
+import { setNativeRecording, stopGradient } from '../../losses/stop-gradient.js';
 import { UsageError } from '../../errors.js';
 
 export type AutogradEngine = 'native' | 'tape';

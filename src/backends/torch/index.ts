@@ -16,7 +16,7 @@ import { registerFusedGradients } from './gradients.js';
 import { loadAddon, type TorchAddon } from './native.js';
 import { registerBatchNormTrainGradient } from '../batch-norm-train.js';
 import { registerGroupedConvGradient } from '../grouped-conv.js';
-import { registerStopGradientGradient } from '../stop-gradient.js';
+import { registerStopGradientGradient } from '../../losses/stop-gradient.js';
 
 export { TorchBackend } from './backend.js';
 export { autogradChoice, nativeAutogradAvailable, nativeVariableGrads, NativeGraphCutError, DEFAULT_TORCH_AUTOGRAD, type AutogradChoice, type AutogradEngine } from './autograd.js';

@@ -51,7 +51,7 @@ def('AddN', (b, _i, _a, all) => {
 });
 // lt-bench fused kernels used by the gradient overrides (gradients.ts)
 def('LtReluGrad', (b, i) => b.run1('relu_grad', [b.id(i.dy), b.id(i.x)]));
-// stop-gradient (../stop-gradient.ts): a native detach, which also cuts libtorch's own graph
+// stop-gradient (src/losses/stop-gradient.ts): a native detach, which also cuts libtorch's own graph
 def('LtStopGradient', (b, i) => b.run1('detach', [b.id(i.x)]));
 def('LtBroadcastTo', (b, i, a) => {
   const shape = a.shape as number[];

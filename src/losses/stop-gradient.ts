@@ -1,5 +1,6 @@
 /**
- * Stop-gradient (PyTorch's `.detach()`) that works on both autograd paths.
+ * Stop-gradient (PyTorch's `.detach()`) that works on both autograd paths (a loss building block,
+ * also used for buffer updates and by the torch backend).
  *
  * On a backend that registers the `LtStopGradient` kernel (the `torch` backend: a native detach, a
  * view without copy) it is that kernel, whose registered tfjs gradient is zero: the tfjs tape and
