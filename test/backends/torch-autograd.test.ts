@@ -16,6 +16,7 @@ import { listBackbones } from '../../src/models/backbones/registry.js';
 import { LtModel } from '../../src/models/model.js';
 import { createLoss, lossNames } from '../../src/losses/index.js';
 import { accumulatedStep } from '../../src/train/trainer.js';
+import { batchNormRunningUpdate } from '../../src/backends/batch-norm-train.js';
 import { methodNames } from '../../src/methods/registry.js';
 import { Sgd } from '../../src/train/sgd.js';
 import type { MethodInstance } from '../../src/methods/types.js';
@@ -177,6 +178,25 @@ describe('native autograd on torch', { skip }, () => {
       assert.ok([...native.values].some(([k, v]) => /running_?[mM]ean/.test(k) && v.some((e) => Math.abs(e) > 1e-4)), 'running means updated');
       assertValuesClose(native.values, tape.values, (k) => !/running/.test(k), `accumulate ${accumulate}: parameter`);
     }
+  });
+
+  test('the running-statistics kernel equals the tfjs ops it replaces, bit for bit, and carries no gradient', () => {
+    const t = (seed: number, scale = 1) => tf.tensor1d(randn(seed, 6, scale));
+    const [rm, rv, mean, variance] = [t(70), tf.abs(t(71)) as tf.Tensor1D, t(72), tf.abs(t(73)) as tf.Tensor1D];
+    const fused = batchNormRunningUpdate(rm, rv, mean, variance, 0.1, 37);
+    assert.equal(fused.detached, true, 'the torch kernel ran');
+    const ref = { mean: tf.add(tf.mul(rm, 1 - 0.1), tf.mul(mean, 0.1)), variance: tf.add(tf.mul(rv, 1 - 0.1), tf.mul(variance, (0.1 * 37) / 36)) };
+    assert.deepEqual(Array.from(fused.mean.dataSync()), Array.from(ref.mean.dataSync()));
+    assert.deepEqual(Array.from(fused.variance.dataSync()), Array.from(ref.variance.dataSync()));
+    const b = tf.backend() as TorchBackend;
+    const w = tf.variable(t(74), true, 'autograd-running-w');
+    const r = nativeVariableGrads(() => {
+      const m = tf.mul(mean, w) as tf.Tensor1D;
+      const next = batchNormRunningUpdate(rm, rv, m, variance, 0.1, 37);
+      assert.equal(b.requiresGrad(next.mean), false, 'detached from the graph');
+      return tf.sum(m) as tf.Scalar;
+    }, [w]);
+    tf.dispose([rm, rv, mean, variance, fused.mean, fused.variance, ref.mean, ref.variance, r.value, ...Object.values(r.grads), w]);
   });
 
   test('no leak: tf.memory().numTensors and the addon\'s live tensors stay flat over native steps with batch norm', async () => {

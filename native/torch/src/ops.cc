@@ -615,6 +615,20 @@ void op_bn_train(Args& a, Out& o) {
   o.add(at::reciprocal(invstd * invstd) - eps);
   o.add(invstd);
 }
+// Running-statistics update of the training batch norm in one call (detached: buffers carry no
+// gradient): r_mean·a + mean·b, r_var·a + var·c, with a = 1 − m, b = m, c = m·n/(n − 1) from JS,
+// as float32 scalars like the tfjs ops it replaces (bit-identical to them).
+void op_bn_running(Args& a, Out& o) {
+  const at::Tensor& rm = a.t();
+  const at::Tensor& rv = a.t();
+  const at::Tensor& mean = a.t();
+  const at::Tensor& var = a.t();
+  auto s = [](double v) { return at::scalar_tensor(v, at::TensorOptions().dtype(at::kFloat)); };
+  const at::Tensor ka = s(a.f()), kb = s(a.f()), kc = s(a.f());
+  at::NoGradGuard noGrad;
+  o.add(at::add(at::mul(rm, ka), at::mul(mean.detach(), kb)));
+  o.add(at::add(at::mul(rv, ka), at::mul(var.detach(), kc)));
+}
 // Gradient of bn_train w.r.t. x, gamma and beta (batch statistics differentiated too)
 void op_bn_train_grad(Args& a, Out& o) {
   const at::Tensor& dy = a.t();
@@ -673,7 +687,7 @@ const std::vector<OpEntry>& ops() {
       {"max_pool", op_max_pool}, {"max_pool_grad", op_max_pool_grad}, {"avg_pool", op_avg_pool},
       {"avg_pool_grad", op_avg_pool_grad}, {"batch_norm", op_batch_norm}, {"bn_train", op_bn_train},
       {"bn_train_grad", op_bn_train_grad}, {"einsum", op_einsum},
-      {"detach", op_detach},
+      {"detach", op_detach}, {"bn_running", op_bn_running},
   };
   return table;
 }

@@ -344,6 +344,8 @@ def('FusedBatchNorm', (b, i, a) => {
 });
 // lt-bench's training batch norm (op and gradient in ../batch-norm-train.ts)
 def('LtBatchNormTrain', (b, i, a) => b.run('bn_train', [b.id(i.x), b.id(i.gamma), b.id(i.beta), Number(a.varianceEpsilon)]));
+def('LtBatchNormRunning', (b, i, a) => b.run('bn_running', [b.id(i.runningMean), b.id(i.runningVar), b.id(i.mean), b.id(i.variance),
+  Number(a.keep), Number(a.meanFactor), Number(a.varFactor)]));
 def('LtBatchNormTrainGrad', (b, i, a) => b.run('bn_train_grad', [b.id(i.dy), b.id(i.x), b.id(i.gamma), b.id(i.mean), b.id(i.invstd), Number(a.varianceEpsilon)]));
 
 def('Einsum', (b, _i, a, all) => {
