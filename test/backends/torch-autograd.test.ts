@@ -19,6 +19,7 @@ import { accumulatedStep } from '../../src/train/trainer.js';
 import { batchNormRunningUpdate } from '../../src/backends/batch-norm-train.js';
 import { methodNames } from '../../src/methods/registry.js';
 import { Sgd } from '../../src/train/sgd.js';
+import { DynamicLossScaler } from '../../src/train/loss-scaler.js';
 import type { MethodInstance } from '../../src/methods/types.js';
 import { spawnSync } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
@@ -197,6 +198,28 @@ describe('native autograd on torch', { skip }, () => {
       return tf.sum(m) as tf.Scalar;
     }, [w]);
     tf.dispose([rm, rv, mean, variance, fused.mean, fused.variance, ref.mean, ref.variance, r.value, ...Object.values(r.grads), w]);
+  });
+
+  test('loss scaling on the native path: a clean scaled step equals the unscaled one', async () => {
+    const step = async (scaler?: DynamicLossScaler) => {
+      const model = new LtModel({ backbone: 'resnet8', head: 'linear', inChannels: 3, numClasses: 5, seed: 4 });
+      const sgd = new Sgd({ momentum: 0.9, nesterov: false, weightDecay: 5e-4 });
+      const autograd: AutogradChoice = { engine: 'native', reason: 'test' };
+      const r = accumulatedStep(model, softmax, sgd, model.store.optimisable(), batchOf(80), 1, 0.1, { epoch: 0, epochs: 1, rng: new Rng(0), step: 0 }, undefined, scaler, autograd);
+      const loss = await r.loss;
+      assert.equal(autograd.engine, 'native');
+      const values = new Map([...model.store.all()].map(([k, v]) => [k, v.dataSync().slice() as Float32Array]));
+      sgd.dispose();
+      model.dispose();
+      return { loss, values, skipped: r.skipped };
+    };
+    const plain = await step();
+    const scaler = new DynamicLossScaler();
+    const scaled = await step(scaler);
+    assert.ok(scaler.scale > 1, 'a real scale');
+    assert.equal(scaled.skipped, false);
+    assert.ok(Math.abs(scaled.loss - plain.loss) <= 1e-6 * plain.loss, `loss ${scaled.loss} vs ${plain.loss}`);
+    assertValuesClose(scaled.values, plain.values, () => true, 'scaled vs unscaled');
   });
 
   test('no leak: tf.memory().numTensors and the addon\'s live tensors stay flat over native steps with batch norm', async () => {
