@@ -36,6 +36,8 @@ import { batchNormTrain } from '../src/backends/batch-norm-train.js';
 import { ParamStore } from '../src/models/params.js';
 import { getBackbone } from '../src/models/backbones/registry.js';
 import { LinearHead } from '../src/models/classifiers.js';
+import { nativeVariableGrads } from '../src/backends/torch/autograd.js';
+import { Sgd } from '../src/train/sgd.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const repoRoot = path.resolve(here, '..', '..');
@@ -172,8 +174,18 @@ async function selectBackend(spec: string, device: 'cpu' | 'cuda', precision: st
   return name;
 }
 
-/** A training step closure: `raw` (this file's ResNet-32), `lt` (src/models ResNet-32) or an ImageNet model. */
-function makeStep(model: string, batch: number): (x: tf.Tensor4D, y: tf.Tensor2D) => number {
+/**
+ * A training step closure: `raw` (this file's ResNet-32), `lt` (src/models ResNet-32) or an ImageNet
+ * model; `-native` after `lt` or an ImageNet model (`torch:2@lt-native`) takes the gradients from
+ * libtorch's autograd (src/backends/torch/autograd.ts) instead of tfjs's tape, and a further `-sgd`
+ * (`lt-native-sgd`, `lt-sgd`) steps with lt-bench's Sgd (src/train/sgd.ts: one fused call on torch)
+ * instead of tf.train.momentum + a decay term.
+ */
+const baseModel = (spec: string) => spec.replace(/(-native)?(-sgd)?$/, '');
+function makeStep(modelSpec: string, batch: number): (x: tf.Tensor4D, y: tf.Tensor2D) => number {
+  const native = /-native(-sgd)?$/.test(modelSpec);
+  const ltSgd = modelSpec.endsWith('-sgd');
+  const model = baseModel(modelSpec);
   const opt = tf.train.momentum(0.1, 0.9);
   if (model === 'raw') {
     const net = buildResNetCifar(5, 10, 1);
@@ -187,10 +199,17 @@ function makeStep(model: string, batch: number): (x: tf.Tensor4D, y: tf.Tensor2D
   const head = new LinearHead(store, backbone.featureDim, imagenet ? 1000 : 10);
   const vars = [...store.optimisable().values()];
   const byName = new Map(vars.map((v) => [v.name, v]));
+  const sgd = new Sgd({ momentum: 0.9, nesterov: false, weightDecay: 5e-4 });
+  const named = new Map(vars.map((v) => [v.name, v]));
   void batch;
   return (x, y) => {
     const loss = tf.tidy(() => {
-      const { value, grads } = tf.variableGrads(() => tf.losses.softmaxCrossEntropy(y, head.apply(backbone.apply(x, true))) as tf.Scalar, vars);
+      const f = () => tf.losses.softmaxCrossEntropy(y, head.apply(backbone.apply(x, true))) as tf.Scalar;
+      const { value, grads } = native ? nativeVariableGrads(f, vars) : tf.variableGrads(f, vars);
+      if (ltSgd) {
+        sgd.step(named, grads, 0.1);
+        return value;
+      }
       const decayed: Record<string, tf.Tensor> = {};
       for (const [name, g] of Object.entries(grads)) decayed[name] = tf.add(g, tf.mul(byName.get(name)!, 5e-4));
       opt.applyGradients(decayed as unknown as Parameters<typeof opt.applyGradients>[0]);
@@ -207,7 +226,7 @@ async function runWorker(spec: string, batch: number): Promise<void> {
   const [backendSpec, model = 'lt'] = spec.split('@');
   const desc = await selectBackend(backendSpec, deviceArg(), precisionArg());
   const step = makeStep(model, batch);
-  const [size, classes] = IMAGENET_MODELS.includes(model) ? [224, 1000] : [32, 10];
+  const [size, classes] = IMAGENET_MODELS.includes(baseModel(model)) ? [224, 1000] : [32, 10];
   const rng = new Rng(2);
   const xs = new Float32Array(batch * size * size * 3);
   for (let i = 0; i < xs.length; i++) xs[i] = rng.normal();
@@ -301,7 +320,7 @@ async function runParent(): Promise<void> {
   const steps = Number(argValue('steps', '3'));
   const warmup = Number(argValue('warmup', '2'));
   // backend[:threads][@model], model `lt` (src/models ResNet-32, default), `raw` (this file's, with batchNormTrain)
-  // or an ImageNet model (added to every spec when --model names one)
+  // or an ImageNet model (added to every spec when --model names one); `lt-native`, `resnext50-native`: native autograd
   const defaultSpecs = imagenet ? `torch:${threads}` : `torch:${threads},torch:${threads}@raw,wasm:${threads}`;
   const specs = (argValue('backends', defaultSpecs) ?? '').split(',').filter(Boolean)
     .map((sp) => (imagenet && !sp.includes('@') ? `${sp}@${modelArg}` : sp));
@@ -319,11 +338,12 @@ async function runParent(): Promise<void> {
       [path.join(repoRoot, 'scripts', 'bench-train.py'), '--threads', String(threads), '--batch', String(batch), '--model', modelArg, ...placement], env));
   }
   for (const spec of specs) {
-    const [backendSpec, model = 'lt'] = spec.split('@');
+    const [backendSpec, modelSpec = 'lt'] = spec.split('@');
+    const model = baseModel(modelSpec);
     const t = backendSpec.includes(':') ? Number(backendSpec.split(':')[1]) : threads;
-    const modelDesc = model === 'raw' ? 'resnet32 (raw ops + batchNormTrain)'
+    const modelDesc = (/-native/.test(modelSpec) ? 'native autograd: ' : '') + (modelSpec.endsWith('-sgd') ? 'Sgd: ' : '') + (model === 'raw' ? 'resnet32 (raw ops + batchNormTrain)'
       : IMAGENET_MODELS.includes(model) ? `${TORCH_NAMES[model]} (src/models ${model} + linear head, ${model === 'resnext50' ? 'groupedConv2d + ' : ''}batchNormTrain, 224 px)`
-        : 'resnet32 (src/models, batchNormTrain)';
+        : 'resnet32 (src/models, batchNormTrain)');
     engines.push(startEngine(backendSpec.split(':')[0], modelDesc, t, process.execPath, [fileURLToPath(import.meta.url), '--worker', spec, '--batch', String(batch), ...placement], env));
   }
   for (const e of engines) {

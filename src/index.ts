@@ -10,6 +10,7 @@ export { recipeHash, canonicalJson } from './recipe/hash.js';
 export { recipeJsonSchema } from './recipe/json-schema.js';
 export { selectBackend, probeBackends, probeCuda, BACKEND_ORDER, type BackendChoice, type BackendProbe } from './backend.js';
 export type { CudaDevice, CudaReport } from './backends/torch/native.js';
+export { nativeVariableGrads, autogradChoice, describeTorchAutograd, NativeGraphCutError, type AutogradChoice } from './backends/torch/autograd.js';
 export { makeLongTailSplit, exponentialCounts, groupsFromCounts, groupSizes } from './data/longtail.js';
 export { readFashionMnist, parseIdxImages, parseIdxLabels } from './data/sources/idx.js';
 export { makeSynthetic } from './data/sources/synthetic.js';

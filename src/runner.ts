@@ -8,6 +8,7 @@ import { runEnvironment } from './results/environment.js';
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { selectBackend } from './backend.js';
+import { autogradChoice, type AutogradChoice } from './backends/torch/autograd.js';
 import { applyPrecision, checkPrecision } from './train/precision.js';
 import { checkDataDir, checkOutputDir } from './paths.js';
 import { samplerEpochOrder } from './data/epoch-order.js';
@@ -165,11 +166,14 @@ export function switchedEpochOrder(from: (epoch: number) => Int32Array, to?: { e
   return to ? (epoch) => (epoch >= to.epoch ? to.order(epoch) : from(epoch)) : from;
 }
 
+const engineOf = (c: AutogradChoice): NonNullable<RunRecord['engine']> => ({ autograd: c.engine, autogradReason: c.reason });
+
 export async function trainOne(recipe: Recipe, opts: RunOptions, stage?: StageTraining): Promise<RunResult> {
   const reporter = opts.reporter ?? {};
   const backend = await selectBackend(opts.backend);
   // Refused before anything is created: a precision this backend cannot do never runs as fp32.
   checkPrecision(recipe, backend, opts.recipePath);
+  autogradChoice(); // a bad LT_TORCH_AUTOGRAD is refused (exit 2) before anything is created
   let { runId, dir, existing } = locateRun(recipe, recipeSplit(recipe, opts.dataRoot), opts);
   if (stage) {
     runId = stage.runId;
@@ -245,6 +249,7 @@ async function trainOpened(recipe: Recipe, opts: RunOptions, data: RunData, runI
     reference: null,
     environment: runEnvironment(backend),
     ...(recipe.train.precision !== 'fp32' ? { precision: recipe.train.precision } : {}),
+    engine: engineOf(autogradChoice()),
     parameterCount: model.parameterCount(),
     ...(cost ? { cost } : {}),
     timing: { wallSeconds: 0, trainImagesPerSec: 0, startedAt, finishedAt: null },
@@ -314,6 +319,7 @@ async function trainOpened(recipe: Recipe, opts: RunOptions, data: RunData, runI
       },
     );
     if (result.lossScale) record.lossScale = result.lossScale;
+    record.engine = engineOf(result.autograd);
     const last = await metricsOf(model, method, recipe, data, reporter, 'test (last)');
     await storeTestEvaluation(dir, 'last', last.predictions, recipe, data, model, method, record);
     let best: EvalMetrics | null = null;

@@ -67,6 +67,28 @@ function composite(x: tf.Tensor4D, gamma: tf.Tensor1D, beta: tf.Tensor1D, eps: n
   return { y, mean, variance };
 }
 
+export const BATCH_NORM_RUNNING_KERNEL = 'LtBatchNormRunning';
+
+/**
+ * The running statistics after one training batch, as torch.nn.BatchNorm2d updates them:
+ * mean ← (1 − m)·mean + m·μ, var ← (1 − m)·var + m·σ²·n/(n − 1) (σ² the biased batch variance of n
+ * values). One kernel on a backend that registers it (the torch backend: also detached, so native
+ * autograd's graph never reaches a buffer), the same tfjs ops elsewhere; equal to the last bit.
+ */
+export function batchNormRunningUpdate(runningMean: tf.Tensor1D, runningVar: tf.Tensor1D, mean: tf.Tensor1D, variance: tf.Tensor1D, momentum: number, n: number): { mean: tf.Tensor1D; variance: tf.Tensor1D; detached: boolean } {
+  const keep = 1 - momentum;
+  const varFactor = (momentum * n) / Math.max(1, n - 1);
+  if (tf.getKernel(BATCH_NORM_RUNNING_KERNEL, tf.getBackend()) != null) {
+    const [m, v] = tf.engine().runKernel(BATCH_NORM_RUNNING_KERNEL, { runningMean, runningVar, mean, variance }, { keep, meanFactor: momentum, varFactor }) as tf.Tensor1D[];
+    return { mean: m, variance: v, detached: true };
+  }
+  return {
+    mean: tf.add(tf.mul(runningMean, keep), tf.mul(mean, momentum)) as tf.Tensor1D,
+    variance: tf.add(tf.mul(runningVar, keep), tf.mul(variance, varFactor)) as tf.Tensor1D,
+    detached: false,
+  };
+}
+
 let registered = false;
 
 /** The gradient of the kernel (global; harmless where the kernel is never run). */

@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { probeBackends, probeCuda, type CudaReport } from '../index.js';
-import { coresGiven, defaultWorkerCount, libuvPoolSize } from '../index.js';
+import { coresGiven, defaultWorkerCount, libuvPoolSize, describeTorchAutograd } from '../index.js';
 
 export function registerDoctor(program: Command): void {
   program
@@ -13,7 +13,7 @@ export function registerDoctor(program: Command): void {
       const decoding = { cores: coresGiven(), workers: defaultWorkerCount(), libuvPool: libuvPoolSize() };
       const cuda = await probeCuda();
       if (o.json) {
-        process.stdout.write(`${JSON.stringify({ default: best?.name ?? null, backends: probes, cuda, imageDecoding: decoding }, null, 2)}\n`);
+        process.stdout.write(`${JSON.stringify({ default: best?.name ?? null, backends: probes, cuda, autogradOnTorch: describeTorchAutograd(), imageDecoding: decoding }, null, 2)}\n`);
         return;
       }
       for (const p of probes) {
@@ -21,6 +21,7 @@ export function registerDoctor(program: Command): void {
         process.stdout.write(`${p.name.padEnd(15)} ${mark.padEnd(8)} ${p.usable ? `device ${p.device}${p.threads ? `, ${p.threads} threads` : ''}` : p.reason}\n`);
       }
       process.stdout.write(`${cudaLine(cuda)}\n`);
+      process.stdout.write(`autograd on torch: ${describeTorchAutograd()}\n`);
       process.stdout.write(
         `image decoding: ${decoding.workers} worker(s) by default for ${decoding.cores} core(s) given (dataset.workers or --workers to change), libuv pool ${decoding.libuvPool} thread(s)\n`,
       );

@@ -94,12 +94,7 @@ export function checkBatch(logits: tf.Tensor2D, labels: tf.Tensor1D, numClasses:
 }
 
 /**
- * Identity whose gradient is zero: PyTorch's `.detach()`. tfjs has no stop-gradient op, so it is
- * a customGrad.
+ * Identity whose gradient is zero: PyTorch's `.detach()`. A native detach on the torch backend
+ * (also under native autograd, which tf.customGrad never reaches), a customGrad elsewhere.
  */
-export const stopGradient: (x: tf.Tensor) => tf.Tensor = tf.customGrad(
-  (...inputs: Array<tf.Tensor | tf.GradSaveFunc>) => ({
-    value: tf.clone(inputs[0] as tf.Tensor),
-    gradFunc: (dy: tf.Tensor) => tf.zerosLike(dy),
-  }),
-);
+export { stopGradient } from './stop-gradient.js';

@@ -4,7 +4,7 @@
  * stride 2; PyTorch's padding=k//2 is symmetric).
  */
 import * as tf from '@tensorflow/tfjs';
-import { batchNormTrain } from '../backends/batch-norm-train.js';
+import { batchNormRunningUpdate, batchNormTrain } from '../backends/batch-norm-train.js';
 import { groupedConv2d } from '../backends/grouped-conv.js';
 import type { ParamStore } from './params.js';
 
@@ -91,12 +91,12 @@ export class BatchNorm {
     const { y, mean, variance } = batchNormTrain(x, this.gamma as tf.Tensor1D, this.beta as tf.Tensor1D, this.eps);
     const n = x.shape[0] * x.shape[1] * x.shape[2];
     // Running statistics use the unbiased variance, as PyTorch does.
-    const m = this.momentum;
     // A second use in the same step updates from the first use's result (PyTorch's order).
-    const runningMean = this.store.pendingValue(this.runningMean) ?? this.runningMean;
-    const runningVar = this.store.pendingValue(this.runningVar) ?? this.runningVar;
-    this.store.queueUpdate(this.runningMean, tf.add(tf.mul(runningMean, 1 - m), tf.mul(mean, m)));
-    this.store.queueUpdate(this.runningVar, tf.add(tf.mul(runningVar, 1 - m), tf.mul(variance, (m * n) / Math.max(1, n - 1))));
+    const runningMean = (this.store.pendingValue(this.runningMean) ?? this.runningMean) as tf.Tensor1D;
+    const runningVar = (this.store.pendingValue(this.runningVar) ?? this.runningVar) as tf.Tensor1D;
+    const next = batchNormRunningUpdate(runningMean, runningVar, mean, variance, this.momentum, n);
+    this.store.queueUpdate(this.runningMean, next.mean, next.detached);
+    this.store.queueUpdate(this.runningVar, next.variance, next.detached);
     return y;
   }
 }

@@ -5,6 +5,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import type { Rng } from '../rng.js';
+import { detachForUpdate } from '../losses/stop-gradient.js';
 
 export interface BufferUpdate {
   target: tf.Variable;
@@ -46,7 +47,7 @@ export class ParamStore {
     const view = Object.create(parent) as ParamStore;
     view.addTrainable = (name, shape, values) => parent.addTrainable(`${prefix}.${name}`, shape, values);
     view.addBuffer = (name, shape, fill) => parent.addBuffer(`${prefix}.${name}`, shape, fill);
-    view.queueUpdate = (target, value) => parent.queueUpdate(target, value);
+    view.queueUpdate = (target, value, detached) => parent.queueUpdate(target, value, detached);
     view.pendingValue = (target) => parent.pendingValue(target);
     return view;
   }
@@ -65,9 +66,13 @@ export class ParamStore {
     return out;
   }
 
-  /** Queues a buffer update computed in a training forward pass (the value is tf.keep'd). */
-  queueUpdate(target: tf.Variable, value: tf.Tensor): void {
-    this.pending.push({ target, value: tf.keep(value) });
+  /**
+   * Queues a buffer update computed in a training forward pass (the value is tf.keep'd; detached
+   * under native autograd, so the next step's graph does not chain onto this one's, unless the
+   * caller says it carries no gradient already).
+   */
+  queueUpdate(target: tf.Variable, value: tf.Tensor, detached = false): void {
+    this.pending.push({ target, value: tf.keep(detached ? value : detachForUpdate(value)) });
   }
 
   /**

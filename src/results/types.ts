@@ -115,6 +115,11 @@ export interface RunRecord {
   precision?: 'bf16' | 'fp16';
   /** fp16 only: the dynamic loss scale at the end and the optimiser steps skipped for inf/NaN gradients. */
   lossScale?: { final: number; skippedSteps: number };
+  /**
+   * How gradients were computed: libtorch's autograd on `torch` ('native') or tfjs's tape, and why
+   * (a native run refused mid-way says 'tape' and the kernel that cut the graph). Absent in older records.
+   */
+  engine?: { autograd: 'native' | 'tape'; autogradReason: string };
   parameterCount: number;
   /**
    * Parameters (training / test / buffers) and MACs per image (training forward / inference) of

@@ -20,6 +20,7 @@ import { checkpointExists, loadCheckpoint, restoreVariables, saveCheckpoint } fr
 import type { Reporter } from './reporter.js';
 import { learningRate, type ScheduleSpec } from './schedule.js';
 import { Sgd, type SgdOptions } from './sgd.js';
+import { autogradChoice, NativeGraphCutError, nativeVariableGrads, type AutogradChoice } from '../backends/torch/autograd.js';
 
 export interface TrainConfig {
   epochs: number;
@@ -102,6 +103,8 @@ export interface TrainResult {
   resumedFrom: { epoch: number; step: number } | null;
   /** With cfg.lossScaling: the final scale and the steps skipped for inf/NaN gradients. */
   lossScale?: { final: number; skippedSteps: number };
+  /** The engine that computed the gradients (at the end of the run: a refused native path says 'tape' and why). */
+  autograd: AutogradChoice;
 }
 
 /** Index order of one epoch: a seeded shuffle of the training indices. */
@@ -157,6 +160,9 @@ export async function train(inputs: TrainInputs, cfg: TrainConfig): Promise<Trai
   }
 
   const scaler = cfg.lossScaling ? new DynamicLossScaler(state.lossScaler) : undefined;
+  // Native autograd on torch (src/backends/torch/autograd.ts); a step it refuses switches the run to the tape.
+  const autograd = autogradChoice();
+  const onFallback = (why: string) => reporter.warn?.(`native autograd refused, training on the tape from here: ${why}`);
   const saveLast = () => {
     if (scaler) state.lossScaler = scaler.state();
     const tensors = new Map<string, tf.Tensor>(model.store.all());
@@ -214,7 +220,7 @@ export async function train(inputs: TrainInputs, cfg: TrainConfig): Promise<Trai
             }
           }
           const lossRng = streamRng(cfg.seed, `loss:${epoch}:${step}`);
-          const { loss, correct, skipped } = batch.y.length > 0 ? accumulatedStep(model, method, sgd, vars, batch, accumulate, lr, { ...inputs.stepContext, epoch, epochs: cfg.epochs, rng: lossRng, step }, streams, scaler) : { loss: Promise.resolve(0), correct: Promise.resolve(0), skipped: false };
+          const { loss, correct, skipped } = batch.y.length > 0 ? accumulatedStep(model, method, sgd, vars, batch, accumulate, lr, { ...inputs.stepContext, epoch, epochs: cfg.epochs, rng: lossRng, step }, streams, scaler, autograd, onFallback) : { loss: Promise.resolve(0), correct: Promise.resolve(0), skipped: false };
           const lossValue = await loss;
           const correctValue = await correct;
           if (batch.y.length > 0) method.afterStep?.({ epoch, epochs: cfg.epochs, step, model });
@@ -281,6 +287,7 @@ export async function train(inputs: TrainInputs, cfg: TrainConfig): Promise<Trai
     trainImagesPerSec: state.trainImages / Math.max(1e-9, state.trainSeconds),
     resumedFrom,
     ...(scaler ? { lossScale: { final: scaler.scale, skippedSteps: scaler.state().skipped } } : {}),
+    autograd,
   };
 }
 
@@ -290,6 +297,9 @@ export async function train(inputs: TrainInputs, cfg: TrainConfig): Promise<Trai
  * gradient is the gradient of the whole batch's mean loss. With accumulate 1 this is exactly the
  * single-batch step (no weighting). Batch-norm buffer updates are applied after each micro-batch,
  * as PyTorch's accumulation does. Returns the batch's mean loss and correct count (read later).
+ * With `autograd.engine` 'native' the gradients come from libtorch's autograd (one backward call);
+ * a micro-batch that native autograd refuses (a cpu-forwarded kernel cut the graph) is redone on
+ * the tape, and `autograd` switches to the tape with the reason (the caller keeps it for the run).
  */
 export function accumulatedStep(
   model: MethodModel,
@@ -302,6 +312,8 @@ export function accumulatedStep(
   ctx: { epoch: number; epochs: number; rng: Rng; step?: number } & Pick<StepContext, 'teachers' | 'teacherLogits' | 'teacherClasses' | 'teacherValPerClass'>,
   streams?: HostBatch[][],
   scaler?: DynamicLossScaler,
+  autograd: AutogradChoice = { engine: 'tape', reason: 'not asked' },
+  onFallback?: (why: string) => void,
 ): { loss: Promise<number>; correct: Promise<number>; skipped: boolean } {
   const scale = scaler?.scale ?? 1;
   const [n, h, w, c] = batch.shape;
@@ -323,7 +335,7 @@ export function accumulatedStep(
         trainBatch = method.transformBatch(trainBatch, stepCtx);
         stepCtx.batch = trainBatch;
       }
-      return tf.variableGrads(() => {
+      const lossFn = () => {
         const out = method.forward ? method.forward(model, trainBatch, stepCtx) : model.forward(trainBatch.x, true);
         // Training accuracy reads the rows of stream 0 view 0 (a multi-stream forward puts them first),
         // against the labels the loss trains on (a pretext's rotation labels, not the classes).
@@ -333,7 +345,24 @@ export function accumulatedStep(
         const loss = method.loss(out, trainBatch.y, stepCtx);
         const weighted = accumulate === 1 ? loss : tf.mul(loss, weight);
         return (scale === 1 ? weighted : tf.mul(weighted, scale)) as tf.Scalar;
-      }, [...vars.values()]);
+      };
+      if (autograd.engine === 'native') {
+        const rngState = stepCtx.rng.state();
+        try {
+          return nativeVariableGrads(lossFn, [...vars.values()]);
+        } catch (e) {
+          if (!(e instanceof NativeGraphCutError)) throw e;
+          // Nothing of the refused forward survives: its buffer updates, its count, its random draws.
+          model.store.discardUpdates();
+          kept.correct?.dispose();
+          kept.correct = undefined;
+          autograd.engine = 'tape';
+          autograd.reason = `${e.message} (epoch ${ctx.epoch + 1}, step ${(ctx.step ?? 0) + 1})`;
+          onFallback?.(autograd.reason);
+          stepCtx.rng = Rng.fromState(rngState);
+        }
+      }
+      return tf.variableGrads(lossFn, [...vars.values()]);
     });
     model.store.applyUpdates();
     const named: Record<string, tf.Tensor> = {};

@@ -2,6 +2,7 @@
 #include <napi.h>
 
 #include <ATen/Parallel.h>
+#include <ATen/core/grad_mode.h>
 #include <ATen/autocast_mode.h>
 #include <c10/core/InferenceMode.h>
 #include <torch/version.h>
@@ -72,6 +73,12 @@ at::Tensor& get(int64_t id) {
     throw std::runtime_error("lt_torch: unknown tensor id " + std::to_string(id));
   }
   return s.tensors[static_cast<size_t>(id)];
+}
+
+at::Tensor& input(int64_t id) {
+  at::Tensor& t = get(id);
+  if (state().gradMode == 2 && t.is_inference()) t = t.clone();
+  return t;
 }
 
 void release(int64_t id) {
@@ -163,9 +170,22 @@ Napi::Value Init(const Napi::CallbackInfo& info) {
   return res;
 }
 
+// The guard of a call into libtorch for the current grad mode (see State::gradMode).
+class ModeGuard {
+ public:
+  explicit ModeGuard(int mode) {
+    if (mode == 0) inference_.emplace(true);
+    else grad_.emplace(mode == 2);
+  }
+
+ private:
+  c10::optional<c10::InferenceMode> inference_;
+  c10::optional<at::AutoGradMode> grad_;
+};
+
 Napi::Value FromData(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  c10::InferenceMode guard;
+  ModeGuard guard(state().gradMode);
   auto arr = info[0].As<Napi::TypedArray>();
   auto shapeArr = info[1].As<Napi::Array>();
   const int dtype = info[2].As<Napi::Number>().Int32Value();
@@ -269,7 +289,7 @@ Napi::Value Run(const Napi::CallbackInfo& info) {
   const auto& table = ops();
   if (opcode >= table.size()) throw Napi::Error::New(info.Env(), "lt_torch: bad opcode");
   try {
-    c10::InferenceMode guard;
+    ModeGuard guard(state().gradMode);
     AutocastScope autocast(autocastMode);
     state().currentOp = opcode;
     Args a(nargs);
@@ -315,7 +335,129 @@ Napi::Value Reset(const Napi::CallbackInfo& info) {
   return info.Env().Undefined();
 }
 
+// ---- native autograd ------------------------------------------------------------------------
+// 0 inference, 1 no grad, 2 recording (State::gradMode).
+Napi::Value SetGradMode(const Napi::CallbackInfo& info) {
+  const int mode = info[0].As<Napi::Number>().Int32Value();
+  if (mode < 0 || mode > 2) throw Napi::Error::New(info.Env(), "lt_torch: setGradMode: mode must be 0, 1 or 2");
+  state().gradMode = mode;
+  return info.Env().Undefined();
+}
+
+template <typename F>
+Napi::Value guarded(const Napi::CallbackInfo& info, const char* what, F f) {
+  try {
+    return f();
+  } catch (const c10::Error& e) {
+    throw Napi::Error::New(info.Env(), std::string("lt_torch ") + what + ": " + e.what_without_backtrace());
+  } catch (const std::exception& e) {
+    throw Napi::Error::New(info.Env(), std::string("lt_torch ") + what + ": " + e.what());
+  }
+}
+
+// Makes tensor `id` a leaf that requires grad (or not). The slot gets a detached alias (a leaf even
+// when the stored tensor is a view), an ordinary clone when it is an inference tensor.
+Napi::Value SetRequiresGrad(const Napi::CallbackInfo& info) {
+  return guarded(info, "setRequiresGrad", [&]() {
+    const int64_t id = info[0].As<Napi::Number>().Int64Value();
+    const bool on = info[1].As<Napi::Boolean>().Value();
+    at::Tensor& t = get(id);
+    if (t.requires_grad() == on && t.is_leaf()) return info.Env().Undefined();
+    at::AutoGradMode g(false);
+    at::Tensor leaf = t.is_inference() ? t.clone() : t.detach();
+    if (on) leaf.requires_grad_(true);
+    t = leaf;
+    return info.Env().Undefined();
+  });
+}
+
+Napi::Value RequiresGrad(const Napi::CallbackInfo& info) {
+  return Napi::Boolean::New(info.Env(), get(info[0].As<Napi::Number>().Int64Value()).requires_grad());
+}
+
+// One backward pass from scalar `id` (gradients accumulate into the leaves' .grad). A loss that
+// reaches no leaf requiring grad is a no-op (every takeGrad then returns 0).
+Napi::Value Backward(const Napi::CallbackInfo& info) {
+  return guarded(info, "backward", [&]() {
+    at::Tensor loss = get(info[0].As<Napi::Number>().Int64Value());
+    if (!loss.requires_grad()) return Napi::Boolean::New(info.Env(), false);
+    at::AutoGradMode g(true);
+    loss.backward();
+    return Napi::Boolean::New(info.Env(), true);
+  });
+}
+
+// The .grad of leaf `id` as a new table entry (0: none), and the leaf's .grad reset.
+Napi::Value TakeGrad(const Napi::CallbackInfo& info) {
+  return guarded(info, "takeGrad", [&]() {
+    at::Tensor& t = get(info[0].As<Napi::Number>().Int64Value());
+    at::Tensor g = t.grad();
+    if (!g.defined()) return Napi::Number::New(info.Env(), 0);
+    t.mutable_grad() = at::Tensor();
+    // Row-major in the tfjs shape, as the tape's gradients are: a conv filter's gradient arrives
+    // with OIHW strides, and a parameter updated from it would carry them into the next step,
+    // where libtorch 1.13 picks other convolution kernels for such a filter (measurably different
+    // filter gradients, see test/backends/torch-autograd.test.ts).
+    g = contiguousCounted(g);
+    return Napi::Number::New(info.Env(), static_cast<double>(store(std::move(g))));
+  });
+}
+
+// ---- fused SGD ------------------------------------------------------------------------------
+// One optimiser step over every parameter, exactly src/train/sgd.ts's (= torch.optim.SGD): coupled
+// L2 (g + wd·p) before momentum, buf = m·buf + g (the first step: buf = g), Nesterov g + m·buf,
+// p − lr·update, with per-parameter lr and wd. Inputs are never written (tfjs tensors are
+// immutable and may share storage); the new parameters and buffers are new table entries, made
+// outside inference mode so that native autograd can make them leaves without a copy.
+// Arguments: param ids, grad ids, buffer ids (0: none yet), lrs, wds (arrays), momentum, nesterov.
+// Returns [new param ids..., new buffer ids (0 without momentum)...].
+Napi::Value SgdStep(const Napi::CallbackInfo& info) {
+  return guarded(info, "sgdStep", [&]() {
+    Napi::Env env = info.Env();
+    auto ids = [](const Napi::Value& v) {
+      auto a = v.As<Napi::Array>();
+      std::vector<double> out(a.Length());
+      for (uint32_t i = 0; i < a.Length(); i++) out[i] = a.Get(i).As<Napi::Number>().DoubleValue();
+      return out;
+    };
+    const auto params = ids(info[0]), grads = ids(info[1]), bufs = ids(info[2]), lrs = ids(info[3]), wds = ids(info[4]);
+    const double momentum = info[5].As<Napi::Number>().DoubleValue();
+    const bool nesterov = info[6].As<Napi::Boolean>().Value();
+    const size_t n = params.size();
+    if (grads.size() != n || bufs.size() != n || lrs.size() != n || wds.size() != n) throw std::runtime_error("argument arrays differ in length");
+    at::AutoGradMode noGrad(false);
+    // float32 0-dim scalars, as tfjs passes its scalars to the kernels (bit-identical to sgd.ts);
+    // on the CPU, which binary ops accept next to CUDA tensors (no host-to-device copy per scalar)
+    auto scalar = [](double v) { return at::scalar_tensor(v, at::TensorOptions().dtype(at::kFloat)); };
+    std::vector<at::Tensor> newP(n), newB(n);
+    for (size_t i = 0; i < n; i++) {
+      const at::Tensor& p = get(static_cast<int64_t>(params[i]));
+      at::Tensor g = get(static_cast<int64_t>(grads[i]));
+      if (wds[i] > 0) g = at::add(g, at::mul(p, scalar(wds[i])));
+      at::Tensor update = g;
+      if (momentum > 0) {
+        at::Tensor buf = bufs[i] != 0 ? at::add(at::mul(get(static_cast<int64_t>(bufs[i])), scalar(momentum)), g) : g.clone();
+        update = nesterov ? at::add(g, at::mul(buf, scalar(momentum))) : buf;
+        newB[i] = buf;
+      }
+      newP[i] = at::sub(p, at::mul(update, scalar(lrs[i])));
+    }
+    auto out = Napi::Array::New(env, 2 * n);
+    for (size_t i = 0; i < n; i++) {
+      out.Set(static_cast<uint32_t>(i), static_cast<double>(store(std::move(newP[i]))));
+      out.Set(static_cast<uint32_t>(n + i), newB[i].defined() ? static_cast<double>(store(std::move(newB[i]))) : 0.0);
+    }
+    return static_cast<Napi::Value>(out);
+  });
+}
+
 Napi::Object InitModule(Napi::Env env, Napi::Object exports) {
+  exports.Set("sgdStep", Napi::Function::New(env, SgdStep));
+  exports.Set("setGradMode", Napi::Function::New(env, SetGradMode));
+  exports.Set("setRequiresGrad", Napi::Function::New(env, SetRequiresGrad));
+  exports.Set("requiresGrad", Napi::Function::New(env, RequiresGrad));
+  exports.Set("backward", Napi::Function::New(env, Backward));
+  exports.Set("takeGrad", Napi::Function::New(env, TakeGrad));
   exports.Set("init", Napi::Function::New(env, Init));
   exports.Set("fromData", Napi::Function::New(env, FromData));
   exports.Set("toData", Napi::Function::New(env, ToData));

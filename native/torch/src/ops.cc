@@ -4,6 +4,7 @@
 // and batch norm keep; results are permuted back (contiguous NHWC again, still without a copy).
 // Argument order of every op is mirrored in src/backends/torch/kernels.ts.
 #include <ATen/ATen.h>
+#include <ATen/core/grad_mode.h>
 
 #include <cmath>
 #include <limits>
@@ -588,6 +589,15 @@ void op_batch_norm(Args& a, Out& o) {
   c10::optional<at::Tensor> w, b;
   if (scale) w = perC(*scale);
   if (offset) b = perC(*offset);
+  if (at::GradMode::is_enabled() && (mean.requires_grad() || var.requires_grad())) {
+    // Recording autograd with statistics that carry gradient (tf.moments + tf.batchNorm): ATen's
+    // batch norm gives running_mean/var no gradient, so the formula is spelled out (NHWC broadcasts).
+    at::Tensor y = (x - mean.reshape({-1})) * at::rsqrt(var.reshape({-1}) + eps);
+    if (scale) y = y * scale->reshape({-1});
+    if (offset) y = y + offset->reshape({-1});
+    o.add(y);
+    return;
+  }
   o.add(toNHWC(at::batch_norm(toNCHW(x), w, b, perC(mean), perC(var), false, 0.0, eps, false)));
 }
 // Training batch norm in one pass: outputs y, batch mean, biased variance, inverse std.
@@ -597,11 +607,27 @@ void op_bn_train(Args& a, Out& o) {
   const at::Tensor& beta = a.t();
   const double eps = a.f();
   auto r = at::native_batch_norm(toNCHW(x), gamma, beta, c10::nullopt, c10::nullopt, true, 0.0, eps);
-  at::Tensor invstd = std::get<2>(r);
+  // The statistics are for the running averages and the tape's gradient kernel: they never carry
+  // gradient (recording autograd, the graph runs through y alone, as in PyTorch's batch norm).
+  at::Tensor invstd = std::get<2>(r).detach();
   o.add(toNHWC(std::get<0>(r)));
-  o.add(std::get<1>(r));
+  o.add(std::get<1>(r).detach());
   o.add(at::reciprocal(invstd * invstd) - eps);
   o.add(invstd);
+}
+// Running-statistics update of the training batch norm in one call (detached: buffers carry no
+// gradient): r_mean·a + mean·b, r_var·a + var·c, with a = 1 − m, b = m, c = m·n/(n − 1) from JS,
+// as float32 scalars like the tfjs ops it replaces (bit-identical to them).
+void op_bn_running(Args& a, Out& o) {
+  const at::Tensor& rm = a.t();
+  const at::Tensor& rv = a.t();
+  const at::Tensor& mean = a.t();
+  const at::Tensor& var = a.t();
+  auto s = [](double v) { return at::scalar_tensor(v, at::TensorOptions().dtype(at::kFloat)); };
+  const at::Tensor ka = s(a.f()), kb = s(a.f()), kc = s(a.f());
+  at::NoGradGuard noGrad;
+  o.add(at::add(at::mul(rm, ka), at::mul(mean.detach(), kb)));
+  o.add(at::add(at::mul(rv, ka), at::mul(var.detach(), kc)));
 }
 // Gradient of bn_train w.r.t. x, gamma and beta (batch statistics differentiated too)
 void op_bn_train_grad(Args& a, Out& o) {
@@ -617,6 +643,10 @@ void op_bn_train_grad(Args& a, Out& o) {
   o.add(std::get<1>(r));
   o.add(std::get<2>(r));
 }
+
+// Identity without gradient (PyTorch's .detach(); a view, no copy): stop-gradient on the native
+// autograd path, where tf.customGrad never reaches the backend.
+void op_detach(Args& a, Out& o) { o.add(a.t().detach()); }
 
 void op_einsum(Args& a, Out& o) {
   // equation chars are passed as numbers, then the operands
@@ -657,6 +687,7 @@ const std::vector<OpEntry>& ops() {
       {"max_pool", op_max_pool}, {"max_pool_grad", op_max_pool_grad}, {"avg_pool", op_avg_pool},
       {"avg_pool_grad", op_avg_pool_grad}, {"batch_norm", op_batch_norm}, {"bn_train", op_bn_train},
       {"bn_train_grad", op_bn_train_grad}, {"einsum", op_einsum},
+      {"detach", op_detach}, {"bn_running", op_bn_running},
   };
   return table;
 }

@@ -34,6 +34,10 @@ struct State {
   // Layout copies (a permuted view made contiguous: NHWC data handed to an NCHW kernel, an OIHW
   // filter gradient returned as HWIO), per opcode and in bytes, for the layout benchmark.
   uint32_t currentOp = 0;
+  // Autograd mode of run(): 0 = inference (c10::InferenceMode: no graph, the fastest; the default),
+  // 1 = no grad (ordinary tensors, no graph), 2 = recording (libtorch's autograd graph is built for
+  // inputs that require grad; inference tensors are cloned into ordinary ones on first use).
+  int gradMode = 0;
   std::vector<int64_t> layoutCopies;
   std::vector<int64_t> layoutCopyBytes;
 };
@@ -45,6 +49,9 @@ State& state();
 
 int64_t store(at::Tensor t);
 at::Tensor& get(int64_t id);
+// A kernel's input: get(id), made usable by autograd in recording mode (an inference tensor, made
+// before recording started, cannot be saved for backward: it is replaced by an ordinary clone).
+at::Tensor& input(int64_t id);
 void release(int64_t id);
 
 // Reads the arguments of one run() call, in order.
@@ -57,12 +64,12 @@ class Args {
   }
   int64_t i() { return static_cast<int64_t>(f()); }
   bool b() { return f() != 0.0; }
-  at::Tensor& t() { return get(i()); }
+  at::Tensor& t() { return input(i()); }
   // optional tensor: id 0 = absent
   c10::optional<at::Tensor> opt() {
     int64_t id = i();
     if (id == 0) return c10::nullopt;
-    return get(id);
+    return input(id);
   }
   std::vector<int64_t> iv() {  // length-prefixed list
     int64_t n = i();

@@ -25,6 +25,10 @@ export class TorchBackend extends tf.KernelBackend {
   private readonly out = new Float64Array(OUT_CAPACITY);
   private readonly opcodes = new Map<string, number>();
   private temps: number[] = [];
+  /** Native autograd: whether kernels record libtorch's graph (grad mode 2). */
+  recording = false;
+  /** The first cpu-forwarded kernel that received a tensor requiring grad while recording (the graph is cut there). */
+  graphCut: string | undefined;
 
   constructor(addon: TorchAddon, threads: number, device: string) {
     super();
@@ -115,6 +119,76 @@ export class TorchBackend extends tf.KernelBackend {
 
   override dispose(): void {
     this.addon.reset();
+  }
+
+  // ---- native autograd (src/backends/torch/autograd.ts) -------------------------------------
+
+  /** Whether this addon has native autograd (addons built before it do not). */
+  get hasNativeAutograd(): boolean {
+    return typeof this.addon.backward === 'function' && this.opcodes.has('detach');
+  }
+
+  /** 0 inference (default), 1 no grad, 2 recording libtorch's autograd graph. */
+  setGradMode(mode: 0 | 1 | 2): void {
+    this.addon.setGradMode!(mode);
+    this.recording = mode === 2;
+  }
+
+  setRequiresGrad(dataId: tf.DataId, on: boolean): void {
+    this.addon.setRequiresGrad!(this.data.get(dataId).id, on);
+  }
+
+  requiresGrad(info: tf.TensorInfo): boolean {
+    return this.data.has(info.dataId) && this.addon.requiresGrad!(this.data.get(info.dataId).id);
+  }
+
+  /** A cpu-forwarded kernel ran while recording: if an input requires grad, the graph is cut. */
+  noteCpuKernel(kernelName: string, inputs: tf.TensorInfo[]): void {
+    if (this.graphCut === undefined && inputs.some((x) => this.requiresGrad(x))) this.graphCut = kernelName;
+  }
+
+  /** One backward pass from scalar `loss`; false when it reaches nothing that requires grad. */
+  backward(loss: tf.TensorInfo): boolean {
+    return this.addon.backward!(this.data.get(loss.dataId).id);
+  }
+
+  /** The accumulated gradient of leaf `v` as a new TensorInfo of v's shape (null: none), reset in the leaf. */
+  takeGrad(v: tf.TensorInfo): tf.TensorInfo | null {
+    const id = this.addon.takeGrad!(this.data.get(v.dataId).id);
+    if (id === 0) return null;
+    const dataId = {};
+    const shape = this.data.get(v.dataId).shape;
+    this.data.set(dataId, { id, refCount: 1, shape, dtype: 'float32' });
+    return { dataId, shape, dtype: 'float32' };
+  }
+
+  /**
+   * src/train/sgd.ts's step for every parameter in one native call (FusedSgdBackend there): new
+   * TensorInfos for the parameters and the momentum buffers; null when the addon predates it or a
+   * tensor is not a plain float32 tensor of the parameter's shape (the caller then steps in JS).
+   */
+  fusedSgdStep(params: tf.TensorInfo[], grads: tf.TensorInfo[], bufs: Array<tf.TensorInfo | null>, lrs: number[], wds: number[], momentum: number, nesterov: boolean): { params: tf.TensorInfo[]; bufs: Array<tf.TensorInfo | null> } | null {
+    if (typeof this.addon.sgdStep !== 'function') return null;
+    const plain = (t: tf.TensorInfo, shape: number[]) => {
+      const rec = this.data.get(t.dataId);
+      return rec !== undefined && rec.dtype === 'float32' && t.dtype === 'float32' && sameShape(rec.shape, shape) && sameShape(t.shape, shape);
+    };
+    for (let i = 0; i < params.length; i++) {
+      const b = bufs[i];
+      if (!plain(params[i], params[i].shape) || !plain(grads[i], params[i].shape) || (b !== null && !plain(b, params[i].shape))) return null;
+    }
+    const nid = (t: tf.TensorInfo | null) => (t === null ? 0 : this.data.get(t.dataId).id);
+    const out = this.addon.sgdStep(params.map(nid), grads.map(nid), bufs.map(nid), lrs, wds, momentum, nesterov);
+    const wrap = (id: number, shape: number[]): tf.TensorInfo => {
+      const dataId = {};
+      this.data.set(dataId, { id, refCount: 1, shape, dtype: 'float32' });
+      return { dataId, shape, dtype: 'float32' };
+    };
+    const n = params.length;
+    return {
+      params: params.map((p, i) => wrap(out[i], p.shape)),
+      bufs: params.map((p, i) => (out[n + i] === 0 ? null : wrap(out[n + i], p.shape))),
+    };
   }
 
   // ---- kernel plumbing ----------------------------------------------------------------------

@@ -16,9 +16,11 @@ import { registerFusedGradients } from './gradients.js';
 import { loadAddon, type CudaReport, type TorchAddon } from './native.js';
 import { registerBatchNormTrainGradient } from '../batch-norm-train.js';
 import { registerGroupedConvGradient } from '../grouped-conv.js';
+import { registerStopGradientGradient } from '../../losses/stop-gradient.js';
 
 export { TorchBackend } from './backend.js';
 export type { CudaDevice, CudaReport } from './native.js';
+export { autogradChoice, nativeAutogradAvailable, nativeVariableGrads, NativeGraphCutError, DEFAULT_TORCH_AUTOGRAD, type AutogradChoice, type AutogradEngine } from './autograd.js';
 
 export interface TorchOptions { threads?: number; device?: 'cpu' | 'cuda' | 'auto' }
 
@@ -66,6 +68,7 @@ export async function loadTorchBackend(options: TorchOptions = {}): Promise<void
   registerFusedGradients();
   registerBatchNormTrainGradient();
   registerGroupedConvGradient();
+  registerStopGradientGradient();
   if (tf.findBackend('torch') == null && !(tf.engine().registryFactory as Record<string, unknown>)['torch']) {
     tf.registerBackend('torch', () => {
       instance ??= new TorchBackend(a, threads, device);

@@ -51,6 +51,8 @@ def('AddN', (b, _i, _a, all) => {
 });
 // lt-bench fused kernels used by the gradient overrides (gradients.ts)
 def('LtReluGrad', (b, i) => b.run1('relu_grad', [b.id(i.dy), b.id(i.x)]));
+// stop-gradient (src/losses/stop-gradient.ts): a native detach, which also cuts libtorch's own graph
+def('LtStopGradient', (b, i) => b.run1('detach', [b.id(i.x)]));
 def('LtBroadcastTo', (b, i, a) => {
   const shape = a.shape as number[];
   return b.run1('broadcast_to', [b.id(i.x), shape.length, ...shape]);
@@ -342,6 +344,8 @@ def('FusedBatchNorm', (b, i, a) => {
 });
 // lt-bench's training batch norm (op and gradient in ../batch-norm-train.ts)
 def('LtBatchNormTrain', (b, i, a) => b.run('bn_train', [b.id(i.x), b.id(i.gamma), b.id(i.beta), Number(a.varianceEpsilon)]));
+def('LtBatchNormRunning', (b, i, a) => b.run('bn_running', [b.id(i.runningMean), b.id(i.runningVar), b.id(i.mean), b.id(i.variance),
+  Number(a.keep), Number(a.meanFactor), Number(a.varFactor)]));
 def('LtBatchNormTrainGrad', (b, i, a) => b.run('bn_train_grad', [b.id(i.dy), b.id(i.x), b.id(i.gamma), b.id(i.mean), b.id(i.invstd), Number(a.varianceEpsilon)]));
 
 def('Einsum', (b, _i, a, all) => {
@@ -362,6 +366,8 @@ function toCpu(b: TorchBackend, x: Info): Info {
 /** Runs the cpu backend's kernel on copies of the inputs and copies the outputs back. */
 function forwardToCpu(kernelName: string, args: KArgs): Info | Info[] {
   const b = args.backend as TorchBackend;
+  // Under native autograd the copy through JS cuts libtorch's graph: noted, and the step refused.
+  if (b.recording) b.noteCpuKernel(kernelName, Object.values(args.inputs).filter((v): v is Info => v != null));
   const kernel = tf.getKernel(kernelName, 'cpu');
   if (kernel == null) throw new Error(`kernel '${kernelName}' is not available on the torch backend (nor on cpu)`);
   const cpuInputs: Info[] = [];

@@ -24,6 +24,23 @@ export interface TorchAddon {
   setAutocast?(mode: number): void;
   /** CUDA devices as the driver reports them (libcuda, opened at run time). Absent in addons built before it. */
   cudaDevices?(): CudaReport;
+  /**
+   * Native autograd (absent in addons built before it). Grad mode of every later kernel: 0 inference
+   * (no graph, the default), 1 no grad, 2 recording libtorch's autograd graph.
+   */
+  setGradMode?(mode: 0 | 1 | 2): void;
+  /** Makes tensor `id` a leaf that requires grad (or not). */
+  setRequiresGrad?(id: number, on: boolean): void;
+  requiresGrad?(id: number): boolean;
+  /** One backward pass from scalar `id`; false when it reaches no tensor that requires grad. */
+  backward?(id: number): boolean;
+  /** The accumulated .grad of leaf `id` as a new tensor id (0: none); the leaf's .grad is reset. */
+  takeGrad?(id: number): number;
+  /**
+   * One fused SGD step (src/train/sgd.ts's arithmetic) over every parameter: returns the new
+   * parameter ids, then the new momentum-buffer ids (0 without momentum). Absent in older addons.
+   */
+  sgdStep?(params: number[], grads: number[], bufs: number[], lrs: number[], wds: number[], momentum: number, nesterov: boolean): number[];
 }
 
 export interface CudaDevice { index: number; name: string; capability: string; memoryMB: number }

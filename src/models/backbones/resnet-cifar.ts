@@ -32,13 +32,17 @@ class BasicBlock {
   }
 
   apply(x: tf.Tensor4D, training: boolean): tf.Tensor4D {
-    const out = this.bn2.apply(this.conv2.apply(tf.relu(this.bn1.apply(this.conv1.apply(x), training))), training);
-    let shortcut = x;
-    if (this.stride !== 1 || this.shortcutPad > 0) {
-      const sub = this.stride === 2 ? subsample2(x) : x;
-      shortcut = tf.pad(sub, [[0, 0], [0, 0], [0, 0], [this.shortcutPad, this.shortcutPad]]);
-    }
-    return tf.relu(tf.add(out, shortcut)) as tf.Tensor4D;
+    // One tidy per block: its intermediates are released as the forward moves on (libtorch's graph,
+    // or tfjs's tape, keeps what the backward pass needs), PyTorch's memory behaviour.
+    return tf.tidy(() => {
+      const out = this.bn2.apply(this.conv2.apply(tf.relu(this.bn1.apply(this.conv1.apply(x), training))), training);
+      let shortcut = x;
+      if (this.stride !== 1 || this.shortcutPad > 0) {
+        const sub = this.stride === 2 ? subsample2(x) : x;
+        shortcut = tf.pad(sub, [[0, 0], [0, 0], [0, 0], [this.shortcutPad, this.shortcutPad]]);
+      }
+      return tf.relu(tf.add(out, shortcut)) as tf.Tensor4D;
+    });
   }
 }
 

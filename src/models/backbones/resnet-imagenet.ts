@@ -76,9 +76,13 @@ class BasicBlock implements Block {
   }
 
   apply(x: tf.Tensor4D, training: boolean): tf.Tensor4D {
-    const out = this.bn2.apply(this.conv2.apply(tf.relu(this.bn1.apply(this.conv1.apply(x), training))), training);
-    const identity = this.downsample ? this.downsample.apply(x, training) : x;
-    return tf.relu(tf.add(out, identity)) as tf.Tensor4D;
+    // One tidy per block: its intermediates are released as the forward moves on (libtorch's graph,
+    // or tfjs's tape, keeps what the backward pass needs), PyTorch's memory behaviour.
+    return tf.tidy(() => {
+      const out = this.bn2.apply(this.conv2.apply(tf.relu(this.bn1.apply(this.conv1.apply(x), training))), training);
+      const identity = this.downsample ? this.downsample.apply(x, training) : x;
+      return tf.relu(tf.add(out, identity)) as tf.Tensor4D;
+    });
   }
 }
 
@@ -109,11 +113,15 @@ class Bottleneck implements Block {
   }
 
   apply(x: tf.Tensor4D, training: boolean): tf.Tensor4D {
-    let out = tf.relu(this.bn1.apply(this.conv1.apply(x), training));
-    out = tf.relu(this.bn2.apply(this.conv2.apply(out), training));
-    out = this.bn3.apply(this.conv3.apply(out), training);
-    const identity = this.downsample ? this.downsample.apply(x, training) : x;
-    return tf.relu(tf.add(out, identity)) as tf.Tensor4D;
+    // One tidy per block: its intermediates are released as the forward moves on (libtorch's graph,
+    // or tfjs's tape, keeps what the backward pass needs), PyTorch's memory behaviour.
+    return tf.tidy(() => {
+      let out = tf.relu(this.bn1.apply(this.conv1.apply(x), training));
+      out = tf.relu(this.bn2.apply(this.conv2.apply(out), training));
+      out = this.bn3.apply(this.conv3.apply(out), training);
+      const identity = this.downsample ? this.downsample.apply(x, training) : x;
+      return tf.relu(tf.add(out, identity)) as tf.Tensor4D;
+    });
   }
 }
 
