@@ -5,7 +5,11 @@
  * alternates rounds between the engines), reporting every run and the medians.
  *
  *   node dist/scripts/bench-engine.js [--repeats 3] [--threads 2] [--configs resnet32:128,resnet32:8,resnext50:8]
- *        [--backends torch:2,torch:2@tape] [--out docs/benchmarks/engine.json]
+ *        [--out docs/benchmarks/engine.json]
+ *
+ * Two torch engines run beside PyTorch: what a training run uses (native autograd + lt-bench's Sgd,
+ * one fused call: bench-train's `@<model>-native-sgd`) and the tape with the same Sgd
+ * (`@<model>-sgd`, LT_TORCH_AUTOGRAD=tape).
  *
  * Targets (images/s ratio to PyTorch; peak RSS ratio): ResNet-32 batch 128 ≥ 1.0 and RSS ≤ 1.25,
  * batch 8 ≥ 0.9, ResNeXt-50 batch 8 ≥ 0.95 and RSS ≤ 1.25. The document records the machine and
@@ -41,7 +45,6 @@ const median = (xs: number[]) => {
 const repeats = Number(argValue('repeats', '3'));
 const threads = argValue('threads', '2');
 const configs = argValue('configs', Object.keys(TARGETS).join(',')).split(',');
-const backends = argValue('backends', `torch:${threads}`);
 const out = argValue('out', '');
 const loadBefore = os.loadavg();
 const results = [];
@@ -50,6 +53,8 @@ for (const config of configs) {
   const runs: Array<{ pytorch: { imagesPerSec: number; peakRssMB: number }; engines: Record<string, { ratio: number; rssRatio: number; imagesPerSec: number; peakRssMB: number }> }> = [];
   for (let r = 0; r < repeats; r++) {
     process.stderr.write(`bench-engine: ${config} run ${r + 1}/${repeats}\n`);
+    const m = model === 'resnet32' ? 'lt' : model;
+    const backends = `torch:${threads}@${m}-native-sgd,torch:${threads}@${m}-sgd`;
     const args = [path.join(here, 'bench-train.js'), '--model', model, '--batch', batch, '--threads', threads, '--backends', backends,
       '--rounds', '3', '--steps', model === 'resnet32' ? '4' : '2', '--warmup', '2'];
     const p = spawnSync(process.execPath, args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'], maxBuffer: 1 << 24 });
@@ -59,7 +64,7 @@ for (const config of configs) {
     const run: Record<string, { ratio: number; rssRatio: number; imagesPerSec: number; peakRssMB: number }> = {};
     for (const e of doc.entries) {
       if (e === ref) continue;
-      run[e.model.includes('tape') ? `${e.backend} (tape)` : e.backend] = {
+      run[`${e.backend} ${e.model.includes('native autograd') ? 'native' : 'tape'}`] = {
         imagesPerSec: e.imagesPerSec, peakRssMB: e.peakRssMB,
         ratio: Number((e.imagesPerSec / ref.imagesPerSec).toFixed(3)), rssRatio: Number((e.peakRssMB / ref.peakRssMB).toFixed(3)),
       };

@@ -7,8 +7,9 @@
  *        [--build FILE.json] [--parity FILE.tap] [--started EPOCH_SECONDS] [--threads N]
  *
  * Training: ResNeXt-50 32x4d, 224 px, batch 64 on CUDA (ResNet-32, 32 px, batch 32 with
- * `--device cpu`), fp32 and bf16, lt-bench's `torch` backend beside PyTorch eager on the same
- * device (scripts/bench-train.ts, alternating rounds). Input pipeline: the CPU work of a training
+ * `--device cpu`), fp32 and bf16, lt-bench's `torch` backend as a training run uses it (native
+ * autograd, fused SGD) beside PyTorch eager on the same device (scripts/bench-train.ts,
+ * alternating rounds). Input pipeline: the CPU work of a training
  * image after decoding (random-resized crop of a 500×375 RGB image, Pillow's bilinear resize to
  * 224 in WebAssembly, flip, colour jitter, normalisation) on worker threads, one per core given,
  * as images/s. JPEG decoding is not in it: the bundle ships without sharp.
@@ -87,7 +88,9 @@ export interface TrainResult { precision: string; model: string; batch: number; 
 
 function train(device: 'cpu' | 'cuda', precision: 'fp32' | 'bf16', python: string, threads: number): TrainResult {
   const [model, batch, rounds, steps, warmup] = device === 'cuda' ? ['resnext50', 64, 3, 5, 3] : ['resnet32', 32, 2, 3, 2];
-  const args = [path.join(here, 'bench-train.js'), '--model', String(model), '--batch', String(batch), '--backends', `torch:${threads}`,
+  // the engine a training run uses: native autograd and lt-bench's fused SGD
+  const engine = `torch:${threads}@${model === 'resnet32' ? 'lt' : model}-native-sgd`;
+  const args = [path.join(here, 'bench-train.js'), '--model', String(model), '--batch', String(batch), '--backends', engine,
     '--device', device, '--precision', precision, '--python', python, '--threads', String(threads),
     '--rounds', String(rounds), '--steps', String(steps), '--warmup', String(warmup)];
   process.stderr.write(`gpu-check: training ${model} batch ${batch} ${precision} on ${device}\n`);
