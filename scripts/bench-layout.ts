@@ -4,17 +4,21 @@
  * NCHW views of the same memory (src/backends/torch, native/torch/src/ops.cc), and counts every
  * permuted view it has to make contiguous (`takeLayoutCopies`), per kernel.
  *
- *   npm run build:torch && npx tsc -p tsconfig.json && node dist/scripts/bench-layout.js [--model resnet32] [--batch 128] [--steps 3] [--out file.json]
+ *   npm run build:torch && npx tsc -p tsconfig.json && node dist/scripts/bench-layout.js [--model resnet32] [--batch 128] [--steps 3] [--autograd native|tape] [--out file.json]
  *
  * The step is lt-bench's: the backbone and a linear head in training mode, softmax cross-entropy,
- * tf.variableGrads over the tape, and the SGD update (v ← v − lr·g). The first step is a warm-up;
- * the counts are per step over the next `--steps`. Prints one JSON document.
+ * the gradients from libtorch's autograd (`--autograd native`, what training on torch uses) or
+ * tfjs's tape (`tape`), and the SGD update (v ← v − lr·g). The first step is a warm-up; the counts
+ * are per step over the next `--steps`. Prints one JSON document. The counter sees the addon's own
+ * kernels only: under native autograd the backward pass runs inside libtorch, whose copies (a
+ * filter gradient laid out as its HWIO parameter, for one) it does not count.
  */
 import { writeFileSync } from 'node:fs';
 import * as tf from '@tensorflow/tfjs';
 import { selectBackend } from '../src/backend.js';
 import { TorchBackend } from '../src/backends/torch/backend.js';
 import { LtModel } from '../src/models/model.js';
+import { nativeVariableGrads } from '../src/backends/torch/autograd.js';
 
 function argValue(name: string, fallback: string): string {
   const i = process.argv.indexOf(`--${name}`);
@@ -26,6 +30,8 @@ async function main(): Promise<void> {
   const batch = Number(argValue('batch', '128'));
   const steps = Number(argValue('steps', '3'));
   const out = process.argv.includes('--out') ? argValue('out', '') : null;
+  const autograd = argValue('autograd', 'native');
+  if (autograd !== 'native' && autograd !== 'tape') throw new Error(`--autograd: native or tape, not ${autograd}`);
   const choice = await selectBackend('torch');
   const backend = tf.backend();
   if (!(backend instanceof TorchBackend)) throw new Error(`bench-layout needs the torch backend (got ${choice.name})`);
@@ -37,7 +43,8 @@ async function main(): Promise<void> {
   const y = tf.oneHot(tf.randomUniform([batch], 0, classes, 'int32', 2) as tf.Tensor1D, classes);
   const step = () =>
     tf.tidy(() => {
-      const { grads } = tf.variableGrads(() => tf.losses.softmaxCrossEntropy(y, net.forward(x, true).logits) as tf.Scalar, vars);
+      const f = () => tf.losses.softmaxCrossEntropy(y, net.forward(x, true).logits) as tf.Scalar;
+      const { grads } = autograd === 'native' ? nativeVariableGrads(f, vars) : tf.variableGrads(f, vars);
       for (const v of vars) v.assign(tf.sub(v, tf.mul(grads[v.name], 0.01)));
       net.store.applyUpdates();
     });
@@ -56,6 +63,7 @@ async function main(): Promise<void> {
     input: [h, h, c],
     steps,
     backend: choice.name,
+    autograd,
     msPerStep: +ms.toFixed(1),
     layoutCopiesPerStep: perStep,
     layoutCopiesTotalPerStep: Object.values(perStep).reduce((a, b) => a + b, 0),
