@@ -8,7 +8,7 @@
 //                                      the addon uses only N-API)
 //   addon/src, addon/node-addon-api    the torch addon's sources and the C++ N-API wrapper headers
 //   app/dist, app/scripts              the built JavaScript (src, the check and benchmark scripts,
-//                                      the kernel parity test) and the PyTorch benchmark script
+//                                      the parity tests) and the PyTorch benchmark script
 //   app/node_modules                   exactly the files a traced run of the code loads, without
 //                                      sharp (images are not decoded on the check)
 //   gpu-check.sh, MANIFEST.json
@@ -32,7 +32,8 @@ const outArg = process.argv.indexOf('--out');
 const outDir = path.resolve(outArg >= 0 ? process.argv[outArg + 1] : path.join(root, 'gpu-bundle'));
 
 // The code the check runs (dist/, from `npm run build`).
-const APP_FILES = ['dist/scripts/gpu-check.js', 'dist/scripts/bench-train.js', 'dist/test/backends/torch-parity.test.js'];
+const APP_FILES = ['dist/scripts/gpu-check.js', 'dist/scripts/bench-train.js', 'dist/test/backends/torch-parity.test.js',
+  'dist/test/backends/torch-autograd-parity.test.js', 'dist/test/backends/torch-sgd.test.js'];
 for (const f of APP_FILES) if (!fs.existsSync(path.join(root, f))) fail(`${f} is missing: run npm run build first`);
 // Entry points whose module graphs the bundle must hold (the test and scripts import only src/).
 const TRACE_ENTRIES = ['dist/src/index.js', 'dist/src/backends/torch/index.js', 'dist/src/backends/wasm-training.js', 'dist/src/models/backbones/registry.js', 'dist/src/data/image-pipeline.js', 'dist/src/data/image-resample.js', '@tensorflow/tfjs-backend-cpu', '@tensorflow/tfjs-backend-wasm'];

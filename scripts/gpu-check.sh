@@ -11,7 +11,9 @@
 #   2. finds PyTorch (--python, else python3, else /usr/bin/python3) and compiles the addon against
 #      the libtorch inside it with one plain compiler command per source file ($CXX, default c++);
 #      a PyTorch without headers (Debian's python3-torch) uses the system libtorch-dev's;
-#   3. runs the kernel parity suite on the device (node --test, the bundle's own node);
+#   3. runs the parity suites on the device (node --test, the bundle's own node): every kernel
+#      against tfjs's cpu backend, native autograd's gradients against the tape's for every
+#      backbone and loss, the fused SGD step against the op-by-op one;
 #   4. measures training images/s (ResNeXt-50 batch 64, fp32 and bf16, beside PyTorch eager on the
 #      same device; ResNet-32 with --device cpu) and the input pipeline's images/s.
 # It prints one JSON document on stdout (progress on stderr) and exits 0 only when every part
@@ -109,12 +111,13 @@ cat > "$root/build.json" <<EOF
 {"seconds": $build_seconds, "compiler": "$("$cxx" --version | head -1 | sed 's/"/\\"/g')", "libtorch": "$torch_lib", "torchVersion": "$torch_version", "cxx11Abi": $abi, "cudaBuilt": $( [ "$cuda_built" = 1 ] && echo true || echo false )}
 EOF
 
-# 3. kernel parity on the device (the suite compares every torch kernel with tfjs's cpu backend)
+# 3. parity on the device: kernels, native autograd, fused SGD
 export LT_TORCH_ADDON="$addon" LT_TORCH_DEVICE="$device" LT_BENCH_TEST_BACKEND=torch CI=true
 export OMP_WAIT_POLICY=${OMP_WAIT_POLICY:-PASSIVE}
 log "kernel parity on $device"
 parity_rc=0
-(cd "$root/app" && "$node" --test --test-reporter=tap dist/test/backends/torch-parity.test.js) > "$root/parity.tap" 2>&1 || parity_rc=$?
+(cd "$root/app" && "$node" --test --test-concurrency=1 --test-reporter=tap dist/test/backends/torch-parity.test.js \
+  dist/test/backends/torch-autograd-parity.test.js dist/test/backends/torch-sgd.test.js) > "$root/parity.tap" 2>&1 || parity_rc=$?
 log "kernel parity: exit $parity_rc ($(grep -E '^# (pass|fail) ' "$root/parity.tap" | tr '\n' ' '))"
 
 # 4. training and input pipeline; the JSON document
