@@ -275,10 +275,18 @@ test('steps 3–4: scancel mid-run then resubmit resumes from last; a time limit
   assert.equal(mid.slurm.requeueLimit, REQUEUE_LIMIT);
   const savedEpochs = epochNumbers(results, limitedRun).length;
   assert.ok(savedEpochs < limitedEpochs);
-  // Slurm holds a requeued job back (BeginTime, about two minutes); the test releases it at once
-  // (again if a slow machine needs a second requeue).
+  // Slurm holds a requeued job back (BeginTime, about two minutes); the test releases it sooner
+  // (again if a slow machine needs a second requeue), but not within the second of the requeue:
+  // slurmd refuses a launch whose credential is no newer than the revoked one ("Job credential
+  // revoked"), and the job then fails instead of running.
+  let heldSince: number | null = null;
   await waitFor('both runs to finish', 900_000, () => {
-    if (squeue().get(`${limitedJob}_0`)?.reason === 'BeginTime') spawnSync('scontrol', ['update', `JobId=${limitedJob}_0`, 'StartTime=now'], { env });
+    if (squeue().get(`${limitedJob}_0`)?.reason !== 'BeginTime') heldSince = null;
+    else if (heldSince === null) heldSince = Date.now();
+    else if (Date.now() - heldSince >= 3000) {
+      spawnSync('scontrol', ['update', `JobId=${limitedJob}_0`, 'StartTime=now'], { env });
+      heldSince = null;
+    }
     return allEnded([resubJob, limitedJob]) && record(results, cancelRun)?.status === 'finished' && record(results, limitedRun)?.status === 'finished';
   });
   const resumed = record(results, cancelRun);
