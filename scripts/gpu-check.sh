@@ -121,5 +121,5 @@ parity_rc=0
 log "kernel parity: exit $parity_rc ($(grep -E '^# (pass|fail) ' "$root/parity.tap" | tr '\n' ' '))"
 
 # 4. training and input pipeline; the JSON document
-"$node" "$root/app/dist/scripts/gpu-check.js" --device "$device" --python "$python" --addon "$addon" \
+"$node" "$root/app/dist/scripts/gpu-check.js" --device "$device" --python "$python" \
   --build "$root/build.json" --parity "$root/parity.tap" --started "$started"

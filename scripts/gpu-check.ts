@@ -3,7 +3,7 @@
  * runs the kernel parity suite, then calls this with what it found). Prints the check's one JSON
  * document on stdout, progress on stderr; exit 1 when a part failed.
  *
- *   node dist/scripts/gpu-check.js --device cuda|cpu --python PY --addon FILE
+ *   LT_TORCH_ADDON=FILE node dist/scripts/gpu-check.js --device cuda|cpu --python PY
  *        [--build FILE.json] [--parity FILE.tap] [--started EPOCH_SECONDS] [--threads N]
  *
  * Training: ResNeXt-50 32x4d, 224 px, batch 64 on CUDA (ResNet-32, 32 px, batch 32 with
